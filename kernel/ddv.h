@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * daedalus-v4l2: state shared by the module's parts.
+ */
+#ifndef _DDV_H
+#define _DDV_H
+
+#include <linux/list.h>
+#include <linux/miscdevice.h>
+#include <linux/mutex.h>
+#include <linux/types.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+#include <uapi/linux/daedalus-v4l2.h>
+
+#define DDV_MODULE_VERSION	"0.1.0"
+#define DDV_DEVICE_NAME		"daedalus-v4l2"
+
+/**
+ * struct ddv_msg - one message waiting in the request FIFO
+ * @node: link in &ddv_bridge.fifo
+ * @len: bytes in @data, header included
+ * @data: struct ddv_msg_header followed by the payload
+ */
+struct ddv_msg {
+	struct list_head node;
+	size_t len;
+	u8 data[];
+};
+
+/**
+ * struct ddv_bridge - the chardev and everything queued behind it
+ * @misc: the /dev/daedalus-v4l2 misc device
+ * @lock: protects every field below; may be held across user copies
+ * @readq: readers and pollers wait here for the FIFO to fill
+ * @attached: a daemon holds the device open (there can be only one)
+ * @fifo: &struct ddv_msg waiting to be read, oldest first
+ * @depth: messages in @fifo
+ * @reserved: FIFO slots promised to responses not yet enqueued
+ * @pings: outstanding &struct ddv_ping, oldest first
+ * @npings: entries in @pings
+ * @next_cookie: cookie for the next kernel-originated PING
+ * @ping_timeout: expires PINGs that got no PONG in time
+ * @daemon_version: what the attached daemon announced in its HELLO
+ * @stats: counters exported through DDV_IOC_GET_STATS
+ * @debugfs: this module's debugfs directory, or NULL
+ */
+struct ddv_bridge {
+	struct miscdevice misc;
+	struct mutex lock; /* see the kerneldoc above */
+	wait_queue_head_t readq;
+	bool attached;
+	struct list_head fifo;
+	unsigned int depth;
+	unsigned int reserved;
+	struct list_head pings;
+	unsigned int npings;
+	u32 next_cookie;
+	struct delayed_work ping_timeout;
+	char daemon_version[DDV_VERSION_LEN];
+	struct ddv_stats stats;
+	struct dentry *debugfs;
+};
+
+int ddv_bridge_init(struct ddv_bridge *br);
+void ddv_bridge_exit(struct ddv_bridge *br);
+struct ddv_msg *ddv_msg_alloc(u32 type, u32 cookie, const void *payload, u32 payload_len);
+bool ddv_fifo_has_room(struct ddv_bridge *br, unsigned int slots);
+void ddv_fifo_push(struct ddv_bridge *br, struct ddv_msg *msg);
+
+#endif /* _DDV_H */

@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * daedalus-v4l2: debugfs files, for people and for the v0 round-trip check.
+ *
+ *   test_ping  write anything: queue a PING with cookie 0x1234 (v0 trigger)
+ *   stats      the counters of DDV_IOC_GET_STATS, one "name value" a line
+ *
+ * Nothing in the daemon depends on these; they are absent without debugfs.
+ */
+#include <linux/debugfs.h>
+#include <linux/fs.h>
+#include <linux/seq_file.h>
+
+#include "ddv.h"
+#include "ddv_debugfs.h"
+#include "ddv_ping.h"
+
+static ssize_t ddv_test_ping_write(struct file *file, const char __user *buf, size_t count,
+				   loff_t *ppos)
+{
+	struct ddv_bridge *br = file->private_data;
+	int ret;
+
+	mutex_lock(&br->lock);
+	if (br->attached)
+		ret = ddv_ping_send(br, DDV_TEST_PING_COOKIE, false, 0);
+	else
+		ret = -ENOTCONN;
+	mutex_unlock(&br->lock);
+	return ret ? ret : count;
+}
+
+static const struct file_operations ddv_test_ping_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.write = ddv_test_ping_write,
+};
+
+static int ddv_stats_show(struct seq_file *s, void *unused)
+{
+	struct ddv_bridge *br = s->private;
+	struct ddv_stats st;
+
+	mutex_lock(&br->lock);
+	st = br->stats;
+	st.fifo_depth = br->depth;
+	mutex_unlock(&br->lock);
+
+	seq_printf(s, "fifo_depth %u\nfifo_high_water %u\nfifo_capacity %u\n",
+		   st.fifo_depth, st.fifo_high_water, DDV_FIFO_CAPACITY);
+	seq_printf(s, "msgs_to_daemon %llu\nmsgs_from_daemon %llu\n",
+		   st.msgs_to_daemon, st.msgs_from_daemon);
+	seq_printf(s, "bytes_to_daemon %llu\nbytes_from_daemon %llu\n",
+		   st.bytes_to_daemon, st.bytes_from_daemon);
+	seq_printf(s, "err_bad_magic %llu\nerr_bad_version %llu\nerr_bad_reserved %llu\n",
+		   st.err_bad_magic, st.err_bad_version, st.err_bad_reserved);
+	seq_printf(s, "err_too_big %llu\nerr_bad_length %llu\nerr_bad_type %llu\n",
+		   st.err_too_big, st.err_bad_length, st.err_bad_type);
+	seq_printf(s, "err_bad_payload %llu\nerr_short_read %llu\nerr_fifo_full %llu\n",
+		   st.err_bad_payload, st.err_short_read, st.err_fifo_full);
+	seq_printf(s, "err_unmatched_pong %llu\npings_sent %llu\npongs_matched %llu\n",
+		   st.err_unmatched_pong, st.pings_sent, st.pongs_matched);
+	seq_printf(s, "pings_timed_out %llu\nmsgs_dropped %llu\ndaemon_attaches %llu\n",
+		   st.pings_timed_out, st.msgs_dropped, st.daemon_attaches);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(ddv_stats);
+
+/**
+ * ddv_debugfs_init() - create /sys/kernel/debug/daedalus_v4l2/
+ * @br: the bridge the files act on
+ *
+ * Failure is not fatal: debugfs is a debugging aid only.
+ */
+void ddv_debugfs_init(struct ddv_bridge *br)
+{
+	br->debugfs = debugfs_create_dir("daedalus_v4l2", NULL);
+	debugfs_create_file("test_ping", 0200, br->debugfs, br, &ddv_test_ping_fops);
+	debugfs_create_file("stats", 0444, br->debugfs, br, &ddv_stats_fops);
+}
+
+/**
+ * ddv_debugfs_exit() - remove the debugfs directory
+ * @br: the bridge
+ *
+ * Context: may sleep; waits for open debugfs files to finish.
+ */
+void ddv_debugfs_exit(struct ddv_bridge *br)
+{
+	debugfs_remove_recursive(br->debugfs);
+	br->debugfs = NULL;
+}
