@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//
+// What the control plane needs from the daemon. The gRPC services only
+// translate; the daemon's KernelLink implements this for real, and tests
+// substitute their own.
+
+#ifndef DAEDALUS_CONTROL_BACKEND_H_
+#define DAEDALUS_CONTROL_BACKEND_H_
+
+#include <linux/daedalus-v4l2.h>
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace daedalus::control {
+
+struct LinkStatus {
+  bool up = false;
+  std::string device;
+  uint32_t protocol_version = 0;  // as the kernel announced it
+  std::string module_version;
+  std::string detail;  // why the link is down
+};
+
+struct PingReply {
+  uint32_t kernel_cookie = 0;
+  absl::Duration kernel_rtt;
+  uint32_t fifo_depth = 0;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual LinkStatus GetLinkStatus() = 0;
+  // Unavailable while the link is down.
+  virtual absl::StatusOr<ddv_stats> GetKernelStats() = 0;
+  // Has the kernel inject a PING and waits up to `timeout` for its result.
+  virtual absl::StatusOr<PingReply> Ping(absl::Duration timeout) = 0;
+};
+
+}  // namespace daedalus::control
+
+#endif  // DAEDALUS_CONTROL_BACKEND_H_

@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//
+// ControlServer: the daemon's gRPC endpoint.
+//
+// By default it listens on a unix socket only (mode 0660, group `daedalus`
+// when that group exists). A lock file beside the socket makes a second
+// daemon refuse to start instead of stealing the socket. TCP is opt-in and,
+// until TLS lands, loopback only. The standard grpc.health.v1 service and
+// server reflection are always registered; health follows the kernel link.
+//
+//   ControlServer server(options, backend, "0.1.0");
+//   absl::Status st = server.Start();
+//   ...
+//   server.SetServing(link_up);
+//   server.Shutdown(absl::Seconds(5));
+
+#ifndef DAEDALUS_CONTROL_SERVER_H_
+#define DAEDALUS_CONTROL_SERVER_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "control/backend.h"
+#include "control/services.h"
+
+namespace daedalus::control {
+
+class ControlServer {
+ public:
+  struct Options {
+    std::string socket_path = "/run/daedalus/daedalusd.sock";
+    std::string socket_group = "daedalus";  // used when it exists
+    std::string tcp_address;                // empty: no TCP
+  };
+
+  ControlServer(Options options, Backend& backend, std::string daemon_version);
+  ~ControlServer();
+
+  // FailedPrecondition if another daemon owns the socket; InvalidArgument
+  // for a TCP address that is not loopback.
+  absl::Status Start();
+  // Health of the whole server and of both services.
+  void SetServing(bool serving);
+  // Stops accepting calls, lets running ones finish until `deadline`.
+  void Shutdown(absl::Duration deadline);
+
+  const std::string& socket_path() const { return options_.socket_path; }
+  int tcp_port() const { return tcp_port_; }
+
+ private:
+  absl::Status LockSocket();
+  absl::Status SecureSocket();
+
+  const Options options_;
+  StatusService status_service_;
+  DiagnosticsService diagnostics_service_;
+  std::unique_ptr<grpc::Server> server_;
+  int lock_fd_ = -1;
+  int tcp_port_ = 0;
+};
+
+// True for 127.0.0.0/8, [::1] and "localhost" host:port addresses.
+bool IsLoopbackAddress(const std::string& host_port);
+
+}  // namespace daedalus::control
+
+#endif  // DAEDALUS_CONTROL_SERVER_H_

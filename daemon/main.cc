@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//
+// daedalusd: owns /dev/daedalus-v4l2, answers the kernel, serves gRPC.
+
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "absl/strings/str_format.h"
+#include "control/server.h"
+#include "daemon/kernel_link.h"
+#include "daemon/log.h"
+#include "daemon/version.h"
+
+namespace {
+
+constexpr char kDescription[] =
+    "daedalusd: the userspace half of the daedalus-v4l2 VP9 decoder.\n"
+    "Holds /dev/daedalus-v4l2, answers the kernel module and serves the\n"
+    "daedalus.v1 gRPC API (see `daedalusctl --help`). Reconnects by itself\n"
+    "when the module is (re)loaded. Stops cleanly on SIGTERM or SIGINT.\n"
+    "Exit status: 0 clean stop, 1 could not start (reason on stderr),\n"
+    "2 bad command line.";
+
+// Signals are taken through a signalfd by the event loop; they are blocked
+// before any thread starts so that every thread inherits the mask.
+int BlockedSignalFd() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  if (pthread_sigmask(SIG_BLOCK, &set, nullptr) != 0) return -1;
+  return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  daedalus::KernelLink::Options link_options;
+  daedalus::control::ControlServer::Options server_options;
+  double reconnect_s = 1.0;
+  double shutdown_grace_s = 5.0;
+  bool verbose = false;
+
+  CLI::App app(kDescription, "daedalusd");
+  app.set_version_flag("--version", std::string("daedalusd ") + daedalus::kVersion);
+  app.add_option("--device", link_options.device, "chardev of the kernel module")
+      ->capture_default_str();
+  app.add_option("--socket", server_options.socket_path,
+                 "unix socket for the gRPC API (mode 0660)")
+      ->capture_default_str();
+  app.add_option("--socket-group", server_options.socket_group,
+                 "group given the socket, if it exists")
+      ->capture_default_str();
+  app.add_option("--listen", server_options.tcp_address,
+                 "also serve gRPC on this TCP host:port (loopback only)");
+  app.add_option("--reconnect-interval", reconnect_s,
+                 "seconds between attempts to open the chardev while it is missing")
+      ->check(CLI::Range(0.05, 60.0))
+      ->capture_default_str();
+  app.add_option("--shutdown-grace", shutdown_grace_s,
+                 "seconds running RPCs get to finish on shutdown")
+      ->check(CLI::Range(0.0, 60.0))
+      ->capture_default_str();
+  app.add_flag("-v,--verbose", verbose, "log debug messages");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  daedalus::SetLogVerbose(verbose);
+  link_options.daemon_version = std::string("daedalusd ") + daedalus::kVersion;
+  link_options.reconnect_interval = absl::Seconds(reconnect_s);
+
+  signal(SIGPIPE, SIG_IGN);
+  umask(0117);  // the socket must never be wider than 0660, even briefly
+  int stop_fd = BlockedSignalFd();
+  if (stop_fd < 0) {
+    std::fprintf(stderr, "daedalusd: signalfd: %s\n", std::strerror(errno));
+    return 1;
+  }
+
+  daedalus::KernelLink link(link_options);
+  daedalus::control::ControlServer server(server_options, link,
+                                          daedalus::kVersion);
+  link.SetLinkObserver([&server](bool up) { server.SetServing(up); });
+  if (absl::Status st = server.Start(); !st.ok()) {
+    std::fprintf(stderr, "daedalusd: %s\n", std::string(st.message()).c_str());
+    return 1;
+  }
+  daedalus::Log(daedalus::Severity::kInfo,
+                absl::StrFormat("daedalusd %s serving on unix:%s%s", daedalus::kVersion,
+                                server_options.socket_path,
+                                server_options.tcp_address.empty()
+                                    ? ""
+                                    : " and " + server_options.tcp_address));
+
+  link.Run(stop_fd);
+
+  daedalus::Log(daedalus::Severity::kInfo, "shutting down");
+  server.Shutdown(absl::Seconds(shutdown_grace_s));
+  close(stop_fd);
+  return 0;
+}
