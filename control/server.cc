@@ -9,6 +9,7 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -105,6 +106,12 @@ absl::Status ControlServer::Start() {
     return absl::InvalidArgumentError(absl::StrFormat(
         "refusing plaintext TCP on %s: only loopback addresses are allowed",
         options_.tcp_address));
+  }
+  if (options_.socket_path.size() >= sizeof(sockaddr_un::sun_path)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "socket path %s is %d bytes; unix sockets allow at most %d",
+        options_.socket_path, options_.socket_path.size(),
+        sizeof(sockaddr_un::sun_path) - 1));
   }
   if (absl::Status st = LockSocket(); !st.ok()) return st;
 
