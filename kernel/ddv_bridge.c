@@ -207,8 +207,11 @@ static int ddv_handle_hello(struct ddv_bridge *br, u32 cookie, const void *paylo
 	msg = ddv_msg_alloc(DDV_MSG_HELLO_ACK, cookie, &ack, sizeof(ack));
 	if (!msg)
 		return -ENOMEM;
+	/* Once per attach: a chatty daemon must not flood the log. */
+	if (!br->daemon_version[0])
+		pr_info("daemon '%s' attached, protocol %u\n", hello->daemon_version,
+			hello->proto_version);
 	strscpy(br->daemon_version, hello->daemon_version, sizeof(br->daemon_version));
-	pr_info("daemon '%s' attached, protocol %u\n", br->daemon_version, hello->proto_version);
 	ddv_fifo_push(br, msg);
 	return 0;
 }

@@ -70,6 +70,22 @@ static void ddv_ping_finish(struct ddv_bridge *br, struct ddv_ping *ping, u32 st
 	kfree(ping);
 }
 
+/* Runs the timeout work when the oldest outstanding PING expires. */
+static void ddv_ping_arm_timeout(struct ddv_bridge *br, u64 now)
+{
+	u64 timeout_ns = (u64)READ_ONCE(ping_timeout_ms) * NSEC_PER_MSEC;
+	struct ddv_ping *oldest;
+	u64 left = 0;
+
+	lockdep_assert_held(&br->lock);
+	oldest = list_first_entry_or_null(&br->pings, struct ddv_ping, node);
+	if (!oldest)
+		return;
+	if (now - oldest->queued_ns < timeout_ns)
+		left = timeout_ns - (now - oldest->queued_ns);
+	mod_delayed_work(system_wq, &br->ping_timeout, nsecs_to_jiffies(left) + 1);
+}
+
 static void ddv_ping_timeout_work(struct work_struct *work)
 {
 	struct ddv_bridge *br = container_of(to_delayed_work(work), struct ddv_bridge,
@@ -85,9 +101,7 @@ static void ddv_ping_timeout_work(struct work_struct *work)
 		br->stats.pings_timed_out++;
 		ddv_ping_finish(br, ping, ETIMEDOUT, now - ping->queued_ns);
 	}
-	if (br->npings)
-		mod_delayed_work(system_wq, &br->ping_timeout,
-				 msecs_to_jiffies(READ_ONCE(ping_timeout_ms)) / 2 + 1);
+	ddv_ping_arm_timeout(br, now);
 	mutex_unlock(&br->lock);
 }
 
@@ -147,9 +161,9 @@ int ddv_ping_send(struct ddv_bridge *br, u32 cookie, bool injected, u32 inject_c
 	br->npings++;
 	br->stats.pings_sent++;
 	ddv_fifo_push(br, msg);
-	if (!delayed_work_pending(&br->ping_timeout))
-		schedule_delayed_work(&br->ping_timeout,
-				      msecs_to_jiffies(READ_ONCE(ping_timeout_ms)) + 1);
+	/* A newer PING never expires before the oldest one. */
+	if (br->npings == 1)
+		ddv_ping_arm_timeout(br, ping->queued_ns);
 	return 0;
 
 err_free_msg:

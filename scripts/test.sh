@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
+#
+# Runs every test of daedalus-v4l2 and ends with "N passed, N failed":
+#   1. Bazel unit tests (GoogleTest), offline against Debian's libraries
+#   2. the module: warning-free against Debian's 6.1 headers and the 6.12
+#      test kernel, checkpatch --strict and sparse clean
+#   3. the VM test: the 6.12 debug kernel (KASAN, kmemleak, lockdep) in
+#      QEMU running tests/vm/guest/skeleton.sh
+# Needs root for the package install. Cold: ~20 min (the kernel build);
+# warm: ~3 min. Artefacts are cached in ~/.cache/daedalus.
+. "$(dirname "$0")/lib.sh"
+
+passed=0
+failed=0
+step() {  # step DESC CMD...: runs one host check
+	local desc=$1
+	shift
+	if "$@"; then
+		passed=$((passed + 1))
+		echo "host-ok:   $desc"
+	else
+		failed=$((failed + 1))
+		echo "host-FAIL: $desc"
+	fi
+}
+
+say "Installing packages"
+"$REPO/scripts/install-deps.sh"
+
+say "Unit tests (bazel test //...)"
+log=$(mktemp)
+bazel_run test //... 2>&1 | tee "$log" | grep -E '^//|Executed|FAILED|ERROR' || true
+n_ok=$(grep -cE '^//[^ ]+ +(\(cached\) )?PASSED' "$log" || true)
+n_bad=$(grep -cE '^//[^ ]+ +(\(cached\) )?(FAILED|TIMEOUT|NO STATUS)' "$log" || true)
+if grep -q '^ERROR:' "$log" || [ "$n_ok" -eq 0 ]; then n_bad=$((n_bad + 1)); fi
+passed=$((passed + n_ok))
+failed=$((failed + n_bad))
+echo "unit test targets: $n_ok passed, $n_bad failed"
+
+say "Kernel module"
+kcache=$(test_kernel)
+ksrc=$(readlink -f "$kcache/build/source")
+step "module builds warning-free against $(basename "$(headers_61)")" build_module "$(headers_61)"
+step "module builds warning-free against the 6.12 test kernel" build_module "$kcache/build"
+sparse_clean() {
+	local dir out
+	dir=$(mktemp -d)
+	cp -r "$REPO/kernel/." "$dir/"
+	out=$(make -s -C "$kcache/build" M="$dir" C=2 modules 2>&1)
+	echo "$out" | grep -E 'warning|error' && return 1
+	return 0
+}
+step "sparse (C=2) clean" sparse_clean
+checkpatch_clean() {
+	(cd "$REPO/kernel" && "$ksrc/scripts/checkpatch.pl" --strict --no-tree --quiet \
+		--ignore FILE_PATH_CHANGES -f ddv*.c ddv*.h include/uapi/linux/*.h)
+}
+step "checkpatch --strict clean" checkpatch_clean
+kerneldoc_clean() {
+	local out
+	out=$(cd "$REPO/kernel" && "$ksrc/scripts/kernel-doc" -none -Wall ddv*.c ddv*.h \
+		include/uapi/linux/*.h 2>&1)
+	[ -z "$out" ] || { echo "$out"; return 1; }
+}
+step "kernel-doc complete" kerneldoc_clean
+
+say "VM test (6.12 debug kernel in QEMU)"
+stage=$DAEDALUS_CACHE/stage-test
+stage_guest "$kcache" "$stage"
+vm_out=$DAEDALUS_CACHE/vm-out/skeleton
+set +e
+"$REPO/tests/vm/run-vm.sh" "$kcache" "$stage" skeleton "$vm_out" 1200
+vm_rc=$?
+set -e
+guest=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$vm_out/console.log" | tail -1 || true)
+if [ -n "$guest" ]; then
+	passed=$((passed + ${guest%% passed*}))
+	g_failed=${guest#*passed, }
+	failed=$((failed + ${g_failed%% failed}))
+fi
+[ "$vm_rc" -eq 2 ] && failed=$((failed + 1))
+
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,30 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
+#
+# PID 1 of the test guest: the host root is mounted read-only over 9p.
+# Sets up the pseudo filesystems, mounts the stage, modroot and out shares,
+# runs $STAGE/guest/$DDV_SCRIPT.sh and powers off.
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/tmp TERM=dumb
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mkdir -p /dev/pts /dev/shm
+mount -t devpts devpts /dev/pts
+mount -t tmpfs tmpfs /dev/shm
+mount -t tmpfs tmpfs /tmp
+mount -t tmpfs tmpfs /run
+mount -t tmpfs tmpfs /var/tmp
+mount -t debugfs debugfs /sys/kernel/debug
+ip link set lo up 2>/dev/null
+mkdir -p /run/stage /run/modroot /run/out
+opts=trans=virtio,version=9p2000.L,msize=262144
+mount -t 9p -o "$opts,ro,cache=loose" stage /run/stage
+mount -t 9p -o "$opts,ro,cache=loose" modroot /run/modroot
+mount -t 9p -o "$opts" out /run/out
+export STAGE=/run/stage MODROOT=/run/modroot OUT=/run/out
+echo "guest: init at $(cut -d' ' -f1 /proc/uptime)s, kernel $(uname -r), script $DDV_SCRIPT"
+sh "$STAGE/guest/$DDV_SCRIPT.sh"
+echo "guest: script exited $? at $(cut -d' ' -f1 /proc/uptime)s"
+sync
+umount /run/out 2>/dev/null
+echo b >/proc/sysrq-trigger

@@ -1,0 +1,75 @@
+# SPDX-License-Identifier: BSD-2-Clause
+#
+# Sourced by the guest scripts: check helpers and the kernel-report gate.
+# Every check prints one line; finish prints "N passed, N failed", the line
+# run-vm.sh and CI read.
+
+PASS=0
+FAIL=0
+BIN=$STAGE/bin
+MODULE=$STAGE/daedalus-v4l2.ko
+SOCK=/run/daedalus/daedalusd.sock
+
+ok() { PASS=$((PASS + 1)); echo "guest-ok:   $*"; }
+bad() { FAIL=$((FAIL + 1)); echo "guest-FAIL: $*"; }
+
+# run NAME CMD...: runs CMD (bounded by 60 s) with output to $OUT/NAME.txt
+# and shown on the console; sets RC.
+run() {
+	name=$1
+	shift
+	timeout 60 "$@" >"$OUT/$name.txt" 2>&1
+	RC=$?
+	sed "s/^/    | /" "$OUT/$name.txt"
+}
+
+# expect_rc WANT DESC: checks the last run's exit code.
+expect_rc() {
+	if [ "$RC" -eq "$1" ]; then ok "$2 (exit $RC)"; else bad "$2 (exit $RC, want $1)"; fi
+}
+
+# expect_out NAME REGEX DESC: the output of run NAME matches REGEX.
+expect_out() {
+	if grep -Eq "$2" "$OUT/$1.txt"; then ok "$3"; else bad "$3: no /$2/ in output"; fi
+}
+
+# wait_for DESC SECONDS CMD...: retries CMD every 0.2 s.
+wait_for() {
+	desc=$1
+	tries=$(($2 * 5))
+	shift 2
+	while [ $tries -gt 0 ]; do
+		"$@" >/dev/null 2>&1 && { ok "$desc"; return 0; }
+		sleep 0.2
+		tries=$((tries - 1))
+	done
+	bad "$desc: timed out"
+	return 1
+}
+
+# Leak scan and log check: any KASAN, lockdep, kmemleak, BUG, WARN or oops
+# report in the guest kernel's log fails the run.
+kernel_reports() {
+	echo scan >/sys/kernel/debug/kmemleak
+	sleep 1
+	echo scan >/sys/kernel/debug/kmemleak
+	leaks=$(grep -c '^unreferenced object' /sys/kernel/debug/kmemleak)
+	if [ "$leaks" -eq 0 ]; then
+		ok "kmemleak: no leaks"
+	else
+		bad "kmemleak: $leaks leaks"
+		cat /sys/kernel/debug/kmemleak
+	fi
+	dmesg >"$OUT/dmesg.txt"
+	pattern='BUG:|WARNING:|KASAN|possible (recursive|circular) locking|inconsistent lock state|invalid context|Oops|general protection|kmemleak: [0-9]+ new suspected|UBSAN|list_(add|del) corruption'
+	if grep -Eq "$pattern" "$OUT/dmesg.txt"; then
+		bad "kernel log has reports:"
+		grep -E -A20 "$pattern" "$OUT/dmesg.txt" | head -80
+	else
+		ok "kernel log clean (no KASAN/lockdep/BUG/WARN)"
+	fi
+}
+
+finish() {
+	echo "$PASS passed, $FAIL failed"
+}

@@ -1,0 +1,80 @@
+# SPDX-License-Identifier: BSD-2-Clause
+#
+# Guest test of the walking skeleton: the chardev bridge on its own, then
+# CLI -> gRPC -> daedalusd -> kernel -> daedalusd -> CLI, including the
+# failure modes a user meets first (no daemon, no module).
+. "$STAGE/guest/lib.sh"
+
+echo "== module and bridge_check (no daemon)"
+if insmod "$MODULE"; then ok "insmod daedalus-v4l2.ko"; else bad "insmod"; finish; exit 1; fi
+mode=$(stat -c %a /dev/daedalus-v4l2 2>/dev/null)
+[ "$mode" = 660 ] && ok "/dev/daedalus-v4l2 mode 0660" || bad "/dev/daedalus-v4l2 mode '$mode'"
+run bridge_check "$BIN/bridge_check"
+expect_rc 0 "bridge_check: every step of the round trip"
+expect_out bridge_check '^bridge_check: [0-9]+ checks passed, 0 failed$' "bridge_check summary"
+rmmod daedalus_v4l2 && ok "rmmod after bridge_check" || bad "rmmod after bridge_check"
+
+echo "== daedalusctl without a daemon"
+run status_nodaemon "$BIN/daedalusctl" --timeout 1 status
+expect_rc 3 "status without daemon"
+expect_out status_nodaemon 'daedalusd is not running \(no socket at /run/daedalus/daedalusd.sock\)' \
+	"status says the daemon is not running"
+
+echo "== daedalusd without the module"
+"$BIN/daedalusd" --reconnect-interval 0.2 >"$OUT/daedalusd.log" 2>&1 &
+daemon=$!
+wait_for "daedalusd socket appears" 30 test -S "$SOCK"
+run status_nomodule "$BIN/daedalusctl" status
+expect_rc 4 "status without module"
+expect_out status_nomodule 'kernel link:   DOWN, /dev/daedalus-v4l2: .*is the daedalus_v4l2 module loaded\?' \
+	"status says the module is not loaded"
+run ping_nomodule "$BIN/daedalusctl" ping -c 1
+expect_rc 4 "ping without module"
+run second_daemon "$BIN/daedalusd"
+expect_rc 1 "a second daedalusd refuses to start"
+expect_out second_daemon "another daedalusd \(pid $daemon\) owns /run/daedalus/daedalusd.sock" \
+	"and names the owner"
+mode=$(stat -c %a "$SOCK")
+[ "$mode" = 660 ] && ok "socket mode 0660" || bad "socket mode $mode"
+
+echo "== module loaded under a running daemon"
+insmod "$MODULE" && ok "insmod" || bad "insmod"
+wait_for "daedalusd links up by itself" 10 "$BIN/daedalusctl" status
+run ping "$BIN/daedalusctl" ping -c 3 -i 0.2
+expect_rc 0 "daedalusctl ping -c 3"
+n=$(grep -Ec '^reply from kernel: seq=[123] cookie=0x[0-9a-f]{8} fifo=[0-9]+ time=[0-9]+\.[0-9]{3} ms$' "$OUT/ping.txt")
+[ "$n" -eq 3 ] && ok "three replies with kernel-measured times" || bad "$n well-formed replies, want 3"
+expect_out ping '^3 sent, 3 received, 0% lost$' "ping summary: no loss"
+expect_out ping '^rtt min/avg/max = [0-9.]+/[0-9.]+/[0-9.]+ ms \(measured in the kernel\)$' \
+	"ping min/avg/max line"
+run status "$BIN/daedalusctl" status
+expect_rc 0 "daedalusctl status"
+expect_out status '^daemon:        daedalusd 0\.1\.0 at unix:/run/daedalus/daedalusd\.sock, up [0-9]+' "status: daemon line"
+expect_out status '^kernel link:   up, /dev/daedalus-v4l2, protocol v1, module 0\.1\.0$' "status: link up, protocol v1"
+expect_out status '^fifo:          depth 0/64, high-water [0-9]+$' "status: FIFO depth"
+expect_out status '^pings:         3 sent, 3 answered, 0 timed out$' "status: kernel counted the 3 pings"
+expect_out status '^kernel errors: none$' "status: no kernel errors"
+grep -q "kernel link up: /dev/daedalus-v4l2, module 0.1.0, protocol 1" "$OUT/daedalusd.log" &&
+	ok "daemon logged the link" || bad "daemon log lacks the link-up line"
+
+echo "== shutdown"
+kill -TERM "$daemon"
+i=0
+while kill -0 "$daemon" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.2; i=$((i + 1)); done
+if kill -0 "$daemon" 2>/dev/null; then
+	bad "daedalusd still running 10 s after SIGTERM"
+	kill -KILL "$daemon"
+fi
+wait "$daemon"
+RC=$?
+expect_rc 0 "daedalusd exits 0 on SIGTERM"
+[ ! -e "$SOCK" ] && ok "socket removed on exit" || bad "socket left behind"
+rmmod daedalus_v4l2 && ok "rmmod after the daemon stopped" || bad "rmmod"
+if dmesg | grep -q "daemon 'daedalusd 0.1.0' detached"; then
+	ok "kernel saw the daemon detach"
+else
+	bad "no detach message in the kernel log"
+fi
+
+kernel_reports
+finish

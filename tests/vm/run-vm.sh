@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
+#
+# Boots the test kernel in QEMU (KVM if available, else TCG) with the host
+# root shared read-only over 9p, runs one guest script and collects its
+# results.
+#
+#   run-vm.sh KERNEL_DIR STAGE_DIR SCRIPT OUT_DIR [TIMEOUT_S]
+#
+# KERNEL_DIR  a build-kernel.sh cache dir (bzImage, modroot/)
+# STAGE_DIR   what the guest tests use: daedalus-v4l2.ko, binaries, guest/
+# SCRIPT      guest script name in STAGE_DIR/guest, without .sh
+# OUT_DIR     receives console.log and whatever the guest writes to $OUT
+#
+# Exit: 0 the guest reported "N passed, 0 failed"; 1 it reported failures;
+# 2 no result (boot failure, panic, timeout).
+set -uo pipefail
+kdir=$(cd "$1" && pwd)
+stage=$(cd "$2" && pwd)
+script=$3
+out=$4
+tmo=${5:-900}
+vm_dir=$(cd "$(dirname "$0")" && pwd)
+
+[ -f "$kdir/bzImage" ] || { echo "run-vm: no $kdir/bzImage" >&2; exit 2; }
+rm -rf "$out"
+mkdir -p "$out"
+accel=tcg
+[ -w /dev/kvm ] && accel=kvm
+
+share() {  # tag path [ro]
+	local ro=
+	[ "${3:-}" = ro ] && ro=,readonly=on
+	qemu+=(-fsdev "local,id=$1,path=$2,security_model=none,multidevs=remap$ro"
+		-device "virtio-9p-pci,fsdev=$1,mount_tag=$1")
+}
+qemu=(qemu-system-x86_64 -M "pc,accel=$accel" -cpu max -smp 2 -m 2G -no-reboot
+	-display none -monitor none -serial stdio -nodefaults -vga none
+	-kernel "$kdir/bzImage")
+share root / ro
+share stage "$stage" ro
+share modroot "$kdir/modroot" ro
+share out "$out"
+# Unknown key=value parameters without a dot become init's environment.
+cmdline="root=root rootfstype=9p rootflags=trans=virtio,version=9p2000.L,cache=loose,msize=262144"
+cmdline+=" ro init=$vm_dir/guest/init.sh console=ttyS0 panic=-1 oops=panic"
+cmdline+=" loglevel=6 printk.devkmsg=on DDV_SCRIPT=$script"
+
+echo "run-vm: $script on $(cat "$kdir/build/include/config/kernel.release") (accel=$accel)"
+start=$(date +%s)
+timeout -k 10 "$tmo" "${qemu[@]}" -append "$cmdline" </dev/null 2>&1 |
+	tr -d '\r' >"$out/console.log"
+qrc=${PIPESTATUS[0]}
+echo "run-vm: qemu exited $qrc after $(($(date +%s) - start)) s; console log: $out/console.log"
+
+# What the guest scripts print for people: checks, command output, sections.
+grep -E '^(guest|==|    \||\$ )' "$out/console.log"
+result=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out/console.log" | tail -1)
+if [ -z "$result" ]; then
+	echo "run-vm: NO RESULT from the guest (crash, panic or timeout). Last console lines:" >&2
+	tail -40 "$out/console.log" >&2
+	exit 2
+fi
+case $result in
+*" 0 failed") exit 0 ;;
+*) exit 1 ;;
+esac
