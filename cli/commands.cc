@@ -79,8 +79,8 @@ void PrintCounters(const daedalus::v1::KernelCounters& c, std::ostream& out) {
   out << absl::StrFormat("messages:      %d to daemon (%d bytes), %d from daemon (%d bytes)\n",
                          c.msgs_to_daemon(), c.bytes_to_daemon(), c.msgs_from_daemon(),
                          c.bytes_from_daemon());
-  out << absl::StrFormat("pings:         %d sent, %d answered, %d timed out\n",
-                         c.pings_sent(), c.pongs_matched(), c.pings_timed_out());
+  out << absl::StrFormat("pings:         %d sent, %d answered, %d timed out\n", c.pings_sent(),
+                         c.pongs_matched(), c.pings_timed_out());
   // Sorted, and only the kinds that happened.
   std::map<std::string, uint64_t> errors(c.errors().begin(), c.errors().end());
   std::vector<std::string> seen;

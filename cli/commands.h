@@ -18,7 +18,7 @@ namespace daedalus::cli {
 
 struct Target {
   std::string socket = "/run/daedalus/daedalusd.sock";
-  std::string endpoint;  // host:port; when set, used instead of `socket`
+  std::string endpoint;                       // host:port; when set, used instead of `socket`
   absl::Duration timeout = absl::Seconds(2);  // per RPC, connecting included
 };
 
@@ -29,8 +29,7 @@ struct PingOptions {
 };
 
 int RunStatus(const Target& target, std::ostream& out, std::ostream& err);
-int RunPing(const Target& target, const PingOptions& options, std::ostream& out,
-            std::ostream& err);
+int RunPing(const Target& target, const PingOptions& options, std::ostream& out, std::ostream& err);
 
 }  // namespace daedalus::cli
 

@@ -25,8 +25,7 @@ class CommandsTest : public ::testing::Test {
     target_.socket = control::TestSocketPath("cli.sock");
     target_.timeout = absl::Seconds(2);
     server_ = std::make_unique<control::ControlServer>(
-        control::ControlServer::Options{target_.socket, "no-such-group", ""}, backend_,
-        "0.1.0");
+        control::ControlServer::Options{target_.socket, "no-such-group", ""}, backend_, "0.1.0");
     ASSERT_TRUE(server_->Start().ok());
   }
   void TearDown() override {
@@ -51,7 +50,8 @@ TEST_F(CommandsTest, StatusPrintsLinkAndCounters) {
 TEST_F(CommandsTest, StatusWithLinkDownExits4) {
   backend_.link = {false, "/dev/daedalus-v4l2", 0, "", "is the module loaded?"};
   EXPECT_EQ(RunStatus(target_, out_, err_), kExitKernelLinkDown);
-  EXPECT_THAT(out_.str(), HasSubstr("kernel link:   DOWN, /dev/daedalus-v4l2: is the module loaded?"));
+  EXPECT_THAT(out_.str(),
+              HasSubstr("kernel link:   DOWN, /dev/daedalus-v4l2: is the module loaded?"));
 }
 
 TEST_F(CommandsTest, PingPrintsRepliesAndSummary) {
@@ -86,7 +86,8 @@ TEST_F(CommandsTest, NoDaemonExits3) {
   server_.reset();
   target_.timeout = absl::Milliseconds(200);
   EXPECT_EQ(RunStatus(target_, out_, err_), kExitDaemonDown);
-  EXPECT_THAT(err_.str(), MatchesRegex(".*daedalusd is not running \\(no socket at .*cli.sock\\).*\n"));
+  EXPECT_THAT(err_.str(),
+              MatchesRegex(".*daedalusd is not running \\(no socket at .*cli.sock\\).*\n"));
   PingOptions opts{1, absl::ZeroDuration(), absl::Seconds(1)};
   EXPECT_EQ(RunPing(target_, opts, out_, err_), kExitDaemonDown);
 }

@@ -37,10 +37,10 @@ int main(int argc, char** argv) {
       "status", "daemon version and uptime, kernel link, module version, FIFO and counters");
   status->footer(daedalus::cli::kExitCodesHelp);
 
-  CLI::App* ping_cmd = app.add_subcommand(
-      "ping",
-      "send test PINGs through the kernel's request FIFO and print the round\n"
-      "trip the kernel measured, like ping(8)");
+  CLI::App* ping_cmd =
+      app.add_subcommand("ping",
+                         "send test PINGs through the kernel's request FIFO and print the round\n"
+                         "trip the kernel measured, like ping(8)");
   ping_cmd->footer(daedalus::cli::kExitCodesHelp);
   ping_cmd->add_option("-c,--count", ping.count, "number of pings (0: until interrupted)")
       ->check(CLI::NonNegativeNumber)
@@ -48,8 +48,9 @@ int main(int argc, char** argv) {
   ping_cmd->add_option("-i,--interval", interval_s, "seconds between pings")
       ->check(CLI::Range(0.0, 3600.0))
       ->capture_default_str();
-  ping_cmd->add_option("-W,--reply-timeout", reply_timeout_s,
-                       "seconds to wait for each reply (at most 10)")
+  ping_cmd
+      ->add_option("-W,--reply-timeout", reply_timeout_s,
+                   "seconds to wait for each reply (at most 10)")
       ->check(CLI::Range(0.001, 10.0))
       ->capture_default_str();
 

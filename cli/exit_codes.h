@@ -10,11 +10,11 @@ namespace daedalus::cli {
 
 enum ExitCode : int {
   kExitOk = 0,
-  kExitError = 1,            // anything not listed below
-  kExitUsage = 2,            // bad command line
-  kExitDaemonDown = 3,       // daedalusd not running or not reachable
-  kExitKernelLinkDown = 4,   // daemon up, but no kernel link (module not loaded)
-  kExitKernelSilent = 5,     // the kernel did not answer (ping lost)
+  kExitError = 1,           // anything not listed below
+  kExitUsage = 2,           // bad command line
+  kExitDaemonDown = 3,      // daedalusd not running or not reachable
+  kExitKernelLinkDown = 4,  // daemon up, but no kernel link (module not loaded)
+  kExitKernelSilent = 5,    // the kernel did not answer (ping lost)
 };
 
 inline constexpr char kExitCodesHelp[] =

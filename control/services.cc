@@ -44,16 +44,14 @@ void FillCounters(const ddv_stats& s, daedalus::v1::KernelCounters* out) {
 
 }  // namespace
 
-grpc::Status StatusService::GetStatus(grpc::ServerContext*,
-                                      const daedalus::v1::GetStatusRequest*,
+grpc::Status StatusService::GetStatus(grpc::ServerContext*, const daedalus::v1::GetStatusRequest*,
                                       daedalus::v1::GetStatusResponse* response) {
   response->set_daemon_version(daemon_version_);
   SetDuration(absl::Now() - started_, response->mutable_uptime());
 
   LinkStatus link = backend_.GetLinkStatus();
   daedalus::v1::KernelLink* out = response->mutable_kernel();
-  out->set_state(link.up ? daedalus::v1::KernelLink::UP
-                         : daedalus::v1::KernelLink::DOWN);
+  out->set_state(link.up ? daedalus::v1::KernelLink::UP : daedalus::v1::KernelLink::DOWN);
   out->set_device(link.device);
   out->set_protocol_version(link.protocol_version);
   out->set_module_version(link.module_version);
@@ -79,14 +77,13 @@ grpc::Status DiagnosticsService::Ping(grpc::ServerContext* context,
     }
     timeout = absl::Seconds(t.seconds()) + absl::Nanoseconds(t.nanos());
     if (timeout > kMaxPingTimeout) {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                          absl::StrFormat("timeout must be at most %s",
-                                          absl::FormatDuration(kMaxPingTimeout)));
+      return grpc::Status(
+          grpc::StatusCode::INVALID_ARGUMENT,
+          absl::StrFormat("timeout must be at most %s", absl::FormatDuration(kMaxPingTimeout)));
     }
   }
   // Never wait past the caller's own deadline.
-  absl::Duration left = absl::FromChrono(context->deadline() -
-                                         std::chrono::system_clock::now());
+  absl::Duration left = absl::FromChrono(context->deadline() - std::chrono::system_clock::now());
   timeout = std::min(timeout, std::max(left, absl::ZeroDuration()));
 
   absl::StatusOr<PingReply> reply = backend_.Ping(timeout);

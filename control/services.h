@@ -43,8 +43,7 @@ class DiagnosticsService final : public daedalus::v1::Diagnostics::Service {
 
   explicit DiagnosticsService(Backend& backend) : backend_(backend) {}
 
-  grpc::Status Ping(grpc::ServerContext* context,
-                    const daedalus::v1::PingRequest* request,
+  grpc::Status Ping(grpc::ServerContext* context, const daedalus::v1::PingRequest* request,
                     daedalus::v1::PingResponse* response) override;
 
  private:

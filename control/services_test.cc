@@ -3,17 +3,16 @@
 // The daedalus.v1 services and ControlServer, in-process and over a real
 // unix socket under $TEST_TMPDIR.
 
-#include "control/server.h"
-
 #include <grpcpp/grpcpp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <string>
 
+#include "control/server.h"
 #include "control/testing/fake_backend.h"
-#include "gtest/gtest.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "gtest/gtest.h"
 
 namespace daedalus::control {
 namespace {
@@ -22,11 +21,10 @@ class ServicesTest : public ::testing::Test {
  protected:
   void SetUp() override {
     server_ = std::make_unique<ControlServer>(
-        ControlServer::Options{TestSocketPath("d.sock"), "no-such-group", ""}, backend_,
-        "1.2.3");
+        ControlServer::Options{TestSocketPath("d.sock"), "no-such-group", ""}, backend_, "1.2.3");
     ASSERT_TRUE(server_->Start().ok());
-    channel_ = grpc::CreateChannel("unix:" + server_->socket_path(),
-                                   grpc::InsecureChannelCredentials());
+    channel_ =
+        grpc::CreateChannel("unix:" + server_->socket_path(), grpc::InsecureChannelCredentials());
     status_ = daedalus::v1::Status::NewStub(channel_);
     diag_ = daedalus::v1::Diagnostics::NewStub(channel_);
   }
@@ -181,8 +179,7 @@ TEST(ServerTest, PlaintextTcpOnlyOnLoopback) {
   ASSERT_TRUE(loopback.Start().ok());
   EXPECT_GT(loopback.tcp_port(), 0);
   auto stub = daedalus::v1::Status::NewStub(grpc::CreateChannel(
-      "127.0.0.1:" + std::to_string(loopback.tcp_port()),
-      grpc::InsecureChannelCredentials()));
+      "127.0.0.1:" + std::to_string(loopback.tcp_port()), grpc::InsecureChannelCredentials()));
   grpc::ClientContext ctx;
   daedalus::v1::GetStatusResponse resp;
   EXPECT_TRUE(stub->GetStatus(&ctx, {}, &resp).ok());

@@ -17,15 +17,9 @@ namespace {
 class Syscalls final : public SyscallApi {
  public:
   int Open(const char* path, int flags) override { return ::open(path, flags); }
-  ssize_t Read(int fd, void* buf, size_t len) override {
-    return ::read(fd, buf, len);
-  }
-  ssize_t Write(int fd, const void* buf, size_t len) override {
-    return ::write(fd, buf, len);
-  }
-  int Ioctl(int fd, unsigned long request, void* arg) override {
-    return ::ioctl(fd, request, arg);
-  }
+  ssize_t Read(int fd, void* buf, size_t len) override { return ::read(fd, buf, len); }
+  ssize_t Write(int fd, const void* buf, size_t len) override { return ::write(fd, buf, len); }
+  int Ioctl(int fd, unsigned long request, void* arg) override { return ::ioctl(fd, request, arg); }
   int Close(int fd) override { return ::close(fd); }
 };
 
@@ -41,12 +35,12 @@ absl::Status OpenError(const std::string& path, int err) {
     case ENODEV:
       return absl::NotFoundError(what + ": is the daedalus_v4l2 module loaded?");
     case EBUSY:
-      return absl::AlreadyExistsError(
-          what + ": another process (another daedalusd?) holds the device");
+      return absl::AlreadyExistsError(what +
+                                      ": another process (another daedalusd?) holds the device");
     case EACCES:
     case EPERM:
-      return absl::PermissionDeniedError(
-          what + ": run as root or as a member of the device's group");
+      return absl::PermissionDeniedError(what +
+                                         ": run as root or as a member of the device's group");
     default:
       return absl::UnavailableError(what);
   }
@@ -54,15 +48,14 @@ absl::Status OpenError(const std::string& path, int err) {
 
 // The kernel's write() errnos, as listed in docs/protocol.md.
 absl::Status WriteError(const protocol::Message& msg, int err) {
-  std::string what = absl::StrFormat("write %s (cookie 0x%08x): %s",
-                                     protocol::TypeName(msg.type), msg.cookie,
-                                     Errno(err));
+  std::string what = absl::StrFormat("write %s (cookie 0x%08x): %s", protocol::TypeName(msg.type),
+                                     msg.cookie, Errno(err));
   switch (err) {
-    case EBADMSG:    // bad magic
-    case EPROTO:     // unknown version
-    case EMSGSIZE:   // payload too large
-    case EINVAL:     // reserved field, length or payload wrong
-    case EOPNOTSUPP: // a type the daemon may not send
+    case EBADMSG:     // bad magic
+    case EPROTO:      // unknown version
+    case EMSGSIZE:    // payload too large
+    case EINVAL:      // reserved field, length or payload wrong
+    case EOPNOTSUPP:  // a type the daemon may not send
       return absl::InvalidArgumentError(what + ": the kernel refused the message");
     case ENOENT:
       return absl::NotFoundError(what + ": the kernel has no such outstanding request");
@@ -116,9 +109,8 @@ absl::StatusOr<std::optional<protocol::Message>> Chardev::Read() {
     if (err == EMSGSIZE) {
       // Our buffer holds the largest v1 message, so the kernel speaks
       // something else. The message stays queued: reading again cannot help.
-      return absl::InternalError(absl::StrFormat(
-          "read %s: next message exceeds %d bytes: %s", path_, buf_.size(),
-          Errno(err)));
+      return absl::InternalError(absl::StrFormat("read %s: next message exceeds %d bytes: %s",
+                                                 path_, buf_.size(), Errno(err)));
     }
     return absl::UnavailableError(absl::StrFormat("read %s: %s", path_, Errno(err)));
   }
@@ -138,8 +130,8 @@ absl::StatusOr<std::optional<protocol::Message>> Chardev::Read() {
 absl::Status Chardev::Write(const protocol::Message& msg) {
   if (fd_ < 0) return absl::UnavailableError("chardev is not open");
   if (msg.payload.size() > DDV_MAX_PAYLOAD) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "payload of %d bytes exceeds %d", msg.payload.size(), DDV_MAX_PAYLOAD));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("payload of %d bytes exceeds %d", msg.payload.size(), DDV_MAX_PAYLOAD));
   }
   std::string wire = protocol::Encode(msg);
   ssize_t n;
@@ -148,9 +140,8 @@ absl::Status Chardev::Write(const protocol::Message& msg) {
   } while (n < 0 && errno == EINTR);
   if (n < 0) return WriteError(msg, errno);
   if (static_cast<size_t>(n) != wire.size()) {
-    return absl::InternalError(absl::StrFormat(
-        "write %s: kernel took %d of %d bytes", protocol::TypeName(msg.type), n,
-        wire.size()));
+    return absl::InternalError(absl::StrFormat("write %s: kernel took %d of %d bytes",
+                                               protocol::TypeName(msg.type), n, wire.size()));
   }
   return absl::OkStatus();
 }
@@ -162,11 +153,10 @@ absl::StatusOr<ddv_stats> Chardev::GetStats() {
     int err = errno;
     if (err == ENOTTY) {
       return absl::InternalError(absl::StrFormat(
-          "ioctl DDV_IOC_GET_STATS on %s: %s: module too old for this daemon",
-          path_, Errno(err)));
+          "ioctl DDV_IOC_GET_STATS on %s: %s: module too old for this daemon", path_, Errno(err)));
     }
-    return absl::UnavailableError(absl::StrFormat(
-        "ioctl DDV_IOC_GET_STATS on %s: %s", path_, Errno(err)));
+    return absl::UnavailableError(
+        absl::StrFormat("ioctl DDV_IOC_GET_STATS on %s: %s", path_, Errno(err)));
   }
   return stats;
 }

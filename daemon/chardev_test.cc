@@ -18,9 +18,9 @@ namespace {
 class ScriptedSyscalls final : public SyscallApi {
  public:
   struct Outcome {
-    int err = 0;            // non-zero: fail with this errno
-    std::string data;       // read: bytes returned
-    ssize_t written = -1;   // write: bytes taken (-1: all)
+    int err = 0;           // non-zero: fail with this errno
+    std::string data;      // read: bytes returned
+    ssize_t written = -1;  // write: bytes taken (-1: all)
   };
 
   int open_errno = 0;

@@ -30,8 +30,7 @@ void KernelLink::Run(int stop_fd) {
     }
     pollfd fds[2] = {{stop_fd, POLLIN, 0}, {dev_fd, POLLIN, 0}};
     int timeout_ms =
-        dev_fd >= 0 ? -1 : static_cast<int>(absl::ToInt64Milliseconds(
-                               options_.reconnect_interval));
+        dev_fd >= 0 ? -1 : static_cast<int>(absl::ToInt64Milliseconds(options_.reconnect_interval));
     int n = poll(fds, 2, timeout_ms);
     if (n < 0 && errno != EINTR) {
       Log(Severity::kError, absl::StrFormat("poll: %s", std::strerror(errno)));
@@ -86,8 +85,8 @@ void KernelLink::ReadAll() {
           break;
         }
         // One malformed message: logged and skipped, the link stays.
-        Log(Severity::kError, absl::StrFormat("dropped a message from the kernel: %s",
-                                              msg.status().ToString()));
+        Log(Severity::kError,
+            absl::StrFormat("dropped a message from the kernel: %s", msg.status().ToString()));
         continue;
       }
       if (!msg->has_value()) break;  // FIFO empty
@@ -111,27 +110,24 @@ void KernelLink::Handle(const protocol::Message& msg) {
     case DDV_MSG_HELLO_ACK: {
       absl::StatusOr<ddv_hello_ack> ack = protocol::ParseHelloAck(msg);
       if (!ack.ok() || msg.cookie != hello_cookie_) {
-        Log(Severity::kError,
-            absl::StrFormat("unexpected HELLO_ACK (cookie 0x%08x): %s", msg.cookie,
-                            ack.status().ToString()));
+        Log(Severity::kError, absl::StrFormat("unexpected HELLO_ACK (cookie 0x%08x): %s",
+                                              msg.cookie, ack.status().ToString()));
         return;
       }
       hello_ack_ = *ack;
       up_ = true;
       detail_.clear();
-      Log(Severity::kInfo,
-          absl::StrFormat("kernel link up: %s, module %s, protocol %d, FIFO %d",
-                          options_.device, hello_ack_.module_version,
-                          hello_ack_.proto_version, hello_ack_.fifo_capacity));
+      Log(Severity::kInfo, absl::StrFormat("kernel link up: %s, module %s, protocol %d, FIFO %d",
+                                           options_.device, hello_ack_.module_version,
+                                           hello_ack_.proto_version, hello_ack_.fifo_capacity));
       return;
     }
     case DDV_MSG_PING_RESULT:
       OnPingResult(msg);
       return;
     default:
-      Log(Severity::kWarning,
-          absl::StrFormat("ignored %s (cookie 0x%08x) from the kernel",
-                          protocol::TypeName(msg.type), msg.cookie));
+      Log(Severity::kWarning, absl::StrFormat("ignored %s (cookie 0x%08x) from the kernel",
+                                              protocol::TypeName(msg.type), msg.cookie));
   }
 }
 
@@ -146,12 +142,12 @@ void KernelLink::OnPingResult(const protocol::Message& msg) {
   pending_.erase(it);
   absl::StatusOr<ddv_ping_result> res = protocol::ParsePingResult(msg);
   if (!res.ok()) {
-    pending->result = absl::InternalError(
-        absl::StrFormat("malformed PING_RESULT: %s", res.status().message()));
+    pending->result =
+        absl::InternalError(absl::StrFormat("malformed PING_RESULT: %s", res.status().message()));
   } else if (res->status != 0) {
-    pending->result = absl::DeadlineExceededError(absl::StrFormat(
-        "the kernel's PING 0x%08x got no PONG: %s", res->ping_cookie,
-        std::strerror(static_cast<int>(res->status))));
+    pending->result = absl::DeadlineExceededError(
+        absl::StrFormat("the kernel's PING 0x%08x got no PONG: %s", res->ping_cookie,
+                        std::strerror(static_cast<int>(res->status))));
   } else {
     control::PingReply reply;
     reply.kernel_cookie = res->ping_cookie;
@@ -172,8 +168,8 @@ void KernelLink::Disconnect(const absl::Status& why) {
   up_ = false;
   detail_ = std::string(why.message());
   for (auto& [cookie, pending] : pending_) {
-    pending->result = absl::UnavailableError(
-        absl::StrFormat("kernel link lost: %s", why.message()));
+    pending->result =
+        absl::UnavailableError(absl::StrFormat("kernel link lost: %s", why.message()));
     pending->done = true;
   }
   pending_.clear();
@@ -213,8 +209,7 @@ absl::StatusOr<ddv_stats> KernelLink::GetKernelStats() {
 absl::StatusOr<control::PingReply> KernelLink::Ping(absl::Duration timeout) {
   absl::MutexLock lock(&mu_);
   if (!up_) {
-    return absl::FailedPreconditionError(
-        absl::StrFormat("kernel link down: %s", detail_));
+    return absl::FailedPreconditionError(absl::StrFormat("kernel link down: %s", detail_));
   }
   uint32_t cookie = next_cookie_++;
   auto pending = std::make_shared<PendingPing>();
@@ -229,9 +224,9 @@ absl::StatusOr<control::PingReply> KernelLink::Ping(absl::Duration timeout) {
   while (!pending->done) {
     if (ping_done_.WaitWithDeadline(&mu_, deadline) && !pending->done) {
       pending_.erase(cookie);
-      return absl::DeadlineExceededError(absl::StrFormat(
-          "the kernel did not report PING_INJECT 0x%08x within %s", cookie,
-          absl::FormatDuration(timeout)));
+      return absl::DeadlineExceededError(
+          absl::StrFormat("the kernel did not report PING_INJECT 0x%08x within %s", cookie,
+                          absl::FormatDuration(timeout)));
     }
   }
   return pending->result;

@@ -30,9 +30,9 @@ class FakeKernel final : public SyscallApi {
   // Knobs and observations, all under mu_.
   std::mutex mu;
   bool module_loaded = true;
-  bool answer_injects = true;      // queue a PING for each PING_INJECT
-  uint32_t result_status = 0;      // status in PING_RESULTs
-  int read_errno = 0;              // next reads fail with this
+  bool answer_injects = true;  // queue a PING for each PING_INJECT
+  uint32_t result_status = 0;  // status in PING_RESULTs
+  int read_errno = 0;          // next reads fail with this
   int opens = 0;
   std::string hello_version;
   std::vector<protocol::Message> pongs;
@@ -140,8 +140,10 @@ class KernelLinkTest : public ::testing::Test {
     link_ = std::make_unique<KernelLink>(
         KernelLink::Options{"/dev/fake", "test 1.0", absl::Milliseconds(20)}, kernel_);
     link_->SetLinkObserver([this](bool up) {
-      if (up) ups_++;
-      else downs_++;
+      if (up)
+        ups_++;
+      else
+        downs_++;
     });
     loop_ = std::thread([this] { link_->Run(stop_fd_); });
   }
@@ -208,8 +210,7 @@ TEST_F(KernelLinkTest, PingWhileModuleMissingSaysSo) {
   absl::SleepFor(absl::Milliseconds(50));
   absl::StatusOr<control::PingReply> reply = link_->Ping(absl::Seconds(1));
   EXPECT_EQ(reply.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_NE(reply.status().message().find("module loaded"), std::string::npos)
-      << reply.status();
+  EXPECT_NE(reply.status().message().find("module loaded"), std::string::npos) << reply.status();
   EXPECT_FALSE(link_->GetLinkStatus().up);
   EXPECT_FALSE(link_->GetKernelStats().ok());
 }
@@ -251,7 +252,7 @@ TEST_F(KernelLinkTest, MalformedKernelMessageIsSkipped) {
   Start();
   ASSERT_TRUE(Eventually([&] { return link_->GetLinkStatus().up; }));
   kernel_.Queue({DDV_MSG_PING_RESULT, 0xdead, "short"});  // nobody waits
-  kernel_.Queue({0x7777, 1, ""});                        // unknown type
+  kernel_.Queue({0x7777, 1, ""});                         // unknown type
   kernel_.Queue({DDV_MSG_PING, 0x42, "x"});
   ASSERT_TRUE(Eventually([&] {
     std::lock_guard<std::mutex> lock(kernel_.mu);

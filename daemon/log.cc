@@ -31,8 +31,8 @@ void SetLogVerbose(bool v) { verbose = v; }
 
 void Log(Severity severity, std::string_view message) {
   if (severity == Severity::kDebug && !verbose) return;
-  std::fprintf(stderr, "%s: %.*s\n", Prefix(severity),
-               static_cast<int>(message.size()), message.data());
+  std::fprintf(stderr, "%s: %.*s\n", Prefix(severity), static_cast<int>(message.size()),
+               message.data());
 }
 
 }  // namespace daedalus

@@ -52,8 +52,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("daedalusd ") + daedalus::kVersion);
   app.add_option("--device", link_options.device, "chardev of the kernel module")
       ->capture_default_str();
-  app.add_option("--socket", server_options.socket_path,
-                 "unix socket for the gRPC API (mode 0660)")
+  app.add_option("--socket", server_options.socket_path, "unix socket for the gRPC API (mode 0660)")
       ->capture_default_str();
   app.add_option("--socket-group", server_options.socket_group,
                  "group given the socket, if it exists")
@@ -88,19 +87,17 @@ int main(int argc, char** argv) {
   }
 
   daedalus::KernelLink link(link_options);
-  daedalus::control::ControlServer server(server_options, link,
-                                          daedalus::kVersion);
+  daedalus::control::ControlServer server(server_options, link, daedalus::kVersion);
   link.SetLinkObserver([&server](bool up) { server.SetServing(up); });
   if (absl::Status st = server.Start(); !st.ok()) {
     std::fprintf(stderr, "daedalusd: %s\n", std::string(st.message()).c_str());
     return 1;
   }
-  daedalus::Log(daedalus::Severity::kInfo,
-                absl::StrFormat("daedalusd %s serving on unix:%s%s", daedalus::kVersion,
-                                server_options.socket_path,
-                                server_options.tcp_address.empty()
-                                    ? ""
-                                    : " and " + server_options.tcp_address));
+  daedalus::Log(
+      daedalus::Severity::kInfo,
+      absl::StrFormat(
+          "daedalusd %s serving on unix:%s%s", daedalus::kVersion, server_options.socket_path,
+          server_options.tcp_address.empty() ? "" : " and " + server_options.tcp_address));
 
   link.Run(stop_fd);
 

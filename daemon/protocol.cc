@@ -14,13 +14,12 @@ namespace {
 template <typename T>
 absl::StatusOr<T> ParsePayload(const Message& msg, uint32_t type) {
   if (msg.type != type) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "expected %s, got %s", TypeName(type), TypeName(msg.type)));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("expected %s, got %s", TypeName(type), TypeName(msg.type)));
   }
   if (msg.payload.size() != sizeof(T)) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("%s payload is %d bytes, expected %d", TypeName(type),
-                        msg.payload.size(), sizeof(T)));
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s payload is %d bytes, expected %d", TypeName(type), msg.payload.size(), sizeof(T)));
   }
   T out;
   std::memcpy(&out, msg.payload.data(), sizeof(T));
@@ -44,8 +43,7 @@ std::string Encode(const Message& msg) {
 absl::StatusOr<Message> Decode(std::string_view bytes) {
   if (bytes.size() < kHeaderSize) {
     return absl::InvalidArgumentError(absl::StrFormat(
-        "message of %d bytes is shorter than the %d-byte header", bytes.size(),
-        kHeaderSize));
+        "message of %d bytes is shorter than the %d-byte header", bytes.size(), kHeaderSize));
   }
   ddv_msg_header hdr;
   std::memcpy(&hdr, bytes.data(), sizeof(hdr));
@@ -54,22 +52,20 @@ absl::StatusOr<Message> Decode(std::string_view bytes) {
         absl::StrFormat("bad magic 0x%08x (want 0x%08x)", hdr.magic, DDV_MAGIC));
   }
   if (hdr.version != DDV_PROTO_VERSION) {
-    return absl::FailedPreconditionError(
-        absl::StrFormat("protocol version %d, this daemon speaks %d",
-                        hdr.version, DDV_PROTO_VERSION));
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "protocol version %d, this daemon speaks %d", hdr.version, DDV_PROTO_VERSION));
   }
   if (hdr.reserved != 0) {
     return absl::InvalidArgumentError(
         absl::StrFormat("reserved field is 0x%08x, must be 0", hdr.reserved));
   }
   if (hdr.payload_len > DDV_MAX_PAYLOAD) {
-    return absl::OutOfRangeError(absl::StrFormat(
-        "payload of %d bytes exceeds %d", hdr.payload_len, DDV_MAX_PAYLOAD));
+    return absl::OutOfRangeError(
+        absl::StrFormat("payload of %d bytes exceeds %d", hdr.payload_len, DDV_MAX_PAYLOAD));
   }
   if (bytes.size() != kHeaderSize + hdr.payload_len) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "message is %d bytes but its header says %d", bytes.size(),
-        kHeaderSize + hdr.payload_len));
+    return absl::InvalidArgumentError(absl::StrFormat("message is %d bytes but its header says %d",
+                                                      bytes.size(), kHeaderSize + hdr.payload_len));
   }
   Message msg;
   msg.type = hdr.type;

@@ -44,8 +44,7 @@ TEST(ProtocolTest, DecodeRoundTrips) {
 
 TEST(ProtocolTest, DecodeRejectsShortBuffer) {
   std::string wire = Encode({DDV_MSG_PING, 1, ""});
-  EXPECT_EQ(Decode(wire.substr(0, 23)).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Decode(wire.substr(0, 23)).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(Decode("").status().code(), absl::StatusCode::kInvalidArgument);
 }
 
@@ -63,8 +62,7 @@ TEST(ProtocolTest, DecodeRejectsOtherVersions) {
   for (uint32_t version : {0u, 2u, 0xffffffffu}) {
     ddv_msg_header hdr = HeaderOf(wire);
     hdr.version = version;
-    EXPECT_EQ(Decode(WithHeader(wire, hdr)).status().code(),
-              absl::StatusCode::kFailedPrecondition)
+    EXPECT_EQ(Decode(WithHeader(wire, hdr)).status().code(), absl::StatusCode::kFailedPrecondition)
         << version;
   }
 }
@@ -73,24 +71,21 @@ TEST(ProtocolTest, DecodeRejectsNonZeroReserved) {
   std::string wire = Encode({DDV_MSG_PING, 1, ""});
   ddv_msg_header hdr = HeaderOf(wire);
   hdr.reserved = 1;
-  EXPECT_EQ(Decode(WithHeader(wire, hdr)).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Decode(WithHeader(wire, hdr)).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(ProtocolTest, DecodeRejectsOversizedPayload) {
   std::string wire = Encode({DDV_MSG_PING, 1, ""});
   ddv_msg_header hdr = HeaderOf(wire);
   hdr.payload_len = DDV_MAX_PAYLOAD + 1;
-  EXPECT_EQ(Decode(WithHeader(wire, hdr)).status().code(),
-            absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(Decode(WithHeader(wire, hdr)).status().code(), absl::StatusCode::kOutOfRange);
 }
 
 TEST(ProtocolTest, DecodeRejectsLengthMismatch) {
   std::string wire = Encode({DDV_MSG_PING, 1, "four"});
   EXPECT_EQ(Decode(wire.substr(0, wire.size() - 1)).status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(Decode(wire + "!").status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Decode(wire + "!").status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(ProtocolTest, TypeNames) {
@@ -113,8 +108,7 @@ TEST(ProtocolTest, ParsesHelloAckAndTerminatesItsString) {
   ddv_hello_ack ack;
   std::memset(&ack, 'A', sizeof(ack));
   ack.proto_version = 1;
-  Message msg{DDV_MSG_HELLO_ACK, 1,
-              std::string(reinterpret_cast<const char*>(&ack), sizeof(ack))};
+  Message msg{DDV_MSG_HELLO_ACK, 1, std::string(reinterpret_cast<const char*>(&ack), sizeof(ack))};
   absl::StatusOr<ddv_hello_ack> parsed = ParseHelloAck(msg);
   ASSERT_TRUE(parsed.ok());
   EXPECT_EQ(std::strlen(parsed->module_version), sizeof(ack.module_version) - 1);

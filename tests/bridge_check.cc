@@ -48,8 +48,8 @@ void Check(bool ok, const std::string& what) {
 std::string Frame(uint32_t type, uint32_t cookie, const std::string& payload,
                   uint32_t magic = DDV_MAGIC, uint32_t version = DDV_PROTO_VERSION,
                   uint32_t reserved = 0) {
-  ddv_msg_header h = {magic, version, type, cookie,
-                      static_cast<uint32_t>(payload.size()), reserved};
+  ddv_msg_header h = {magic,   version, type, cookie, static_cast<uint32_t>(payload.size()),
+                      reserved};
   return std::string(reinterpret_cast<char*>(&h), sizeof(h)) + payload;
 }
 
@@ -100,12 +100,9 @@ const std::string kPingPayload("DAEDALUS-V4L2-PING-PL\0\0\0", 24);
 
 void CheckHeaderErrors(int fd) {
   std::string pong = Frame(DDV_MSG_PONG, 1, "");
-  Check(WriteErr(fd, Frame(DDV_MSG_PONG, 1, "", 0xdeadbeef)) == EBADMSG,
-        "bad magic -> EBADMSG");
-  Check(WriteErr(fd, Frame(DDV_MSG_PONG, 1, "", DDV_MAGIC, 0)) == EPROTO,
-        "version 0 -> EPROTO");
-  Check(WriteErr(fd, Frame(DDV_MSG_PONG, 1, "", DDV_MAGIC, 2)) == EPROTO,
-        "version 2 -> EPROTO");
+  Check(WriteErr(fd, Frame(DDV_MSG_PONG, 1, "", 0xdeadbeef)) == EBADMSG, "bad magic -> EBADMSG");
+  Check(WriteErr(fd, Frame(DDV_MSG_PONG, 1, "", DDV_MAGIC, 0)) == EPROTO, "version 0 -> EPROTO");
+  Check(WriteErr(fd, Frame(DDV_MSG_PONG, 1, "", DDV_MAGIC, 2)) == EPROTO, "version 2 -> EPROTO");
   Check(WriteErr(fd, Frame(DDV_MSG_PONG, 1, "", DDV_MAGIC, 1, 7)) == EINVAL,
         "non-zero reserved -> EINVAL");
   std::string big = Frame(DDV_MSG_PONG, 1, "");
@@ -182,8 +179,8 @@ void CheckInjectedPing(int fd) {
         "PING_RESULT carries the PING_INJECT's cookie");
   Check(r.status == 0 && r.ping_cookie == ping.hdr.cookie, "PING_RESULT names the PING");
   Check(r.rtt_ns >= 2000000 && r.rtt_ns < 10000000000ull,
-        "kernel-measured RTT covers the 2 ms the PONG was held (" +
-            std::to_string(r.rtt_ns) + " ns)");
+        "kernel-measured RTT covers the 2 ms the PONG was held (" + std::to_string(r.rtt_ns) +
+            " ns)");
 }
 
 void CheckBlockingRead(int fd_nonblock) {
@@ -210,8 +207,8 @@ void CheckFifoBound(int fd) {
   int accepted = 0;
   while (accepted < DDV_FIFO_CAPACITY + 5 && WriteErr(fd, Frame(DDV_MSG_HELLO, accepted, p)) == 0)
     accepted++;
-  Check(accepted == DDV_FIFO_CAPACITY, "FIFO takes exactly 64 messages (" +
-                                           std::to_string(accepted) + ")");
+  Check(accepted == DDV_FIFO_CAPACITY,
+        "FIFO takes exactly 64 messages (" + std::to_string(accepted) + ")");
   Check(WriteErr(fd, Frame(DDV_MSG_HELLO, 999, p)) == ENOBUFS, "65th -> ENOBUFS");
   ddv_stats s = Stats(fd);
   Check(s.fifo_depth == 64 && s.fifo_high_water == 64, "stats: depth 64, high-water 64");
@@ -236,8 +233,7 @@ void CheckPingTimeout(int fd) {
   Msg res = ReadMsg(fd);
   ddv_ping_result r = {};
   if (res.payload.size() == sizeof(r)) std::memcpy(&r, res.payload.data(), sizeof(r));
-  Check(res.hdr.type == DDV_MSG_PING_RESULT && res.hdr.cookie == 0x7135 &&
-            r.status == ETIMEDOUT,
+  Check(res.hdr.type == DDV_MSG_PING_RESULT && res.hdr.cookie == 0x7135 && r.status == ETIMEDOUT,
         "PING_RESULT reports ETIMEDOUT");
   Check(WriteErr(fd, Frame(DDV_MSG_PONG, ping.hdr.cookie, ping.payload)) == ENOENT,
         "late PONG -> ENOENT");
@@ -249,8 +245,8 @@ void CheckOutstandingBound(int fd) {
   int err = 0;
   while (accepted < 40 && (err = WriteErr(fd, Frame(DDV_MSG_PING_INJECT, accepted, ""))) == 0)
     accepted++;
-  Check(accepted == 16 && err == EBUSY, "17th outstanding PING -> EBUSY (" +
-                                            std::to_string(accepted) + " accepted)");
+  Check(accepted == 16 && err == EBUSY,
+        "17th outstanding PING -> EBUSY (" + std::to_string(accepted) + " accepted)");
 }
 
 }  // namespace
@@ -272,8 +268,7 @@ int main(int argc, char** argv) {
   Check(lseek(fd, 0, SEEK_SET) < 0 && errno == ESPIPE, "lseek -> ESPIPE");
   Check(ioctl(fd, _IO(DDV_IOC_MAGIC, 99)) < 0 && errno == ENOTTY, "unknown ioctl -> ENOTTY");
   ddv_stats before = Stats(fd);
-  Check(before.size == sizeof(ddv_stats) && before.fifo_capacity == 64,
-        "DDV_IOC_GET_STATS");
+  Check(before.size == sizeof(ddv_stats) && before.fifo_capacity == 64, "DDV_IOC_GET_STATS");
 
   CheckHeaderErrors(fd);
   ddv_stats after = Stats(fd);
