@@ -5,7 +5,7 @@
 
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-export DAEDALUS_CACHE=${DAEDALUS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/daedalus}
+export DAEDALUS_CACHE=${DAEDALUS_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/daedalus}
 mkdir -p "$DAEDALUS_CACHE"
 
 say() { printf '\n### %s\n' "$*"; }

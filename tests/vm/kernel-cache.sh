@@ -7,7 +7,7 @@
 # The key covers everything that changes the built kernel: the Debian
 # linux-source package version, the config fragments and the build script.
 
-: "${DAEDALUS_CACHE:=${XDG_CACHE_HOME:-$HOME/.cache}/daedalus}"
+: "${DAEDALUS_CACHE:=${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/daedalus}"
 VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 kcache_locate() {
