@@ -24,29 +24,32 @@ headers_61() {
 	ls -d /usr/src/linux-headers-6.1.*-amd64 | sort -V | tail -1
 }
 
-# build_module KDIR: builds kernel/ out of tree against KDIR, warnings fatal
-# (Kbuild adds -Werror), in a private copy so trees never mix objects.
+# build_module KDIR OUT_DIR: builds kernel/ out of tree against KDIR in a
+# copy at OUT_DIR (so trees never mix objects), warnings fatal (Kbuild adds
+# -Werror). Leaves OUT_DIR/daedalus-v4l2.ko.
 build_module() {
-	local kdir=$1 dir
-	dir=$(mktemp -d)
+	local kdir=$1 dir=$2
+	rm -rf "$dir"
+	mkdir -p "$dir"
 	cp -r "$REPO/kernel/." "$dir/"
 	make -s -C "$dir" KDIR="$kdir" >"$dir/build.log" 2>&1 || {
 		cat "$dir/build.log"
 		return 1
 	}
-	if grep -E 'warning:|error:' "$dir/build.log"; then return 1; fi
-	echo "$dir/daedalus-v4l2.ko"
+	! grep -E 'warning:|error:' "$dir/build.log"
 }
 
 # stage_guest KERNEL_DIR STAGE: what the guest needs, as real files.
 stage_guest() {
-	local kdir=$1 stage=$2 ko bin
+	local kdir=$1 stage=$2 bin
 	rm -rf "$stage"
 	mkdir -p "$stage/bin" "$stage/guest"
-	ko=$(build_module "$kdir/build")
-	cp "$ko" "$stage/"
+	build_module "$kdir/build" "$stage/module-build"
+	mv "$stage/module-build/daedalus-v4l2.ko" "$stage/"
+	rm -rf "$stage/module-build"
 	bin=$(cd "$REPO" && bazel --output_user_root="$DAEDALUS_CACHE/bazel" info bazel-bin 2>/dev/null)
-	cp "$bin/daemon/daedalusd" "$bin/cli/daedalusctl" "$bin/tests/bridge_check" "$stage/bin/"
+	cp "$bin/daemon/daedalusd" "$bin/cli/daedalusctl" "$bin/tests/bridge_check" \
+		"$bin/tests/reflection_probe" "$stage/bin/"
 	cp "$REPO"/tests/vm/guest/*.sh "$stage/guest/"
 }
 

@@ -29,7 +29,7 @@ say "Installing packages"
 "$REPO/scripts/install-deps.sh"
 
 say "Unit tests (bazel test //...)"
-log=$(mktemp)
+log=$DAEDALUS_CACHE/unit-tests.log
 bazel_run test //... 2>&1 | tee "$log" | grep -E '^//|Executed|FAILED|ERROR' || true
 n_ok=$(grep -cE '^//[^ ]+ +(\(cached\) )?PASSED' "$log" || true)
 n_bad=$(grep -cE '^//[^ ]+ +(\(cached\) )?(FAILED|TIMEOUT|NO STATUS)' "$log" || true)
@@ -41,15 +41,17 @@ echo "unit test targets: $n_ok passed, $n_bad failed"
 say "Kernel module"
 kcache=$(test_kernel)
 ksrc=$(readlink -f "$kcache/build/source")
-step "module builds warning-free against $(basename "$(headers_61)")" build_module "$(headers_61)"
-step "module builds warning-free against the 6.12 test kernel" build_module "$kcache/build"
+work=$DAEDALUS_CACHE/module-checks
+step "module builds warning-free against $(basename "$(headers_61)")" \
+	build_module "$(headers_61)" "$work/6.1"
+step "module builds warning-free against the 6.12 test kernel" \
+	build_module "$kcache/build" "$work/6.12"
 sparse_clean() {
-	local dir out
-	dir=$(mktemp -d)
-	cp -r "$REPO/kernel/." "$dir/"
-	out=$(make -s -C "$kcache/build" M="$dir" C=2 modules 2>&1)
-	echo "$out" | grep -E 'warning|error' && return 1
-	return 0
+	local out
+	rm -rf "$work/sparse"
+	cp -r "$REPO/kernel" "$work/sparse"
+	out=$(make -s -C "$kcache/build" M="$work/sparse" C=2 modules 2>&1)
+	! echo "$out" | grep -E 'warning|error'
 }
 step "sparse (C=2) clean" sparse_clean
 checkpatch_clean() {

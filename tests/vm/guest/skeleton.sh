@@ -40,6 +40,9 @@ mode=$(stat -c %a "$SOCK")
 echo "== module loaded under a running daemon"
 insmod "$MODULE" && ok "insmod" || bad "insmod"
 wait_for "daedalusd links up by itself" 10 "$BIN/daedalusctl" status
+run probe "$BIN/reflection_probe" "unix:$SOCK"
+expect_out probe '^health SERVING$' "gRPC health SERVING with the kernel link up"
+expect_out probe '^service daedalus.v1.Diagnostics$' "reflection lists daedalus.v1.Diagnostics"
 run ping "$BIN/daedalusctl" ping -c 3 -i 0.2
 expect_rc 0 "daedalusctl ping -c 3"
 n=$(grep -Ec '^reply from kernel: seq=[123] cookie=0x[0-9a-f]{8} fifo=[0-9]+ time=[0-9]+\.[0-9]{3} ms$' "$OUT/ping.txt")
