@@ -13,7 +13,9 @@
 #include <linux/workqueue.h>
 #include <uapi/linux/daedalus-v4l2.h>
 
-#define DDV_MODULE_VERSION	"0.1.0"
+struct ddv_dev;
+
+#define DDV_MODULE_VERSION	"0.2.0"
 #define DDV_DEVICE_NAME		"daedalus-v4l2"
 
 /**
@@ -44,6 +46,7 @@ struct ddv_msg {
  * @daemon_version: what the attached daemon announced in its HELLO
  * @stats: counters exported through DDV_IOC_GET_STATS
  * @debugfs: this module's debugfs directory, or NULL
+ * @v4l2: the decoder node, or NULL on kernels without V4L2 mem2mem
  */
 struct ddv_bridge {
 	struct miscdevice misc;
@@ -60,6 +63,7 @@ struct ddv_bridge {
 	char daemon_version[DDV_VERSION_LEN];
 	struct ddv_stats stats;
 	struct dentry *debugfs;
+	struct ddv_dev *v4l2;
 };
 
 int ddv_bridge_init(struct ddv_bridge *br);
@@ -67,5 +71,6 @@ void ddv_bridge_exit(struct ddv_bridge *br);
 struct ddv_msg *ddv_msg_alloc(u32 type, u32 cookie, const void *payload, u32 payload_len);
 bool ddv_fifo_has_room(struct ddv_bridge *br, unsigned int slots);
 void ddv_fifo_push(struct ddv_bridge *br, struct ddv_msg *msg);
+int ddv_bridge_send(struct ddv_bridge *br, u32 type, u32 cookie, const void *payload, u32 len);
 
 #endif /* _DDV_H */

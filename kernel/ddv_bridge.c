@@ -18,6 +18,7 @@
 
 #include "ddv.h"
 #include "ddv_ping.h"
+#include "ddv_v4l2.h"
 
 /**
  * ddv_msg_alloc() - allocate a message with its header filled in
@@ -86,6 +87,41 @@ void ddv_fifo_push(struct ddv_bridge *br, struct ddv_msg *msg)
 	wake_up_interruptible(&br->readq);
 }
 
+/**
+ * ddv_bridge_send() - queue a request for the daemon
+ * @br: the bridge
+ * @type: an enum ddv_msg_type
+ * @cookie: the header's cookie
+ * @payload: payload bytes
+ * @len: payload length
+ *
+ * Context: process context, may sleep; takes the bridge lock.
+ * Return: 0; -ENOTCONN with no daemon attached; -ENOBUFS when the FIFO is
+ * full; -ENOMEM.
+ */
+int ddv_bridge_send(struct ddv_bridge *br, u32 type, u32 cookie, const void *payload, u32 len)
+{
+	struct ddv_msg *msg;
+	int ret = 0;
+
+	msg = ddv_msg_alloc(type, cookie, payload, len);
+	if (!msg)
+		return -ENOMEM;
+	mutex_lock(&br->lock);
+	if (!br->attached) {
+		ret = -ENOTCONN;
+	} else if (!ddv_fifo_has_room(br, 1)) {
+		br->stats.err_fifo_full++;
+		ret = -ENOBUFS;
+	} else {
+		ddv_fifo_push(br, msg);
+		msg = NULL;
+	}
+	mutex_unlock(&br->lock);
+	kvfree(msg);
+	return ret;
+}
+
 static void ddv_fifo_purge(struct ddv_bridge *br)
 {
 	struct ddv_msg *msg, *tmp;
@@ -143,6 +179,7 @@ static int ddv_release(struct inode *inode, struct file *file)
 	br->daemon_version[0] = '\0';
 	mutex_unlock(&br->lock);
 	ddv_ping_flush_work(br);
+	ddv_v4l2_daemon_gone(br);
 	return 0;
 }
 
@@ -292,8 +329,19 @@ static ssize_t ddv_write(struct file *file, const char __user *buf, size_t count
 			return PTR_ERR(payload);
 	}
 
+	/*
+	 * A decode answer locks its context, which may be waiting to queue a
+	 * request here: handle it without the bridge lock.
+	 */
+	if (hdr.type == DDV_MSG_DECODE_DONE)
+		ret = ddv_v4l2_job_done(br, payload, hdr.payload_len);
 	mutex_lock(&br->lock);
-	ret = ddv_dispatch(br, &hdr, payload);
+	if (hdr.type == DDV_MSG_DECODE_DONE) {
+		if (ret == -EINVAL)
+			br->stats.err_bad_payload++;
+	} else {
+		ret = ddv_dispatch(br, &hdr, payload);
+	}
 	if (!ret) {
 		br->stats.msgs_from_daemon++;
 		br->stats.bytes_from_daemon += count;
@@ -319,8 +367,16 @@ static long ddv_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	struct ddv_bridge *br = ddv_from_file(file);
 	struct ddv_stats snap;
 
-	if (cmd != DDV_IOC_GET_STATS)
+	switch (cmd) {
+	case DDV_IOC_GET_STATS:
+		break;
+	case DDV_IOC_READ_SRC:
+		return ddv_v4l2_read_src(br, (void __user *)arg);
+	case DDV_IOC_WRITE_PICTURE:
+		return ddv_v4l2_write_picture(br, (void __user *)arg);
+	default:
 		return -ENOTTY;
+	}
 	mutex_lock(&br->lock);
 	snap = br->stats;
 	snap.fifo_depth = br->depth;

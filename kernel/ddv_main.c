@@ -12,6 +12,7 @@
 
 #include "ddv.h"
 #include "ddv_debugfs.h"
+#include "ddv_v4l2.h"
 
 static struct ddv_bridge *ddv_bridge;
 
@@ -26,12 +27,17 @@ static int __init ddv_init(void)
 	ret = ddv_bridge_init(br);
 	if (ret)
 		goto err_free_bridge;
+	ret = ddv_v4l2_init(br);
+	if (ret)
+		goto err_exit_bridge;
 	ddv_debugfs_init(br);
 	ddv_bridge = br;
 	pr_info("version %s, protocol %u, /dev/%s\n", DDV_MODULE_VERSION, DDV_PROTO_VERSION,
 		DDV_DEVICE_NAME);
 	return 0;
 
+err_exit_bridge:
+	ddv_bridge_exit(br);
 err_free_bridge:
 	kfree(br);
 	return ret;
@@ -40,6 +46,7 @@ err_free_bridge:
 static void __exit ddv_exit(void)
 {
 	ddv_debugfs_exit(ddv_bridge);
+	ddv_v4l2_exit(ddv_bridge);
 	ddv_bridge_exit(ddv_bridge);
 	kfree(ddv_bridge);
 }

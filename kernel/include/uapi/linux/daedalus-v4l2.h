@@ -15,7 +15,7 @@
 #include <linux/types.h>
 
 #define DDV_MAGIC		0x44303456	/* 'D04V' */
-#define DDV_PROTO_VERSION	1
+#define DDV_PROTO_VERSION	2
 #define DDV_MAX_PAYLOAD		65536
 #define DDV_FIFO_CAPACITY	64
 #define DDV_VERSION_LEN		32
@@ -36,6 +36,13 @@
  * @DDV_MSG_PING_RESULT: kernel to daemon; carries the cookie of the
  *	PING_INJECT it answers and a struct ddv_ping_result, sent once the
  *	PING's PONG has been written back.
+ * @DDV_MSG_DECODE: kernel to daemon; struct ddv_decode: run one decode job.
+ * @DDV_MSG_DECODE_DONE: daemon to kernel; struct ddv_decode_done: the job's
+ *	outcome. Exactly one per DECODE.
+ * @DDV_MSG_FLUSH: kernel to daemon; struct ddv_ctx_msg: drop everything
+ *	buffered for the context (the client seeks). No answer.
+ * @DDV_MSG_CTX_CLOSE: kernel to daemon; struct ddv_ctx_msg: the context is
+ *	gone, free its decoder. No answer.
  */
 enum ddv_msg_type {
 	DDV_MSG_PING		= 0x00000001,
@@ -44,6 +51,10 @@ enum ddv_msg_type {
 	DDV_MSG_HELLO_ACK	= DDV_MSG_RESPONSE | DDV_MSG_HELLO,
 	DDV_MSG_PING_INJECT	= 0x00000003,
 	DDV_MSG_PING_RESULT	= DDV_MSG_RESPONSE | DDV_MSG_PING_INJECT,
+	DDV_MSG_DECODE		= 0x00000010,
+	DDV_MSG_DECODE_DONE	= DDV_MSG_RESPONSE | DDV_MSG_DECODE,
+	DDV_MSG_FLUSH		= 0x00000011,
+	DDV_MSG_CTX_CLOSE	= 0x00000012,
 };
 
 /**
@@ -154,7 +165,145 @@ struct ddv_stats {
 	__u64 reserved[8];
 };
 
+/**
+ * struct ddv_ctx_msg - payload of FLUSH and CTX_CLOSE
+ * @ctx_id: the decoding context (one per open V4L2 file handle)
+ * @reserved: zero
+ */
+struct ddv_ctx_msg {
+	__u32 ctx_id;
+	__u32 reserved;
+};
+
+/**
+ * struct ddv_layout - how the CAPTURE buffer of a job is laid out
+ * @pixelformat: V4L2_PIX_FMT_NV12 or V4L2_PIX_FMT_YUV420
+ * @width: picture width in pixels
+ * @height: picture height in lines
+ * @bytesperline: luma stride; chroma rows follow the luma plane
+ * @sizeimage: bytes the buffer holds
+ * @reserved: zero
+ */
+struct ddv_layout {
+	__u32 pixelformat;
+	__u32 width;
+	__u32 height;
+	__u32 bytesperline;
+	__u32 sizeimage;
+	__u32 reserved[3];
+};
+
+#define DDV_DECODE_SRC		0x1	/* an OUTPUT buffer comes with the job */
+#define DDV_DECODE_DST		0x2	/* a CAPTURE buffer comes with the job */
+#define DDV_DECODE_DRAIN	0x4	/* end of stream: flush out every picture */
+
+/**
+ * struct ddv_decode - payload of DDV_MSG_DECODE
+ * @ctx_id: the decoding context
+ * @job_id: names the job in DDV_IOC_READ_SRC, DDV_IOC_WRITE_PICTURE and the
+ *	answer
+ * @flags: DDV_DECODE_*
+ * @src_bytes: bytes of bitstream in the OUTPUT buffer (DDV_DECODE_SRC)
+ * @src_timestamp: the OUTPUT buffer's timestamp in ns
+ * @dst: layout of the CAPTURE buffer (DDV_DECODE_DST)
+ */
+struct ddv_decode {
+	__u32 ctx_id;
+	__u32 job_id;
+	__u32 flags;
+	__u32 src_bytes;
+	__u64 src_timestamp;
+	struct ddv_layout dst;
+};
+
+#define DDV_DONE_SRC_CONSUMED	0x1	/* the OUTPUT buffer is done with */
+#define DDV_DONE_PICTURE	0x2	/* the CAPTURE buffer holds a picture */
+#define DDV_DONE_LAST		0x4	/* draining finished: CAPTURE buffer is LAST */
+#define DDV_DONE_FORMAT		0x8	/* @format is new; CAPTURE buffer unused */
+#define DDV_DONE_ERROR		0x10	/* the bitstream was corrupt (@status) */
+#define DDV_DONE_FATAL		0x20	/* the context cannot go on (@status) */
+
+/**
+ * struct ddv_stream_format - what the decoded stream looks like
+ * @width: visible width
+ * @height: visible height
+ * @bit_depth: 8, 10 or 12
+ * @chroma: 420, 422, 440 or 444
+ * @min_buffers: CAPTURE buffers the client needs at least
+ * @reserved: zero
+ */
+struct ddv_stream_format {
+	__u32 width;
+	__u32 height;
+	__u32 bit_depth;
+	__u32 chroma;
+	__u32 min_buffers;
+	__u32 reserved;
+};
+
+/**
+ * struct ddv_decode_done - payload of DDV_MSG_DECODE_DONE
+ * @ctx_id: as in the DECODE
+ * @job_id: as in the DECODE
+ * @flags: DDV_DONE_*
+ * @status: 0 or a negative errno explaining ERROR or FATAL
+ * @timestamp: with DDV_DONE_PICTURE: timestamp of the OUTPUT buffer the
+ *	picture was decoded from
+ * @format: with DDV_DONE_FORMAT
+ */
+struct ddv_decode_done {
+	__u32 ctx_id;
+	__u32 job_id;
+	__u32 flags;
+	__s32 status;
+	__u64 timestamp;
+	struct ddv_stream_format format;
+};
+
+/**
+ * struct ddv_src_io - argument of DDV_IOC_READ_SRC
+ * @ctx_id: the context of a running job
+ * @job_id: the running job
+ * @addr: where to copy the bitstream
+ * @len: room at @addr
+ * @reserved: zero
+ *
+ * Returns the number of bytes copied.
+ */
+struct ddv_src_io {
+	__u32 ctx_id;
+	__u32 job_id;
+	__u64 addr;
+	__u32 len;
+	__u32 reserved;
+};
+
+/**
+ * struct ddv_picture_io - argument of DDV_IOC_WRITE_PICTURE
+ * @ctx_id: the context of a running job
+ * @job_id: the running job, which has a CAPTURE buffer
+ * @plane: addresses of the Y, U and V planes (8-bit 4:2:0)
+ * @stride: bytes between rows of each plane
+ * @width: picture width; must match the job's layout
+ * @height: picture height; must match the job's layout
+ * @reserved: zero
+ *
+ * The kernel writes the picture into the CAPTURE buffer in the job's
+ * layout (interleaving U and V for NV12): the picture's only copy.
+ */
+struct ddv_picture_io {
+	__u32 ctx_id;
+	__u32 job_id;
+	__u64 plane[3];
+	__u32 stride[3];
+	__u32 width;
+	__u32 height;
+	__u32 reserved[3];
+};
+
 #define DDV_IOC_MAGIC		0xD4
 #define DDV_IOC_GET_STATS	_IOR(DDV_IOC_MAGIC, 1, struct ddv_stats)
+#define DDV_IOC_READ_SRC	_IOW(DDV_IOC_MAGIC, 2, struct ddv_src_io)
+#define DDV_IOC_WRITE_PICTURE	_IOW(DDV_IOC_MAGIC, 3, struct ddv_picture_io)
 
 #endif /* _UAPI_LINUX_DAEDALUS_V4L2_H */

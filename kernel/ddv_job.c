@@ -1,0 +1,546 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * daedalus-v4l2: decode jobs between the V4L2 node and the daemon.
+ *
+ * device_run() sends DECODE; the daemon reads the OUTPUT buffer with
+ * DDV_IOC_READ_SRC, writes a picture into the CAPTURE buffer with
+ * DDV_IOC_WRITE_PICTURE and answers DECODE_DONE, which returns the buffers
+ * and ends the job. The buffers of a running job cannot go away: STREAMOFF
+ * and close wait for the job, and everything here holds state_lock, which
+ * ends it. A watchdog fails jobs the daemon does not answer in time, so no
+ * client ever waits forever.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <media/v4l2-event.h>
+
+#include "ddv_v4l2.h"
+
+static unsigned int job_timeout_ms = 5000;
+module_param(job_timeout_ms, uint, 0644);
+MODULE_PARM_DESC(job_timeout_ms, "milliseconds the daemon gets per decode job (default 5000)");
+
+static void ddv_ctx_free(struct ddv_ctx *ctx)
+{
+	mutex_destroy(&ctx->state_lock);
+	mutex_destroy(&ctx->lock);
+	kfree(ctx);
+}
+
+/**
+ * ddv_ctx_release_ref() - kref release: free a context nobody uses
+ * @ref: &ddv_ctx.ref
+ */
+void ddv_ctx_release_ref(struct kref *ref)
+{
+	ddv_ctx_free(container_of(ref, struct ddv_ctx, ref));
+}
+
+/* Looks a context up by id and takes a reference, or returns NULL. */
+static struct ddv_ctx *ddv_ctx_get(struct ddv_dev *dev, u32 id)
+{
+	struct ddv_ctx *ctx;
+
+	mutex_lock(&dev->lock);
+	ctx = idr_find(&dev->ctxs, id);
+	if (ctx)
+		kref_get(&ctx->ref);
+	mutex_unlock(&dev->lock);
+	return ctx;
+}
+
+static void ddv_ctx_put(struct ddv_ctx *ctx)
+{
+	kref_put(&ctx->ref, ddv_ctx_release_ref);
+}
+
+/**
+ * ddv_ctx_send() - tell the daemon about a context (FLUSH, CTX_CLOSE)
+ * @ctx: the context; nothing is sent if the daemon never saw it
+ * @type: DDV_MSG_FLUSH or DDV_MSG_CTX_CLOSE
+ *
+ * Best effort: with no daemon there is nothing to tell.
+ */
+void ddv_ctx_send(struct ddv_ctx *ctx, u32 type)
+{
+	struct ddv_ctx_msg m = { .ctx_id = ctx->id };
+	bool seen;
+
+	mutex_lock(&ctx->state_lock);
+	seen = ctx->jobs_sent;
+	mutex_unlock(&ctx->state_lock);
+	if (seen)
+		ddv_bridge_send(ctx->dev->br, type, ctx->id, &m, sizeof(m));
+}
+
+/*
+ * Marks the context failed: both queues return EIO from now on and wake
+ * everyone waiting on them. Context: state_lock held.
+ */
+static void __ddv_ctx_fatal(struct ddv_ctx *ctx, int err, const char *why)
+{
+	lockdep_assert_held(&ctx->state_lock);
+	if (ctx->released)
+		return;
+	if (!ctx->fatal)
+		pr_warn_ratelimited("context %u failed (%d): %s\n", ctx->id, err, why);
+	WRITE_ONCE(ctx->fatal, true);
+	vb2_queue_error(v4l2_m2m_get_src_vq(ctx->fh.m2m_ctx));
+	vb2_queue_error(v4l2_m2m_get_dst_vq(ctx->fh.m2m_ctx));
+}
+
+/**
+ * ddv_ctx_fatal() - fail a context
+ * @ctx: the context
+ * @err: negative errno, for the log
+ * @why: what went wrong, for the log
+ */
+void ddv_ctx_fatal(struct ddv_ctx *ctx, int err, const char *why)
+{
+	mutex_lock(&ctx->state_lock);
+	__ddv_ctx_fatal(ctx, err, why);
+	mutex_unlock(&ctx->state_lock);
+}
+
+/*
+ * Ends the running job: returns its unused buffers with an error, fails the
+ * context and lets mem2mem go on. Context: state_lock held; the caller
+ * calls v4l2_m2m_job_finish() after unlocking if this returns true.
+ */
+static bool __ddv_job_fail(struct ddv_ctx *ctx, int err, const char *why)
+{
+	struct v4l2_m2m_ctx *m2m = ctx->fh.m2m_ctx;
+
+	lockdep_assert_held(&ctx->state_lock);
+	if (!ctx->job_active)
+		return false;
+	if (ctx->job_src) {
+		v4l2_m2m_src_buf_remove_by_buf(m2m, ctx->job_src);
+		v4l2_m2m_buf_done(ctx->job_src, VB2_BUF_STATE_ERROR);
+	}
+	if (ctx->job_dst) {
+		v4l2_m2m_dst_buf_remove_by_buf(m2m, ctx->job_dst);
+		v4l2_m2m_buf_done(ctx->job_dst, VB2_BUF_STATE_ERROR);
+	}
+	ctx->job_active = false;
+	ctx->job_src = NULL;
+	ctx->job_dst = NULL;
+	__ddv_ctx_fatal(ctx, err, why);
+	return true;
+}
+
+/**
+ * ddv_job_fail() - end the running job with an error and fail the context
+ * @ctx: the context
+ * @err: negative errno
+ * @why: for the log
+ */
+void ddv_job_fail(struct ddv_ctx *ctx, int err, const char *why)
+{
+	bool finish;
+
+	mutex_lock(&ctx->state_lock);
+	finish = __ddv_job_fail(ctx, err, why);
+	mutex_unlock(&ctx->state_lock);
+	if (finish)
+		v4l2_m2m_job_finish(ctx->dev->m2m_dev, ctx->fh.m2m_ctx);
+}
+
+static void ddv_watchdog(struct work_struct *work)
+{
+	struct ddv_ctx *ctx = container_of(to_delayed_work(work), struct ddv_ctx, watchdog);
+
+	ddv_job_fail(ctx, -ETIMEDOUT, "the daemon did not answer a decode job in time");
+}
+
+/**
+ * ddv_job_init() - set up the job state of a new context
+ * @ctx: the context
+ */
+void ddv_job_init(struct ddv_ctx *ctx)
+{
+	INIT_DELAYED_WORK(&ctx->watchdog, ddv_watchdog);
+}
+
+/**
+ * ddv_job_run() - mem2mem's device_run: send one DECODE to the daemon
+ * @ctx: the context whose job_ready() said yes
+ *
+ * Context: process context (a queue ioctl with ctx->lock held, or the
+ * mem2mem worker); may sleep.
+ */
+void ddv_job_run(struct ddv_ctx *ctx)
+{
+	struct v4l2_m2m_ctx *m2m = ctx->fh.m2m_ctx;
+	struct vb2_v4l2_buffer *src, *dst = NULL;
+	struct ddv_decode req = {};
+	int ret;
+
+	mutex_lock(&ctx->state_lock);
+	src = v4l2_m2m_next_src_buf(m2m);
+	if (ctx->state == DDV_STATE_DECODING)
+		dst = v4l2_m2m_next_dst_buf(m2m);
+	if (ctx->fatal || (!src && !(dst && ctx->drain))) {
+		/* job_ready() saw a state that has changed since. */
+		mutex_unlock(&ctx->state_lock);
+		v4l2_m2m_job_finish(ctx->dev->m2m_dev, m2m);
+		return;
+	}
+
+	req.ctx_id = ctx->id;
+	req.job_id = ++ctx->next_job_id;
+	if (src) {
+		req.flags |= DDV_DECODE_SRC;
+		req.src_bytes = vb2_get_plane_payload(&src->vb2_buf, 0);
+		req.src_timestamp = src->vb2_buf.timestamp;
+	} else {
+		req.flags |= DDV_DECODE_DRAIN;
+	}
+	if (dst) {
+		req.flags |= DDV_DECODE_DST;
+		req.dst.pixelformat = ctx->dst_fmt.pixelformat;
+		req.dst.width = ctx->dst_fmt.width;
+		req.dst.height = ctx->dst_fmt.height;
+		req.dst.bytesperline = ctx->dst_fmt.plane_fmt[0].bytesperline;
+		req.dst.sizeimage = ctx->dst_fmt.plane_fmt[0].sizeimage;
+	}
+	ctx->job_active = true;
+	ctx->job_id = req.job_id;
+	ctx->job_src = src;
+	ctx->job_dst = dst;
+	ctx->job_layout = req.dst;
+	ctx->jobs_sent = true;
+
+	ret = ddv_bridge_send(ctx->dev->br, DDV_MSG_DECODE, req.job_id, &req, sizeof(req));
+	if (ret) {
+		bool finish = __ddv_job_fail(ctx, ret, ret == -ENOTCONN ?
+					     "no daemon: is daedalusd running?" :
+					     "cannot queue a job for the daemon");
+
+		mutex_unlock(&ctx->state_lock);
+		if (finish)
+			v4l2_m2m_job_finish(ctx->dev->m2m_dev, m2m);
+		return;
+	}
+	schedule_delayed_work(&ctx->watchdog, msecs_to_jiffies(READ_ONCE(job_timeout_ms)));
+	mutex_unlock(&ctx->state_lock);
+}
+
+static void ddv_queue_event(struct ddv_ctx *ctx, u32 type)
+{
+	struct v4l2_event ev = { .type = type };
+
+	if (type == V4L2_EVENT_SOURCE_CHANGE)
+		ev.u.src_change.changes = V4L2_EVENT_SRC_CH_RESOLUTION;
+	v4l2_event_queue_fh(&ctx->fh, &ev);
+}
+
+/* Returns the job's CAPTURE buffer as the last one, empty or not. */
+static void ddv_dst_done(struct ddv_ctx *ctx, u32 bytes, u64 timestamp, bool last)
+{
+	struct vb2_v4l2_buffer *dst = ctx->job_dst;
+
+	v4l2_m2m_dst_buf_remove_by_buf(ctx->fh.m2m_ctx, dst);
+	vb2_set_plane_payload(&dst->vb2_buf, 0, bytes);
+	dst->vb2_buf.timestamp = timestamp;
+	dst->field = V4L2_FIELD_NONE;
+	dst->sequence = ctx->cap_seq++;
+	if (last)
+		dst->flags |= V4L2_BUF_FLAG_LAST;
+	v4l2_m2m_buf_done(dst, VB2_BUF_STATE_DONE);
+	ctx->job_dst = NULL;
+}
+
+/* A new stream format: a SOURCE_CHANGE, and a LAST buffer mid-stream. */
+static void ddv_new_format(struct ddv_ctx *ctx, const struct ddv_stream_format *f)
+{
+	u32 w = clamp_t(u32, f->width, 1, DDV_MAX_WIDTH);
+	u32 h = clamp_t(u32, f->height, 1, DDV_MAX_HEIGHT);
+
+	if (f->bit_depth != 8 || f->chroma != 420) {
+		__ddv_ctx_fatal(ctx, -EOPNOTSUPP, "stream is not 8-bit 4:2:0 (profile 0)");
+		return;
+	}
+	ddv_fill_dst_fmt(&ctx->dst_fmt, ctx->dst_fmt.pixelformat, w, h);
+	v4l2_ctrl_s_ctrl(ctx->min_bufs_ctrl,
+			 clamp_t(u32, f->min_buffers, DDV_MIN_CAPTURE_BUFS, 32));
+	if (ctx->state == DDV_STATE_HEADER) {
+		ctx->state = DDV_STATE_CAPTURE_SETUP;
+	} else {
+		if (ctx->job_dst)
+			ddv_dst_done(ctx, 0, 0, true);
+		ctx->state = DDV_STATE_RES_CHANGE;
+	}
+	ddv_queue_event(ctx, V4L2_EVENT_SOURCE_CHANGE);
+}
+
+static int ddv_job_complete(struct ddv_ctx *ctx, const struct ddv_decode_done *done)
+{
+	struct v4l2_m2m_ctx *m2m = ctx->fh.m2m_ctx;
+	u32 flags = done->flags;
+
+	if (!ctx->job_active || ctx->job_id != done->job_id)
+		return -ENOENT;
+	cancel_delayed_work(&ctx->watchdog);
+
+	if (flags & DDV_DONE_FATAL) {
+		__ddv_job_fail(ctx, done->status, "the daemon cannot decode this stream");
+		return 0;
+	}
+	if ((flags & DDV_DONE_SRC_CONSUMED) && ctx->job_src) {
+		struct vb2_v4l2_buffer *src = ctx->job_src;
+
+		v4l2_m2m_src_buf_remove_by_buf(m2m, src);
+		src->sequence = ctx->out_seq++;
+		v4l2_m2m_buf_done(src, (flags & DDV_DONE_ERROR) ? VB2_BUF_STATE_ERROR
+								: VB2_BUF_STATE_DONE);
+		ctx->job_src = NULL;
+	}
+	if (flags & DDV_DONE_FORMAT) {
+		ddv_new_format(ctx, &done->format);
+	} else if (ctx->job_dst && (flags & (DDV_DONE_PICTURE | DDV_DONE_LAST))) {
+		bool last = flags & DDV_DONE_LAST;
+
+		ddv_dst_done(ctx, (flags & DDV_DONE_PICTURE) ? ctx->job_layout.sizeimage : 0,
+			     done->timestamp, last);
+		if (last) {
+			ctx->drain = false;
+			ctx->state = DDV_STATE_DRAINED;
+			ddv_queue_event(ctx, V4L2_EVENT_EOS);
+		}
+	}
+	ctx->job_active = false;
+	ctx->job_src = NULL;
+	ctx->job_dst = NULL;
+	return 0;
+}
+
+/**
+ * ddv_v4l2_job_done() - the daemon answered a DECODE
+ * @br: the bridge
+ * @payload: struct ddv_decode_done
+ * @len: payload length
+ *
+ * Context: process context (the daemon's write()), bridge lock NOT held.
+ * Return: 0; -EINVAL for a malformed answer; -ENOENT for a context or job
+ * that is no longer there (it was closed or timed out).
+ */
+int ddv_v4l2_job_done(struct ddv_bridge *br, const void *payload, u32 len)
+{
+	const struct ddv_decode_done *done = payload;
+	struct ddv_ctx *ctx;
+	int ret;
+
+	if (len != sizeof(*done) || !br->v4l2)
+		return -EINVAL;
+	ctx = ddv_ctx_get(br->v4l2, done->ctx_id);
+	if (!ctx)
+		return -ENOENT;
+	mutex_lock(&ctx->state_lock);
+	ret = ddv_job_complete(ctx, done);
+	mutex_unlock(&ctx->state_lock);
+	if (!ret)
+		v4l2_m2m_job_finish(ctx->dev->m2m_dev, ctx->fh.m2m_ctx);
+	ddv_ctx_put(ctx);
+	return ret;
+}
+
+/*
+ * Finds the running job named by (ctx_id, job_id) and returns its context
+ * with state_lock held and a reference taken, or an ERR_PTR.
+ */
+static struct ddv_ctx *ddv_job_lock(struct ddv_bridge *br, u32 ctx_id, u32 job_id)
+{
+	struct ddv_ctx *ctx;
+
+	if (!br->v4l2)
+		return ERR_PTR(-ENOENT);
+	ctx = ddv_ctx_get(br->v4l2, ctx_id);
+	if (!ctx)
+		return ERR_PTR(-ENOENT);
+	mutex_lock(&ctx->state_lock);
+	if (!ctx->job_active || ctx->job_id != job_id) {
+		mutex_unlock(&ctx->state_lock);
+		ddv_ctx_put(ctx);
+		return ERR_PTR(-ESTALE);
+	}
+	return ctx;
+}
+
+static void ddv_job_unlock(struct ddv_ctx *ctx)
+{
+	mutex_unlock(&ctx->state_lock);
+	ddv_ctx_put(ctx);
+}
+
+/**
+ * ddv_v4l2_read_src() - DDV_IOC_READ_SRC: copy a job's bitstream out
+ * @br: the bridge
+ * @arg: struct ddv_src_io in user memory
+ *
+ * Return: bytes copied, or -ENOENT/-ESTALE (no such job), -ENODATA (the job
+ * has no OUTPUT buffer), -EFAULT.
+ */
+long ddv_v4l2_read_src(struct ddv_bridge *br, void __user *arg)
+{
+	struct ddv_src_io io;
+	struct ddv_ctx *ctx;
+	long ret;
+	u32 n;
+
+	if (copy_from_user(&io, arg, sizeof(io)))
+		return -EFAULT;
+	if (io.reserved)
+		return -EINVAL;
+	ctx = ddv_job_lock(br, io.ctx_id, io.job_id);
+	if (IS_ERR(ctx))
+		return PTR_ERR(ctx);
+	if (!ctx->job_src) {
+		ret = -ENODATA;
+	} else {
+		struct vb2_buffer *vb = &ctx->job_src->vb2_buf;
+
+		n = min_t(u32, io.len, vb2_get_plane_payload(vb, 0));
+		ret = copy_to_user(u64_to_user_ptr(io.addr), vb2_plane_vaddr(vb, 0), n) ?
+		      -EFAULT : n;
+	}
+	ddv_job_unlock(ctx);
+	return ret;
+}
+
+static int ddv_copy_rows(u8 *dst, u32 dst_stride, u64 src, u32 src_stride, u32 width, u32 rows)
+{
+	u32 y;
+
+	for (y = 0; y < rows; y++)
+		if (copy_from_user(dst + (size_t)y * dst_stride,
+				   u64_to_user_ptr(src + (u64)y * src_stride), width))
+			return -EFAULT;
+	return 0;
+}
+
+/* U and V rows from the daemon, interleaved into NV12's UV plane. */
+static int ddv_interleave_rows(u8 *dst, u32 dst_stride, const struct ddv_picture_io *io,
+			       u32 width, u32 rows)
+{
+	u8 *line;
+	u32 x, y;
+	int ret = 0;
+
+	line = kmalloc(2 * width, GFP_KERNEL);
+	if (!line)
+		return -ENOMEM;
+	for (y = 0; y < rows && !ret; y++) {
+		u8 *d = dst + (size_t)y * dst_stride;
+
+		if (copy_from_user(line, u64_to_user_ptr(io->plane[1] + (u64)y * io->stride[1]),
+				   width) ||
+		    copy_from_user(line + width,
+				   u64_to_user_ptr(io->plane[2] + (u64)y * io->stride[2]), width)) {
+			ret = -EFAULT;
+			break;
+		}
+		for (x = 0; x < width; x++) {
+			d[2 * x] = line[x];
+			d[2 * x + 1] = line[width + x];
+		}
+	}
+	kfree(line);
+	return ret;
+}
+
+/**
+ * ddv_v4l2_write_picture() - DDV_IOC_WRITE_PICTURE: the picture's one copy
+ * @br: the bridge
+ * @arg: struct ddv_picture_io in user memory
+ *
+ * Writes an 8-bit 4:2:0 picture from the daemon's memory into the job's
+ * CAPTURE buffer in the job's layout.
+ *
+ * Return: 0, or -ENOENT/-ESTALE (no such job), -ENODATA (the job has no
+ * CAPTURE buffer), -EINVAL (size differs from the layout), -EFAULT,
+ * -ENOMEM.
+ */
+long ddv_v4l2_write_picture(struct ddv_bridge *br, void __user *arg)
+{
+	const struct ddv_layout *l;
+	struct ddv_picture_io io;
+	struct ddv_ctx *ctx;
+	u32 cw, ch;
+	u8 *dst;
+	long ret;
+
+	if (copy_from_user(&io, arg, sizeof(io)))
+		return -EFAULT;
+	if (io.reserved[0] || io.reserved[1] || io.reserved[2])
+		return -EINVAL;
+	ctx = ddv_job_lock(br, io.ctx_id, io.job_id);
+	if (IS_ERR(ctx))
+		return PTR_ERR(ctx);
+	l = &ctx->job_layout;
+	cw = DIV_ROUND_UP(l->width, 2);
+	ch = DIV_ROUND_UP(l->height, 2);
+	if (!ctx->job_dst) {
+		ret = -ENODATA;
+		goto out;
+	}
+	if (io.width != l->width || io.height != l->height || io.stride[0] < l->width ||
+	    io.stride[1] < cw || io.stride[2] < cw ||
+	    vb2_plane_size(&ctx->job_dst->vb2_buf, 0) < l->sizeimage) {
+		ret = -EINVAL;
+		goto out;
+	}
+	dst = vb2_plane_vaddr(&ctx->job_dst->vb2_buf, 0);
+	ret = ddv_copy_rows(dst, l->bytesperline, io.plane[0], io.stride[0], l->width, l->height);
+	if (ret)
+		goto out;
+	dst += (size_t)l->bytesperline * l->height;
+	if (l->pixelformat == V4L2_PIX_FMT_NV12) {
+		ret = ddv_interleave_rows(dst, l->bytesperline, &io, cw, ch);
+	} else {
+		u32 cs = l->bytesperline / 2;
+
+		ret = ddv_copy_rows(dst, cs, io.plane[1], io.stride[1], cw, ch);
+		if (!ret)
+			ret = ddv_copy_rows(dst + (size_t)cs * ch, cs, io.plane[2], io.stride[2],
+					    cw, ch);
+	}
+out:
+	ddv_job_unlock(ctx);
+	return ret;
+}
+
+/**
+ * ddv_v4l2_daemon_gone() - the daemon closed the chardev or died
+ * @br: the bridge
+ *
+ * Every context it served loses its decoder state: running jobs end with
+ * errors, and those contexts fail (EIO), waking every waiter.
+ *
+ * Context: process context; bridge lock NOT held.
+ */
+void ddv_v4l2_daemon_gone(struct ddv_bridge *br)
+{
+	struct ddv_dev *dev = br->v4l2;
+	struct ddv_ctx *ctx;
+	int id;
+
+	if (!dev)
+		return;
+	mutex_lock(&dev->lock);
+	idr_for_each_entry(&dev->ctxs, ctx, id) {
+		bool finish;
+
+		mutex_lock(&ctx->state_lock);
+		finish = __ddv_job_fail(ctx, -EPIPE, "the daemon went away");
+		if (ctx->jobs_sent)
+			__ddv_ctx_fatal(ctx, -EPIPE, "the daemon went away");
+		mutex_unlock(&ctx->state_lock);
+		if (finish)
+			v4l2_m2m_job_finish(dev->m2m_dev, ctx->fh.m2m_ctx);
+	}
+	mutex_unlock(&dev->lock);
+}

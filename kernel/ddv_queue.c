@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * daedalus-v4l2: the OUTPUT and CAPTURE queues (videobuf2, vmalloc) and the
+ * mem2mem callbacks that decide when a decode job can run.
+ */
+#include <media/v4l2-event.h>
+#include <media/videobuf2-vmalloc.h>
+
+#include "ddv_v4l2.h"
+
+static int ddv_queue_setup(struct vb2_queue *vq, unsigned int *nbuffers,
+			   unsigned int *nplanes, unsigned int sizes[],
+			   struct device *alloc_devs[])
+{
+	struct ddv_ctx *ctx = vb2_get_drv_priv(vq);
+	u32 size;
+
+	mutex_lock(&ctx->state_lock);
+	size = V4L2_TYPE_IS_OUTPUT(vq->type) ? ctx->src_fmt.plane_fmt[0].sizeimage
+					     : ctx->dst_fmt.plane_fmt[0].sizeimage;
+	mutex_unlock(&ctx->state_lock);
+
+	if (*nplanes)	/* VIDIOC_CREATE_BUFS */
+		return *nplanes == 1 && sizes[0] >= size ? 0 : -EINVAL;
+	*nplanes = 1;
+	sizes[0] = size;
+	return 0;
+}
+
+static int ddv_buf_out_validate(struct vb2_buffer *vb)
+{
+	struct vb2_v4l2_buffer *vbuf = to_vb2_v4l2_buffer(vb);
+
+	if (vbuf->field == V4L2_FIELD_ANY)
+		vbuf->field = V4L2_FIELD_NONE;
+	return vbuf->field == V4L2_FIELD_NONE ? 0 : -EINVAL;
+}
+
+static int ddv_buf_prepare(struct vb2_buffer *vb)
+{
+	struct ddv_ctx *ctx = vb2_get_drv_priv(vb->vb2_queue);
+	u32 size;
+
+	if (V4L2_TYPE_IS_OUTPUT(vb->vb2_queue->type))
+		return 0;
+	mutex_lock(&ctx->state_lock);
+	size = ctx->dst_fmt.plane_fmt[0].sizeimage;
+	mutex_unlock(&ctx->state_lock);
+	if (vb2_plane_size(vb, 0) < size)
+		return -EINVAL;
+	return 0;
+}
+
+static void ddv_buf_queue(struct vb2_buffer *vb)
+{
+	struct ddv_ctx *ctx = vb2_get_drv_priv(vb->vb2_queue);
+
+	v4l2_m2m_buf_queue(ctx->fh.m2m_ctx, to_vb2_v4l2_buffer(vb));
+}
+
+static int ddv_start_streaming(struct vb2_queue *q, unsigned int count)
+{
+	struct ddv_ctx *ctx = vb2_get_drv_priv(q);
+
+	mutex_lock(&ctx->state_lock);
+	if (V4L2_TYPE_IS_OUTPUT(q->type)) {
+		ctx->out_seq = 0;
+	} else {
+		ctx->cap_seq = 0;
+		/* CAPTURE (re)starts after the format became known or changed. */
+		if (ctx->state != DDV_STATE_HEADER) {
+			ctx->state = DDV_STATE_DECODING;
+			ctx->drain = false;
+		}
+	}
+	mutex_unlock(&ctx->state_lock);
+	return 0;
+}
+
+/*
+ * mem2mem has already waited for a running job (v4l2_m2m_streamoff), so
+ * every buffer of the queue is ours to return.
+ */
+static void ddv_stop_streaming(struct vb2_queue *q)
+{
+	struct ddv_ctx *ctx = vb2_get_drv_priv(q);
+	struct vb2_v4l2_buffer *vbuf;
+	bool output = V4L2_TYPE_IS_OUTPUT(q->type);
+
+	for (;;) {
+		vbuf = output ? v4l2_m2m_src_buf_remove(ctx->fh.m2m_ctx)
+			      : v4l2_m2m_dst_buf_remove(ctx->fh.m2m_ctx);
+		if (!vbuf)
+			break;
+		v4l2_m2m_buf_done(vbuf, VB2_BUF_STATE_ERROR);
+	}
+	if (!output)
+		return;
+	/* A seek: the daemon drops what it buffered for the old position. */
+	mutex_lock(&ctx->state_lock);
+	ctx->drain = false;
+	mutex_unlock(&ctx->state_lock);
+	ddv_ctx_send(ctx, DDV_MSG_FLUSH);
+}
+
+static const struct vb2_ops ddv_qops = {
+	.queue_setup = ddv_queue_setup,
+	.buf_out_validate = ddv_buf_out_validate,
+	.buf_prepare = ddv_buf_prepare,
+	.buf_queue = ddv_buf_queue,
+	.start_streaming = ddv_start_streaming,
+	.stop_streaming = ddv_stop_streaming,
+	.wait_prepare = vb2_ops_wait_prepare,
+	.wait_finish = vb2_ops_wait_finish,
+};
+
+static void ddv_init_vq(struct ddv_ctx *ctx, struct vb2_queue *vq, enum v4l2_buf_type type)
+{
+	vq->type = type;
+	vq->io_modes = VB2_MMAP | VB2_USERPTR | VB2_DMABUF;
+	vq->drv_priv = ctx;
+	vq->buf_struct_size = sizeof(struct v4l2_m2m_buffer);
+	vq->ops = &ddv_qops;
+	vq->mem_ops = &vb2_vmalloc_memops;
+	vq->timestamp_flags = V4L2_BUF_FLAG_TIMESTAMP_COPY;
+	vq->lock = &ctx->lock;
+}
+
+/**
+ * ddv_queue_init() - set up the two queues of a new context
+ * @priv: the &struct ddv_ctx
+ * @src_vq: OUTPUT queue (VP9)
+ * @dst_vq: CAPTURE queue (pictures)
+ *
+ * Context: v4l2_m2m_ctx_init() during open; may sleep.
+ * Return: 0 or a negative errno.
+ */
+int ddv_queue_init(void *priv, struct vb2_queue *src_vq, struct vb2_queue *dst_vq)
+{
+	struct ddv_ctx *ctx = priv;
+	int ret;
+
+	ddv_init_vq(ctx, src_vq, V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE);
+	ret = vb2_queue_init(src_vq);
+	if (ret)
+		return ret;
+	ddv_init_vq(ctx, dst_vq, V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE);
+	return vb2_queue_init(dst_vq);
+}
+
+/*
+ * Can a job run? Called by mem2mem with its job spinlock held: must not
+ * sleep, so it reads the state without state_lock; a stale answer only
+ * makes device_run() find nothing to do.
+ */
+static int ddv_job_ready(void *priv)
+{
+	struct ddv_ctx *ctx = priv;
+	struct v4l2_m2m_ctx *m2m = ctx->fh.m2m_ctx;
+	bool src = v4l2_m2m_num_src_bufs_ready(m2m) > 0;
+	bool dst = v4l2_m2m_num_dst_bufs_ready(m2m) > 0;
+
+	if (READ_ONCE(ctx->fatal))
+		return 0;
+	switch (READ_ONCE(ctx->state)) {
+	case DDV_STATE_HEADER:
+		return src;
+	case DDV_STATE_DECODING:
+		return vb2_is_streaming(v4l2_m2m_get_dst_vq(m2m)) && dst &&
+		       (src || READ_ONCE(ctx->drain));
+	default:
+		return 0;
+	}
+}
+
+static void ddv_device_run(void *priv)
+{
+	ddv_job_run(priv);
+}
+
+/* Nothing to abort: the daemon's answer or the watchdog ends the job. */
+static void ddv_job_abort(void *priv)
+{
+}
+
+const struct v4l2_m2m_ops ddv_m2m_ops = {
+	.device_run = ddv_device_run,
+	.job_ready = ddv_job_ready,
+	.job_abort = ddv_job_abort,
+};

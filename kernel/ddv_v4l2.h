@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * daedalus-v4l2: the stateful VP9 decoder node and its decoding contexts.
+ *
+ * Built only when the kernel has V4L2 mem2mem (CONFIG_V4L2_MEM2MEM_DEV);
+ * otherwise these are no-ops and the module offers the chardev alone.
+ */
+#ifndef _DDV_V4L2_H
+#define _DDV_V4L2_H
+
+#include "ddv.h"
+
+#if IS_ENABLED(CONFIG_V4L2_MEM2MEM_DEV)
+
+#include <linux/idr.h>
+#include <linux/kref.h>
+#include <media/v4l2-ctrls.h>
+#include <media/v4l2-device.h>
+#include <media/v4l2-fh.h>
+#include <media/v4l2-mem2mem.h>
+
+#define DDV_MIN_DIM		8
+#define DDV_MAX_WIDTH		4096
+#define DDV_MAX_HEIGHT		2304
+#define DDV_DEFAULT_WIDTH	1280
+#define DDV_DEFAULT_HEIGHT	720
+#define DDV_MIN_CAPTURE_BUFS	4
+
+/**
+ * enum ddv_state - where a context is in the stateful decoder sequence
+ * @DDV_STATE_HEADER: waiting for the first picture to learn the format
+ * @DDV_STATE_CAPTURE_SETUP: SOURCE_CHANGE sent; waiting for CAPTURE to
+ *	stream (first format of the stream)
+ * @DDV_STATE_DECODING: decoding into CAPTURE buffers
+ * @DDV_STATE_DRAINED: a drain finished (LAST sent); waiting for
+ *	DEC_CMD_START or a CAPTURE restart
+ * @DDV_STATE_RES_CHANGE: the format changed mid-stream (LAST sent); waiting
+ *	for a CAPTURE restart or DEC_CMD_START
+ */
+enum ddv_state {
+	DDV_STATE_HEADER,
+	DDV_STATE_CAPTURE_SETUP,
+	DDV_STATE_DECODING,
+	DDV_STATE_DRAINED,
+	DDV_STATE_RES_CHANGE,
+};
+
+/**
+ * struct ddv_dev - the decoder device
+ * @v4l2_dev: V4L2 device
+ * @vfd: the /dev/videoN node
+ * @m2m_dev: mem2mem job scheduler
+ * @br: the chardev bridge that carries jobs to the daemon
+ * @lock: protects @ctxs
+ * @ctxs: open contexts by id
+ */
+struct ddv_dev {
+	struct v4l2_device v4l2_dev;
+	struct video_device vfd;
+	struct v4l2_m2m_dev *m2m_dev;
+	struct ddv_bridge *br;
+	struct mutex lock; /* see the kerneldoc above */
+	struct idr ctxs;
+};
+
+/**
+ * struct ddv_ctx - one open file handle of the decoder node
+ * @fh: V4L2 file handle (its m2m_ctx holds the two queues)
+ * @dev: the device
+ * @ref: held by the file and by daemon answers in flight
+ * @id: names the context on the chardev
+ * @lock: serializes queue ioctls (vb2 and m2m lock)
+ * @state_lock: protects everything below; never held while waiting for the
+ *	daemon, so answers can always complete jobs
+ * @hdl: controls
+ * @min_bufs_ctrl: V4L2_CID_MIN_BUFFERS_FOR_CAPTURE
+ * @src_fmt: OUTPUT format
+ * @dst_fmt: CAPTURE format
+ * @state: an enum ddv_state
+ * @drain: DEC_CMD_STOP received, drain not finished
+ * @fatal: the context failed; queues are in error (EIO)
+ * @jobs_sent: the daemon has seen this context
+ * @released: the file is closed and the queues are gone
+ * @out_seq: sequence number of the next OUTPUT buffer done
+ * @cap_seq: sequence number of the next CAPTURE buffer done
+ * @next_job_id: id of the next job
+ * @job_active: a job is with the daemon
+ * @job_id: its id
+ * @job_src: its OUTPUT buffer, or NULL
+ * @job_dst: its CAPTURE buffer, or NULL
+ * @job_layout: layout of @job_dst
+ * @watchdog: fails a job the daemon does not answer in time
+ */
+struct ddv_ctx {
+	struct v4l2_fh fh;
+	struct ddv_dev *dev;
+	struct kref ref;
+	u32 id;
+	struct mutex lock; /* see the kerneldoc above */
+	struct mutex state_lock; /* see the kerneldoc above */
+	struct v4l2_ctrl_handler hdl;
+	struct v4l2_ctrl *min_bufs_ctrl;
+	struct v4l2_pix_format_mplane src_fmt;
+	struct v4l2_pix_format_mplane dst_fmt;
+	enum ddv_state state;
+	bool drain;
+	bool fatal;
+	bool jobs_sent;
+	bool released;
+	u32 out_seq;
+	u32 cap_seq;
+	u32 next_job_id;
+	bool job_active;
+	u32 job_id;
+	struct vb2_v4l2_buffer *job_src;
+	struct vb2_v4l2_buffer *job_dst;
+	struct ddv_layout job_layout;
+	struct delayed_work watchdog;
+};
+
+/* ddv_v4l2.c: formats */
+void ddv_fill_dst_fmt(struct v4l2_pix_format_mplane *f, u32 fourcc, u32 width, u32 height);
+
+/* ddv_queue.c: vb2 queues and mem2mem jobs */
+extern const struct v4l2_m2m_ops ddv_m2m_ops;
+int ddv_queue_init(void *priv, struct vb2_queue *src_vq, struct vb2_queue *dst_vq);
+
+/* ddv_job.c: jobs with the daemon */
+void ddv_ctx_release_ref(struct kref *ref);
+void ddv_job_run(struct ddv_ctx *ctx);
+void ddv_job_fail(struct ddv_ctx *ctx, int err, const char *why);
+void ddv_job_init(struct ddv_ctx *ctx);
+void ddv_ctx_send(struct ddv_ctx *ctx, u32 type);
+void ddv_ctx_fatal(struct ddv_ctx *ctx, int err, const char *why);
+
+int ddv_v4l2_init(struct ddv_bridge *br);
+void ddv_v4l2_exit(struct ddv_bridge *br);
+int ddv_v4l2_job_done(struct ddv_bridge *br, const void *payload, u32 len);
+long ddv_v4l2_read_src(struct ddv_bridge *br, void __user *arg);
+long ddv_v4l2_write_picture(struct ddv_bridge *br, void __user *arg);
+void ddv_v4l2_daemon_gone(struct ddv_bridge *br);
+
+#else /* !CONFIG_V4L2_MEM2MEM_DEV */
+
+static inline int ddv_v4l2_init(struct ddv_bridge *br)
+{
+	pr_info("kernel without V4L2 mem2mem: chardev only, no decoder node\n");
+	return 0;
+}
+
+static inline void ddv_v4l2_exit(struct ddv_bridge *br) { }
+
+static inline int ddv_v4l2_job_done(struct ddv_bridge *br, const void *payload, u32 len)
+{
+	return -ENOENT;
+}
+
+static inline long ddv_v4l2_read_src(struct ddv_bridge *br, void __user *arg)
+{
+	return -ENOENT;
+}
+
+static inline long ddv_v4l2_write_picture(struct ddv_bridge *br, void __user *arg)
+{
+	return -ENOENT;
+}
+
+static inline void ddv_v4l2_daemon_gone(struct ddv_bridge *br) { }
+
+#endif /* CONFIG_V4L2_MEM2MEM_DEV */
+
+#endif /* _DDV_V4L2_H */
