@@ -161,4 +161,61 @@ absl::StatusOr<ddv_stats> Chardev::GetStats() {
   return stats;
 }
 
+namespace {
+
+// The data ioctls' errnos (docs/protocol.md).
+absl::Status JobIoError(const char* what, uint32_t ctx, uint32_t job, int err) {
+  std::string msg = absl::StrFormat("%s (context %d, job %d): %s", what, ctx, job, Errno(err));
+  switch (err) {
+    case ENOENT:
+    case ESTALE:
+      return absl::NotFoundError(msg + ": the job is gone");
+    case ENODATA:
+      return absl::FailedPreconditionError(msg + ": the job has no such buffer");
+    case EINVAL:
+      return absl::InvalidArgumentError(msg);
+    case ENOMEM:
+      return absl::ResourceExhaustedError(msg);
+    default:
+      return absl::InternalError(msg);
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<size_t> Chardev::ReadSrc(uint32_t ctx, uint32_t job, std::string& buf) {
+  if (fd_ < 0) return absl::UnavailableError("chardev is not open");
+  ddv_src_io io = {};
+  io.ctx_id = ctx;
+  io.job_id = job;
+  io.addr = reinterpret_cast<uintptr_t>(buf.data());
+  io.len = static_cast<uint32_t>(buf.size());
+  int n = sys_.Ioctl(fd_, DDV_IOC_READ_SRC, &io);
+  if (n < 0) return JobIoError("DDV_IOC_READ_SRC", ctx, job, errno);
+  return static_cast<size_t>(n);
+}
+
+absl::Status Chardev::WritePicture(uint32_t ctx, uint32_t job, const decode::Picture& pic) {
+  if (fd_ < 0) return absl::UnavailableError("chardev is not open");
+  if (!pic.format.Is8Bit420()) {
+    return absl::FailedPreconditionError("picture is " + pic.format.ToString() +
+                                         "; only 8-bit 4:2:0 can be written");
+  }
+  const AVFrame& f = *pic.frame;
+  ddv_picture_io io = {};
+  io.ctx_id = ctx;
+  io.job_id = job;
+  for (int p = 0; p < 3; p++) {
+    if (f.linesize[p] <= 0) return absl::InternalError("picture with a negative stride");
+    io.plane[p] = reinterpret_cast<uintptr_t>(f.data[p]);
+    io.stride[p] = static_cast<uint32_t>(f.linesize[p]);
+  }
+  io.width = static_cast<uint32_t>(f.width);
+  io.height = static_cast<uint32_t>(f.height);
+  if (sys_.Ioctl(fd_, DDV_IOC_WRITE_PICTURE, &io) < 0) {
+    return JobIoError("DDV_IOC_WRITE_PICTURE", ctx, job, errno);
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace daedalus

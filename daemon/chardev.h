@@ -27,6 +27,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "daemon/decode_jobs.h"
 #include "daemon/protocol.h"
 
 namespace daedalus {
@@ -45,11 +46,11 @@ class SyscallApi {
 // The real syscalls.
 SyscallApi& RealSyscalls();
 
-class Chardev {
+class Chardev final : public JobIo {
  public:
   // `sys` must outlive the Chardev.
   explicit Chardev(SyscallApi& sys = RealSyscalls()) : sys_(sys) {}
-  ~Chardev() { Close(); }
+  ~Chardev() override { Close(); }
   Chardev(const Chardev&) = delete;
   Chardev& operator=(const Chardev&) = delete;
 
@@ -68,6 +69,10 @@ class Chardev {
   absl::Status Write(const protocol::Message& msg);
 
   absl::StatusOr<ddv_stats> GetStats();
+
+  // JobIo: DDV_IOC_READ_SRC and DDV_IOC_WRITE_PICTURE.
+  absl::StatusOr<size_t> ReadSrc(uint32_t ctx, uint32_t job, std::string& buf) override;
+  absl::Status WritePicture(uint32_t ctx, uint32_t job, const decode::Picture& picture) override;
 
  private:
   SyscallApi& sys_;

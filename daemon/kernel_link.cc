@@ -14,7 +14,7 @@
 namespace daedalus {
 
 KernelLink::KernelLink(Options options, SyscallApi& sys)
-    : options_(std::move(options)), dev_(sys) {}
+    : options_(std::move(options)), dev_(sys), jobs_({options_.decoder_threads}) {}
 
 void KernelLink::SetLinkObserver(std::function<void(bool)> observer) {
   observer_ = std::move(observer);
@@ -125,6 +125,13 @@ void KernelLink::Handle(const protocol::Message& msg) {
     case DDV_MSG_PING_RESULT:
       OnPingResult(msg);
       return;
+    case DDV_MSG_DECODE:
+      OnDecode(msg);
+      return;
+    case DDV_MSG_FLUSH:
+    case DDV_MSG_CTX_CLOSE:
+      OnContextMessage(msg);
+      return;
     default:
       Log(Severity::kWarning, absl::StrFormat("ignored %s (cookie 0x%08x) from the kernel",
                                               protocol::TypeName(msg.type), msg.cookie));
@@ -160,11 +167,45 @@ void KernelLink::OnPingResult(const protocol::Message& msg) {
   ping_done_.SignalAll();
 }
 
+void KernelLink::OnDecode(const protocol::Message& msg) {
+  ddv_decode req;
+  if (msg.payload.size() != sizeof(req)) {
+    Log(Severity::kError, absl::StrFormat("DECODE with a %d-byte payload", msg.payload.size()));
+    return;
+  }
+  std::memcpy(&req, msg.payload.data(), sizeof(req));
+  std::optional<ddv_decode_done> done = jobs_.Run(req, dev_);
+  if (!done) return;  // the job is gone: nothing to answer
+  absl::Status st = dev_.Write({DDV_MSG_DECODE_DONE, msg.cookie,
+                                std::string(reinterpret_cast<const char*>(&*done), sizeof(*done))});
+  if (!st.ok()) {
+    // NotFound: the kernel ended the job meanwhile (timeout, close).
+    if (!absl::IsNotFound(st)) Log(Severity::kError, std::string(st.message()));
+    if (IsLinkLost(st)) Disconnect(st);
+  }
+}
+
+void KernelLink::OnContextMessage(const protocol::Message& msg) {
+  ddv_ctx_msg m;
+  if (msg.payload.size() != sizeof(m)) {
+    Log(Severity::kError, absl::StrFormat("%s with a %d-byte payload", protocol::TypeName(msg.type),
+                                          msg.payload.size()));
+    return;
+  }
+  std::memcpy(&m, msg.payload.data(), sizeof(m));
+  if (msg.type == DDV_MSG_FLUSH) {
+    jobs_.Flush(m.ctx_id);
+  } else {
+    jobs_.Close(m.ctx_id);
+  }
+}
+
 void KernelLink::Disconnect(const absl::Status& why) {
   if (dev_.is_open()) {
     Log(Severity::kWarning, absl::StrFormat("kernel link down: %s", why.message()));
   }
   dev_.Close();
+  jobs_.Clear();
   up_ = false;
   detail_ = std::string(why.message());
   for (auto& [cookie, pending] : pending_) {

@@ -26,6 +26,7 @@
 #include "absl/synchronization/mutex.h"
 #include "control/backend.h"
 #include "daemon/chardev.h"
+#include "daemon/decode_jobs.h"
 #include "daemon/protocol.h"
 
 namespace daedalus {
@@ -36,6 +37,7 @@ class KernelLink final : public control::Backend {
     std::string device = "/dev/daedalus-v4l2";
     std::string daemon_version;
     absl::Duration reconnect_interval = absl::Seconds(1);
+    int decoder_threads = 1;
   };
 
   explicit KernelLink(Options options, SyscallApi& sys = RealSyscalls());
@@ -62,6 +64,8 @@ class KernelLink final : public control::Backend {
   void ReadAll();
   void Handle(const protocol::Message& msg) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnPingResult(const protocol::Message& msg) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void OnDecode(const protocol::Message& msg) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void OnContextMessage(const protocol::Message& msg) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Closes the chardev and fails every pending ping with `why`.
   void Disconnect(const absl::Status& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void NotifyIfChanged();
@@ -79,6 +83,7 @@ class KernelLink final : public control::Backend {
   uint32_t hello_cookie_ ABSL_GUARDED_BY(mu_) = 0;
   uint32_t next_cookie_ ABSL_GUARDED_BY(mu_) = 1;
   std::map<uint32_t, std::shared_ptr<PendingPing>> pending_ ABSL_GUARDED_BY(mu_);
+  DecodeJobs jobs_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace daedalus

@@ -67,6 +67,10 @@ int main(int argc, char** argv) {
                  "seconds running RPCs get to finish on shutdown")
       ->check(CLI::Range(0.0, 60.0))
       ->capture_default_str();
+  app.add_option("--decoder-threads", link_options.decoder_threads,
+                 "libavcodec frame threads per decoding context")
+      ->check(CLI::Range(1, 16))
+      ->capture_default_str();
   app.add_flag("-v,--verbose", verbose, "log debug messages");
   try {
     app.parse(argc, argv);

@@ -88,6 +88,14 @@ std::string TypeName(uint32_t type) {
       return "PING_INJECT";
     case DDV_MSG_PING_RESULT:
       return "PING_RESULT";
+    case DDV_MSG_DECODE:
+      return "DECODE";
+    case DDV_MSG_DECODE_DONE:
+      return "DECODE_DONE";
+    case DDV_MSG_FLUSH:
+      return "FLUSH";
+    case DDV_MSG_CTX_CLOSE:
+      return "CTX_CLOSE";
   }
   return absl::StrFormat("0x%08x", type);
 }

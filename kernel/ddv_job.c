@@ -183,7 +183,7 @@ void ddv_job_run(struct ddv_ctx *ctx)
 	src = v4l2_m2m_next_src_buf(m2m);
 	if (ctx->state == DDV_STATE_DECODING)
 		dst = v4l2_m2m_next_dst_buf(m2m);
-	if (ctx->fatal || (!src && !(dst && ctx->drain))) {
+	if (ctx->fatal || (!src && !ctx->drain) || (ctx->state == DDV_STATE_DECODING && !dst)) {
 		/* job_ready() saw a state that has changed since. */
 		mutex_unlock(&ctx->state_lock);
 		v4l2_m2m_job_finish(ctx->dev->m2m_dev, m2m);
@@ -259,6 +259,12 @@ static void ddv_new_format(struct ddv_ctx *ctx, const struct ddv_stream_format *
 {
 	u32 w = clamp_t(u32, f->width, 1, DDV_MAX_WIDTH);
 	u32 h = clamp_t(u32, f->height, 1, DDV_MAX_HEIGHT);
+	/*
+	 * A client may stream CAPTURE before the first SOURCE_CHANGE (FFmpeg
+	 * does). If its buffers already fit, decoding goes straight on.
+	 */
+	bool fits = vb2_is_streaming(v4l2_m2m_get_dst_vq(ctx->fh.m2m_ctx)) &&
+		    w == ctx->dst_fmt.width && h == ctx->dst_fmt.height;
 
 	if (f->bit_depth != 8 || f->chroma != 420) {
 		__ddv_ctx_fatal(ctx, -EOPNOTSUPP, "stream is not 8-bit 4:2:0 (profile 0)");
@@ -268,7 +274,7 @@ static void ddv_new_format(struct ddv_ctx *ctx, const struct ddv_stream_format *
 	v4l2_ctrl_s_ctrl(ctx->min_bufs_ctrl,
 			 clamp_t(u32, f->min_buffers, DDV_MIN_CAPTURE_BUFS, 32));
 	if (ctx->state == DDV_STATE_HEADER) {
-		ctx->state = DDV_STATE_CAPTURE_SETUP;
+		ctx->state = fits ? DDV_STATE_DECODING : DDV_STATE_CAPTURE_SETUP;
 	} else {
 		if (ctx->job_dst)
 			ddv_dst_done(ctx, 0, 0, true);
@@ -301,12 +307,13 @@ static int ddv_job_complete(struct ddv_ctx *ctx, const struct ddv_decode_done *d
 	}
 	if (flags & DDV_DONE_FORMAT) {
 		ddv_new_format(ctx, &done->format);
-	} else if (ctx->job_dst && (flags & (DDV_DONE_PICTURE | DDV_DONE_LAST))) {
-		bool last = flags & DDV_DONE_LAST;
-
-		ddv_dst_done(ctx, (flags & DDV_DONE_PICTURE) ? ctx->job_layout.sizeimage : 0,
-			     done->timestamp, last);
-		if (last) {
+	} else {
+		if (ctx->job_dst && (flags & (DDV_DONE_PICTURE | DDV_DONE_LAST)))
+			ddv_dst_done(ctx, (flags & DDV_DONE_PICTURE) ?
+				     ctx->job_layout.sizeimage : 0,
+				     done->timestamp, flags & DDV_DONE_LAST);
+		/* Without a CAPTURE buffer: a stream that showed nothing. */
+		if (flags & DDV_DONE_LAST) {
 			ctx->drain = false;
 			ctx->state = DDV_STATE_DRAINED;
 			ddv_queue_event(ctx, V4L2_EVENT_EOS);

@@ -67,11 +67,15 @@ static int ddv_start_streaming(struct vb2_queue *q, unsigned int count)
 		ctx->out_seq = 0;
 	} else {
 		ctx->cap_seq = 0;
-		/* CAPTURE (re)starts after the format became known or changed. */
-		if (ctx->state != DDV_STATE_HEADER) {
-			ctx->state = DDV_STATE_DECODING;
+		/*
+		 * CAPTURE (re)starts after the format became known or changed;
+		 * a drain asked for meanwhile goes on. After a finished drain,
+		 * a restart means decoding resumes.
+		 */
+		if (ctx->state == DDV_STATE_DRAINED)
 			ctx->drain = false;
-		}
+		if (ctx->state != DDV_STATE_HEADER)
+			ctx->state = DDV_STATE_DECODING;
 	}
 	mutex_unlock(&ctx->state_lock);
 	return 0;
@@ -164,7 +168,8 @@ static int ddv_job_ready(void *priv)
 		return 0;
 	switch (READ_ONCE(ctx->state)) {
 	case DDV_STATE_HEADER:
-		return src;
+		/* A short stream may show its first picture only when drained. */
+		return src || READ_ONCE(ctx->drain);
 	case DDV_STATE_DECODING:
 		return vb2_is_streaming(v4l2_m2m_get_dst_vq(m2m)) && dst &&
 		       (src || READ_ONCE(ctx->drain));

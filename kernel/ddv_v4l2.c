@@ -10,15 +10,18 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/platform_device.h>
 #include <linux/slab.h>
 #include <media/v4l2-event.h>
 #include <media/v4l2-ioctl.h>
 #include <media/videobuf2-vmalloc.h>
 
 #include "ddv_compat.h"
+#include "ddv_media.h"
 #include "ddv_v4l2.h"
 
-static const u32 ddv_dst_formats[] = { V4L2_PIX_FMT_NV12, V4L2_PIX_FMT_YUV420 };
+/* The two formats every client knows, first; YUV420 is the default. */
+static const u32 ddv_dst_formats[] = { V4L2_PIX_FMT_YUV420, V4L2_PIX_FMT_NV12 };
 
 static struct ddv_ctx *ddv_ctx_of(struct file *file)
 {
@@ -437,6 +440,7 @@ static void ddv_v4l2_dev_release(struct v4l2_device *v4l2_dev)
 	struct ddv_dev *dev = container_of(v4l2_dev, struct ddv_dev, v4l2_dev);
 
 	v4l2_m2m_release(dev->m2m_dev);
+	platform_device_unregister(dev->pdev);
 	idr_destroy(&dev->ctxs);
 	mutex_destroy(&dev->lock);
 	kfree(dev);
@@ -460,10 +464,14 @@ int ddv_v4l2_init(struct ddv_bridge *br)
 	mutex_init(&dev->lock);
 	idr_init(&dev->ctxs);
 	dev->br = br;
-	strscpy(dev->v4l2_dev.name, "daedalus-v4l2", sizeof(dev->v4l2_dev.name));
-	ret = v4l2_device_register(NULL, &dev->v4l2_dev);
-	if (ret)
+	dev->pdev = platform_device_register_simple("daedalus-v4l2", PLATFORM_DEVID_NONE, NULL, 0);
+	if (IS_ERR(dev->pdev)) {
+		ret = PTR_ERR(dev->pdev);
 		goto err_free_dev;
+	}
+	ret = v4l2_device_register(&dev->pdev->dev, &dev->v4l2_dev);
+	if (ret)
+		goto err_unregister_pdev;
 
 	dev->m2m_dev = v4l2_m2m_init(&ddv_m2m_ops);
 	if (IS_ERR(dev->m2m_dev)) {
@@ -478,16 +486,23 @@ int ddv_v4l2_init(struct ddv_bridge *br)
 	ret = video_register_device(&dev->vfd, VFL_TYPE_VIDEO, -1);
 	if (ret)
 		goto err_release_m2m;
+	ret = ddv_media_init(dev);
+	if (ret)
+		goto err_unregister_video;
 
 	dev->v4l2_dev.release = ddv_v4l2_dev_release;
 	br->v4l2 = dev;
 	pr_info("VP9 decoder at /dev/video%d\n", dev->vfd.num);
 	return 0;
 
+err_unregister_video:
+	video_unregister_device(&dev->vfd);
 err_release_m2m:
 	v4l2_m2m_release(dev->m2m_dev);
 err_unregister_v4l2:
 	v4l2_device_unregister(&dev->v4l2_dev);
+err_unregister_pdev:
+	platform_device_unregister(dev->pdev);
 err_free_dev:
 	mutex_destroy(&dev->lock);
 	kfree(dev);
@@ -509,6 +524,7 @@ void ddv_v4l2_exit(struct ddv_bridge *br)
 	if (!dev)
 		return;
 	br->v4l2 = NULL;
+	ddv_media_exit(dev);
 	video_unregister_device(&dev->vfd);
 	v4l2_device_unregister(&dev->v4l2_dev);
 	v4l2_device_put(&dev->v4l2_dev);

@@ -14,6 +14,7 @@
 
 #include <linux/idr.h>
 #include <linux/kref.h>
+#include <media/media-device.h>
 #include <media/v4l2-ctrls.h>
 #include <media/v4l2-device.h>
 #include <media/v4l2-fh.h>
@@ -47,7 +48,9 @@ enum ddv_state {
 
 /**
  * struct ddv_dev - the decoder device
+ * @pdev: parent device of the V4L2 and media devices
  * @v4l2_dev: V4L2 device
+ * @mdev: media controller device (with CONFIG_MEDIA_CONTROLLER)
  * @vfd: the /dev/videoN node
  * @m2m_dev: mem2mem job scheduler
  * @br: the chardev bridge that carries jobs to the daemon
@@ -55,7 +58,11 @@ enum ddv_state {
  * @ctxs: open contexts by id
  */
 struct ddv_dev {
+	struct platform_device *pdev;
 	struct v4l2_device v4l2_dev;
+#ifdef CONFIG_MEDIA_CONTROLLER
+	struct media_device mdev;
+#endif
 	struct video_device vfd;
 	struct v4l2_m2m_dev *m2m_dev;
 	struct ddv_bridge *br;

@@ -49,8 +49,10 @@ stage_guest() {
 	rm -rf "$stage/module-build"
 	bin=$(cd "$REPO" && bazel --output_user_root="$DAEDALUS_CACHE/bazel" info bazel-bin 2>/dev/null)
 	cp "$bin/daemon/daedalusd" "$bin/cli/daedalusctl" "$bin/tests/bridge_check" \
-		"$bin/tests/reflection_probe" "$stage/bin/"
+		"$bin/tests/reflection_probe" "$bin/tests/stream_to_hdr" "$stage/bin/"
 	cp "$REPO"/tests/vm/guest/*.sh "$stage/guest/"
+	mkdir -p "$stage/tests"
+	cp "$REPO"/tests/*.py "$stage/tests/"
 }
 
 # The test kernel, built once per input (tests/vm/kernel-cache.sh) and cached.

@@ -51,7 +51,7 @@ Vp9Decoder::~Vp9Decoder() {
 // Collects every picture the decoder has ready. With frame threads a corrupt
 // frame's error surfaces here, in between good pictures: keep collecting,
 // and report the first error.
-absl::Status Vp9Decoder::ReceiveAll(std::vector<Picture>* out) {
+absl::Status Vp9Decoder::ReceiveAll(std::deque<Picture>* out) {
   absl::Status first_error;
   for (int errors = 0; errors < kMaxErrorsPerCall;) {
     FramePtr frame(av_frame_alloc());
@@ -86,7 +86,7 @@ absl::Status Vp9Decoder::ReceiveAll(std::vector<Picture>* out) {
 }
 
 absl::Status Vp9Decoder::Decode(std::string_view data, int64_t timestamp,
-                                std::vector<Picture>* out) {
+                                std::deque<Picture>* out) {
   if (data.empty()) return absl::InvalidArgumentError("empty VP9 frame");
   std::vector<std::string_view> frames = SplitSuperframe(data);
   int last_shown = -1;
@@ -120,7 +120,7 @@ absl::Status Vp9Decoder::Decode(std::string_view data, int64_t timestamp,
   return first_error;
 }
 
-absl::Status Vp9Decoder::Drain(std::vector<Picture>* out) {
+absl::Status Vp9Decoder::Drain(std::deque<Picture>* out) {
   int err = avcodec_send_packet(ctx_, nullptr);
   absl::Status st = err < 0 && err != AVERROR_EOF
                         ? absl::InternalError("VP9 drain: " + AvError(err))

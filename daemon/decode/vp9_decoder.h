@@ -4,7 +4,7 @@
 // Knows nothing of V4L2 or the chardev, so it can be tested on its own.
 //
 //   auto dec = Vp9Decoder::Create({.threads = 2});
-//   std::vector<Picture> pics;
+//   std::deque<Picture> pics;
 //   absl::Status st = (*dec)->Decode(frame_bytes, timestamp, &pics);
 //   ... (*dec)->Drain(&pics);  // end of stream: pictures held by threads
 //
@@ -25,6 +25,7 @@ extern "C" {
 #include <memory>
 #include <string>
 #include <string_view>
+#include <deque>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -74,11 +75,11 @@ class Vp9Decoder {
   // Decodes one compressed frame or superframe; appends shown pictures.
   // DataLoss for a corrupt frame: the decoder stays usable, and the next
   // keyframe decodes normally.
-  absl::Status Decode(std::string_view data, int64_t timestamp, std::vector<Picture>* out);
+  absl::Status Decode(std::string_view data, int64_t timestamp, std::deque<Picture>* out);
 
   // End of stream: appends every picture still held, then the decoder is
   // ready for more input.
-  absl::Status Drain(std::vector<Picture>* out);
+  absl::Status Drain(std::deque<Picture>* out);
 
   // Drops everything in flight (seek). Decoding resumes at a keyframe.
   void Reset();
@@ -88,7 +89,7 @@ class Vp9Decoder {
   static constexpr int kMaxErrorsPerCall = 64;
 
   explicit Vp9Decoder(AVCodecContext* ctx);
-  absl::Status ReceiveAll(std::vector<Picture>* out);
+  absl::Status ReceiveAll(std::deque<Picture>* out);
 
   // Each frame sent to libavcodec carries a sequence number as its pts.
   struct Input {

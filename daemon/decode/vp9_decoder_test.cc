@@ -8,6 +8,7 @@
 
 #include <linux/videodev2.h>
 
+#include <deque>
 #include <vector>
 
 #include "absl/strings/str_format.h"
@@ -35,9 +36,9 @@ std::vector<CompressedFrame> ReadAll(const std::string& path) {
 }
 
 // Decodes `frames` and drains; counts the frames the decoder refused.
-std::vector<Picture> DecodeAll(Vp9Decoder& dec, const std::vector<CompressedFrame>& frames,
+std::deque<Picture> DecodeAll(Vp9Decoder& dec, const std::vector<CompressedFrame>& frames,
                                int* errors = nullptr) {
-  std::vector<Picture> pics;
+  std::deque<Picture> pics;
   for (size_t i = 0; i < frames.size(); i++) {
     absl::Status st = dec.Decode(frames[i].data, static_cast<int64_t>(i) * 1000, &pics);
     if (!st.ok() && errors) ++*errors;
@@ -94,7 +95,7 @@ TEST_P(ConformanceTest, EveryStreamBitExact) {
     ASSERT_TRUE(dec.ok());
     std::vector<CompressedFrame> frames = ReadAll(ConformancePath(name));
     int errors = 0;
-    std::vector<Picture> pics = DecodeAll(**dec, frames, &errors);
+    std::deque<Picture> pics = DecodeAll(**dec, frames, &errors);
     EXPECT_EQ(errors, 0);
     ASSERT_EQ(pics.size(), want->size());
     bool all = true;
@@ -127,7 +128,7 @@ TEST(PictureCopyTest, Nv12AndYuv420CopiesAreBitExact) {
     auto want = testing::ReadFrameMd5s(ConformancePath(name) + ".md5");
     ASSERT_TRUE(want.ok());
     auto dec = Vp9Decoder::Create({1});
-    std::vector<Picture> pics = DecodeAll(**dec, ReadAll(ConformancePath(name)));
+    std::deque<Picture> pics = DecodeAll(**dec, ReadAll(ConformancePath(name)));
     ASSERT_EQ(pics.size(), want->size());
     for (uint32_t fourcc : {V4L2_PIX_FMT_NV12, V4L2_PIX_FMT_YUV420}) {
       for (size_t i = 0; i < pics.size(); i++) {
@@ -145,7 +146,7 @@ TEST(PictureCopyTest, Nv12AndYuv420CopiesAreBitExact) {
 
 TEST(PictureCopyTest, RefusesWhatDoesNotFit) {
   auto dec = Vp9Decoder::Create({1});
-  std::vector<Picture> pics =
+  std::deque<Picture> pics =
       DecodeAll(**dec, ReadAll(ConformancePath("vp90-2-02-size-16x16.webm")));
   ASSERT_FALSE(pics.empty());
   BufferLayout l{V4L2_PIX_FMT_NV12, 16, 16, 16, 0};
@@ -171,7 +172,7 @@ TEST(PictureCopyTest, RefusesWhatDoesNotFit) {
 
 TEST(PictureCopyTest, Profile1444IsRefusedClearly) {
   auto dec = Vp9Decoder::Create({1});
-  std::vector<Picture> pics = DecodeAll(**dec, ReadAll(ConformancePath("vp91-2-04-yuv444.webm")));
+  std::deque<Picture> pics = DecodeAll(**dec, ReadAll(ConformancePath("vp91-2-04-yuv444.webm")));
   ASSERT_FALSE(pics.empty());
   EXPECT_EQ(pics[0].format.ToString(), "352x288 4:4:4 8-bit");
   BufferLayout l{V4L2_PIX_FMT_NV12, 352, 288, 352, 0};
@@ -202,7 +203,7 @@ TEST(Vp9DecoderTest, SurvivesEveryInvalidStreamAndDecodesTheNext) {
     std::printf("%s: %zu frames, %d refused\n", name.c_str(), frames.size(), errors);
     // The same decoder, reset, decodes a good stream bit-exactly.
     (*dec)->Reset();
-    std::vector<Picture> pics = DecodeAll(**dec, good);
+    std::deque<Picture> pics = DecodeAll(**dec, good);
     ASSERT_EQ(pics.size(), want->size());
     for (size_t i = 0; i < pics.size(); i++) {
       EXPECT_EQ(testing::PlanarMd5(*pics[i].frame), (*want)[i].md5);
@@ -217,11 +218,11 @@ TEST(Vp9DecoderTest, ResetThenResumeAtAKeyframe) {
   ASSERT_GT(frames.size(), 4u);
   ASSERT_TRUE(frames[0].keyframe);
   auto dec = Vp9Decoder::Create({1});
-  std::vector<Picture> pics;
+  std::deque<Picture> pics;
   for (int i = 0; i < 3; i++) (void)(*dec)->Decode(frames[i].data, i, &pics);
   (*dec)->Reset();
   // A seek to a non-resume point: errors or nothing, never a crash...
-  std::vector<Picture> junk;
+  std::deque<Picture> junk;
   (void)(*dec)->Decode(frames[3].data, 3, &junk);
   (*dec)->Reset();
   // ...and decoding restarts cleanly at the keyframe.
@@ -233,7 +234,7 @@ TEST(Vp9DecoderTest, ResetThenResumeAtAKeyframe) {
 
 TEST(Vp9DecoderTest, EmptyFrameIsAnError) {
   auto dec = Vp9Decoder::Create({1});
-  std::vector<Picture> pics;
+  std::deque<Picture> pics;
   EXPECT_EQ((*dec)->Decode("", 0, &pics).code(), absl::StatusCode::kInvalidArgument);
 }
 

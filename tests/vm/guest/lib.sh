@@ -10,6 +10,19 @@ BIN=$STAGE/bin
 MODULE=$STAGE/daedalus-v4l2.ko
 SOCK=/run/daedalus/daedalusd.sock
 
+# The media core modules our module needs, from the test kernel's tree.
+load_media_core() {
+	modprobe -d "$MODROOT" v4l2-mem2mem && modprobe -d "$MODROOT" videobuf2-vmalloc
+}
+
+# /dev/videoN of our decoder, by its name in sysfs.
+decoder_node() {
+	for n in /sys/class/video4linux/video*; do
+		[ "$(cat "$n/name")" = daedalus-vp9-dec ] && echo "/dev/${n##*/}" && return 0
+	done
+	return 1
+}
+
 ok() { PASS=$((PASS + 1)); echo "guest-ok:   $*"; }
 bad() { FAIL=$((FAIL + 1)); echo "guest-FAIL: $*"; }
 

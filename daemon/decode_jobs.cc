@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: BSD-2-Clause
+
+#include "daemon/decode_jobs.h"
+
+#include <cerrno>
+
+#include "absl/strings/str_format.h"
+#include "daemon/log.h"
+
+namespace daedalus {
+
+namespace {
+// Enough CAPTURE buffers to keep the pipeline moving: the decoder keeps its
+// own references, so the client's buffers only carry finished pictures.
+constexpr uint32_t kMinCaptureBuffers = 4;
+}  // namespace
+
+ddv_stream_format ToStreamFormat(const decode::PictureFormat& f) {
+  ddv_stream_format out = {};
+  out.width = static_cast<uint32_t>(f.width);
+  out.height = static_cast<uint32_t>(f.height);
+  out.bit_depth = static_cast<uint32_t>(f.bit_depth);
+  out.chroma = f.chroma_shift_x ? (f.chroma_shift_y ? 420 : 422) : (f.chroma_shift_y ? 440 : 444);
+  out.min_buffers = kMinCaptureBuffers;
+  return out;
+}
+
+absl::StatusOr<DecodeJobs::Context*> DecodeJobs::GetContext(uint32_t id) {
+  auto it = contexts_.find(id);
+  if (it != contexts_.end()) return &it->second;
+  absl::StatusOr<std::unique_ptr<decode::Vp9Decoder>> dec =
+      decode::Vp9Decoder::Create({options_.threads});
+  if (!dec.ok()) return dec.status();
+  Context& c = contexts_[id];
+  c.decoder = *std::move(dec);
+  counters_.contexts_opened++;
+  return &c;
+}
+
+std::optional<ddv_decode_done> DecodeJobs::Run(const ddv_decode& req, JobIo& io) {
+  counters_.jobs++;
+  ddv_decode_done done = {};
+  done.ctx_id = req.ctx_id;
+  done.job_id = req.job_id;
+
+  absl::StatusOr<Context*> ctx = GetContext(req.ctx_id);
+  if (!ctx.ok()) {
+    Log(Severity::kError, absl::StrFormat("context %d: %s", req.ctx_id, ctx.status().message()));
+    done.flags = DDV_DONE_FATAL;
+    done.status = -ENOMEM;
+    return done;
+  }
+  Context& c = **ctx;
+
+  if (req.flags & DDV_DECODE_SRC) {
+    bitstream_.resize(req.src_bytes);
+    absl::StatusOr<size_t> n = io.ReadSrc(req.ctx_id, req.job_id, bitstream_);
+    if (!n.ok()) {
+      if (absl::IsNotFound(n.status())) return std::nullopt;
+      Log(Severity::kError, std::string(n.status().message()));
+      done.flags = DDV_DONE_FATAL;
+      done.status = -EIO;
+      return done;
+    }
+    done.flags |= DDV_DONE_SRC_CONSUMED;
+    if (*n > 0) {
+      counters_.frames_in++;
+      counters_.bytes_in += *n;
+      absl::Status st = c.decoder->Decode(std::string_view(bitstream_.data(), *n),
+                                          static_cast<int64_t>(req.src_timestamp), &c.pending);
+      if (!st.ok()) {
+        counters_.decode_errors++;
+        Log(Severity::kDebug,
+            absl::StrFormat("context %d job %d: %s", req.ctx_id, req.job_id, st.message()));
+        done.flags |= DDV_DONE_ERROR;
+        done.status = -EBADMSG;
+      }
+    }
+  }
+  if ((req.flags & DDV_DECODE_DRAIN) && !c.drained) {
+    (void)c.decoder->Drain(&c.pending);  // errors were counted per frame
+    c.drained = true;
+  }
+
+  if (!c.pending.empty()) {
+    const decode::Picture& pic = c.pending.front();
+    bool layout_fits = (req.flags & DDV_DECODE_DST) &&
+                       req.dst.width == static_cast<uint32_t>(pic.format.width) &&
+                       req.dst.height == static_cast<uint32_t>(pic.format.height);
+    if (!c.announced || *c.announced != pic.format ||
+        ((req.flags & DDV_DECODE_DST) && !layout_fits)) {
+      // A new format (or the stream's first): announce it, write nothing.
+      c.announced = pic.format;
+      counters_.format_changes++;
+      Log(Severity::kInfo,
+          absl::StrFormat("context %d: stream format %s", req.ctx_id, pic.format.ToString()));
+      done.flags |= DDV_DONE_FORMAT;
+      done.format = ToStreamFormat(pic.format);
+      return done;
+    }
+    if (req.flags & DDV_DECODE_DST) {
+      absl::Status st = io.WritePicture(req.ctx_id, req.job_id, pic);
+      if (!st.ok()) {
+        if (absl::IsNotFound(st)) return std::nullopt;
+        Log(Severity::kError, absl::StrFormat("context %d: %s", req.ctx_id, st.message()));
+        done.flags = DDV_DONE_FATAL;
+        done.status = -EINVAL;
+        return done;
+      }
+      done.flags |= DDV_DONE_PICTURE;
+      done.timestamp = static_cast<uint64_t>(pic.timestamp);
+      c.pending.pop_front();
+      counters_.frames_out++;
+    }
+  }
+  // Drained and nothing left: an empty CAPTURE buffer is LAST (some
+  // clients, GStreamer among them, drop the picture of a LAST buffer, so
+  // the last picture never shares it); without a buffer, the stream
+  // showed no picture at all.
+  if ((req.flags & DDV_DECODE_DRAIN) && c.drained && c.pending.empty() &&
+      !(done.flags & DDV_DONE_PICTURE)) {
+    done.flags |= DDV_DONE_LAST;
+    c.drained = false;  // the decoder takes new input again
+  }
+  return done;
+}
+
+void DecodeJobs::Flush(uint32_t id) {
+  auto it = contexts_.find(id);
+  if (it == contexts_.end()) return;
+  counters_.flushes++;
+  it->second.decoder->Reset();
+  it->second.pending.clear();
+  it->second.drained = false;
+}
+
+void DecodeJobs::Close(uint32_t id) {
+  if (contexts_.erase(id)) counters_.contexts_closed++;
+}
+
+void DecodeJobs::Clear() {
+  counters_.contexts_closed += contexts_.size();
+  contexts_.clear();
+}
+
+}  // namespace daedalus

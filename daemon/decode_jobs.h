@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//
+// DecodeJobs: the daemon's side of the V4L2 decoder. One Vp9Decoder per
+// kernel context; each DECODE job becomes one DECODE_DONE answer.
+//
+// A job brings at most one OUTPUT buffer (bitstream) and at most one
+// CAPTURE buffer. Pictures the decoder produces wait in a per-context queue
+// until a job brings a CAPTURE buffer for them; the first picture of a new
+// format is announced (DDV_DONE_FORMAT) before it is written.
+//
+//   DecodeJobs jobs({.threads = 2});
+//   std::optional<ddv_decode_done> done = jobs.Run(request, chardev);
+
+#ifndef DAEDALUS_DAEMON_DECODE_JOBS_H_
+#define DAEDALUS_DAEMON_DECODE_JOBS_H_
+
+#include <linux/daedalus-v4l2.h>
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "daemon/decode/vp9_decoder.h"
+
+namespace daedalus {
+
+// Access to a running job's buffers (the chardev's data ioctls).
+class JobIo {
+ public:
+  virtual ~JobIo() = default;
+  // Copies the job's bitstream into `buf` (sized by the caller); returns
+  // the bytes copied. NotFound: the job is gone.
+  virtual absl::StatusOr<size_t> ReadSrc(uint32_t ctx, uint32_t job, std::string& buf) = 0;
+  // Writes `picture` into the job's CAPTURE buffer. NotFound: job gone.
+  virtual absl::Status WritePicture(uint32_t ctx, uint32_t job, const decode::Picture& picture) = 0;
+};
+
+class DecodeJobs {
+ public:
+  struct Options {
+    int threads = 1;  // libavcodec frame threads per context
+  };
+  struct Counters {
+    uint64_t jobs = 0;
+    uint64_t frames_in = 0;
+    uint64_t bytes_in = 0;
+    uint64_t frames_out = 0;
+    uint64_t decode_errors = 0;
+    uint64_t format_changes = 0;
+    uint64_t flushes = 0;
+    uint64_t contexts_opened = 0;
+    uint64_t contexts_closed = 0;
+  };
+
+  explicit DecodeJobs(Options options) : options_(options) {}
+
+  // The answer to a DECODE, or nullopt when the job is gone (the kernel
+  // timed it out or the client closed): nothing to answer.
+  std::optional<ddv_decode_done> Run(const ddv_decode& request, JobIo& io);
+  // The client seeked: drop pictures and decoder state.
+  void Flush(uint32_t ctx);
+  // The client closed: free the context.
+  void Close(uint32_t ctx);
+  // The link to the kernel broke: every context is gone.
+  void Clear();
+
+  size_t contexts() const { return contexts_.size(); }
+  const Counters& counters() const { return counters_; }
+
+ private:
+  struct Context {
+    std::unique_ptr<decode::Vp9Decoder> decoder;
+    std::deque<decode::Picture> pending;
+    std::optional<decode::PictureFormat> announced;  // last DDV_DONE_FORMAT
+    bool drained = false;                            // Drain() ran for the current drain
+  };
+
+  absl::StatusOr<Context*> GetContext(uint32_t id);
+
+  const Options options_;
+  std::map<uint32_t, Context> contexts_;
+  std::string bitstream_;  // reused between jobs
+  Counters counters_;
+};
+
+// The stream format as the kernel sees it.
+ddv_stream_format ToStreamFormat(const decode::PictureFormat& format);
+
+}  // namespace daedalus
+
+#endif  // DAEDALUS_DAEMON_DECODE_JOBS_H_

@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//
+// DecodeJobs driven as the kernel drives it (header, FORMAT, decode into
+// CAPTURE buffers, resolution changes, drain to LAST), on the host, with
+// the shared VP9 vectors: the pictures written must match the reference.
+
+#include "daemon/decode_jobs.h"
+
+#include <linux/videodev2.h>
+
+#include <cerrno>
+
+#include "gtest/gtest.h"
+#include "tests/vp9_stream.h"
+
+namespace daedalus {
+namespace {
+
+class FakeJobIo final : public JobIo {
+ public:
+  std::string src;
+  bool gone = false;
+  std::vector<std::string> written;  // planar MD5 of each picture
+  ddv_layout layout = {};
+
+  absl::StatusOr<size_t> ReadSrc(uint32_t, uint32_t, std::string& buf) override {
+    if (gone) return absl::NotFoundError("gone");
+    EXPECT_EQ(buf.size(), src.size());
+    buf.assign(src);
+    return src.size();
+  }
+  absl::Status WritePicture(uint32_t, uint32_t, const decode::Picture& pic) override {
+    if (gone) return absl::NotFoundError("gone");
+    EXPECT_EQ(static_cast<uint32_t>(pic.format.width), layout.width);
+    EXPECT_EQ(static_cast<uint32_t>(pic.format.height), layout.height);
+    written.push_back(testing::PlanarMd5(*pic.frame));
+    return absl::OkStatus();
+  }
+};
+
+struct Outcome {
+  std::vector<uint64_t> timestamps;
+  int formats = 0;
+  int errors = 0;
+  bool last = false;
+};
+
+// Plays the kernel: jobs until the drain ends with LAST.
+Outcome Play(DecodeJobs& jobs, FakeJobIo& io, const std::vector<testing::CompressedFrame>& frames,
+             uint32_t ctx = 1) {
+  Outcome out;
+  bool header = true;
+  size_t next = 0;
+  for (uint32_t job = 1; job < 10000 && !out.last; job++) {
+    ddv_decode req = {};
+    req.ctx_id = ctx;
+    req.job_id = job;
+    if (next < frames.size()) {
+      req.flags |= DDV_DECODE_SRC;
+      io.src = frames[next].data;
+      req.src_bytes = static_cast<uint32_t>(io.src.size());
+      req.src_timestamp = 1000 * (next + 1);
+    } else {
+      // The client's DEC_CMD_STOP; before CAPTURE exists, without a buffer.
+      req.flags |= DDV_DECODE_DRAIN;
+    }
+    if (!header) {
+      req.flags |= DDV_DECODE_DST;
+      req.dst = io.layout;
+    }
+    std::optional<ddv_decode_done> done = jobs.Run(req, io);
+    EXPECT_TRUE(done.has_value());
+    if (!done) break;
+    EXPECT_EQ(done->job_id, job);
+    EXPECT_FALSE(done->flags & DDV_DONE_FATAL) << done->status;
+    if (done->flags & DDV_DONE_SRC_CONSUMED) next++;
+    if (done->flags & DDV_DONE_ERROR) out.errors++;
+    if (done->flags & DDV_DONE_FORMAT) {
+      out.formats++;
+      header = false;
+      io.layout = {V4L2_PIX_FMT_NV12,
+                   done->format.width,
+                   done->format.height,
+                   (done->format.width + 63) & ~63u,
+                   0,
+                   {}};
+    }
+    if (done->flags & DDV_DONE_PICTURE) out.timestamps.push_back(done->timestamp);
+    out.last = done->flags & DDV_DONE_LAST;
+    // The LAST buffer is always empty.
+    if (out.last) EXPECT_FALSE(done->flags & DDV_DONE_PICTURE);
+  }
+  return out;
+}
+
+std::vector<testing::CompressedFrame> Frames(const std::string& name) {
+  std::vector<testing::CompressedFrame> frames;
+  auto s = testing::Vp9Stream::Open(testing::Vp9Dir() + "/conformance/" + name);
+  EXPECT_TRUE(s.ok()) << s.status();
+  if (s.ok()) {
+    while (auto f = (*s)->Next()) frames.push_back(*std::move(f));
+  }
+  return frames;
+}
+
+class DecodeJobsConformance : public ::testing::TestWithParam<int> {};
+
+TEST_P(DecodeJobsConformance, EveryStreamThroughTheJobProtocol) {
+  int exact = 0, total = 0;
+  for (const auto& [name, format] : testing::ConformanceStreams()) {
+    if (format != "yuv420p") continue;  // 4:4:4: see the next test
+    SCOPED_TRACE(name);
+    total++;
+    auto want = testing::ReadFrameMd5s(testing::Vp9Dir() + "/conformance/" + name + ".md5");
+    ASSERT_TRUE(want.ok());
+    DecodeJobs jobs({GetParam()});
+    FakeJobIo io;
+    Outcome out = Play(jobs, io, Frames(name));
+    EXPECT_TRUE(out.last);
+    EXPECT_EQ(out.errors, 0);
+    ASSERT_EQ(io.written.size(), want->size());
+    bool all = true;
+    for (size_t i = 0; i < want->size(); i++) {
+      EXPECT_EQ(io.written[i], (*want)[i].md5) << "frame " << i;
+      all = all && io.written[i] == (*want)[i].md5;
+      if (i > 0) {
+        EXPECT_GT(out.timestamps[i], out.timestamps[i - 1]);
+      }
+    }
+    // One FORMAT per distinct size run, the first included.
+    int sizes = 1;
+    for (size_t i = 1; i < want->size(); i++) {
+      sizes += (*want)[i].width && ((*want)[i].width != (*want)[i - 1].width ||
+                                    (*want)[i].height != (*want)[i - 1].height);
+    }
+    EXPECT_EQ(out.formats, sizes);
+    exact += all;
+  }
+  std::printf("decode jobs, %d thread(s): %d/%d 4:2:0 streams bit-exact\n", GetParam(), exact,
+              total);
+}
+
+INSTANTIATE_TEST_SUITE_P(Threads, DecodeJobsConformance, ::testing::Values(1, 2));
+
+TEST(DecodeJobsTest, Profile1444IsAnnouncedForTheKernelToRefuse) {
+  DecodeJobs jobs({1});
+  FakeJobIo io;
+  auto frames = Frames("vp91-2-04-yuv444.webm");
+  ASSERT_FALSE(frames.empty());
+  ddv_decode req = {};
+  req.ctx_id = 1;
+  req.job_id = 1;
+  req.flags = DDV_DECODE_SRC;
+  io.src = frames[0].data;
+  req.src_bytes = static_cast<uint32_t>(io.src.size());
+  auto done = jobs.Run(req, io);
+  ASSERT_TRUE(done);
+  ASSERT_TRUE(done->flags & DDV_DONE_FORMAT);
+  EXPECT_EQ(done->format.chroma, 444u);
+  EXPECT_EQ(done->format.bit_depth, 8u);
+}
+
+TEST(DecodeJobsTest, CorruptFramesAreFlaggedAndTheContextGoesOn) {
+  DecodeJobs jobs({1});
+  FakeJobIo io;
+  auto frames = Frames("vp90-2-09-lf_deltas.webm");
+  ASSERT_GT(frames.size(), 10u);
+  frames[3].data.assign(frames[3].data.size(), '\x5a');  // garbage mid-stream
+  Outcome out = Play(jobs, io, frames);
+  EXPECT_TRUE(out.last);
+  EXPECT_GE(out.errors, 1);
+  EXPECT_EQ(jobs.counters().decode_errors, static_cast<uint64_t>(out.errors));
+}
+
+TEST(DecodeJobsTest, GoneJobsGetNoAnswer) {
+  DecodeJobs jobs({1});
+  FakeJobIo io;
+  io.gone = true;
+  ddv_decode req = {};
+  req.ctx_id = 1;
+  req.job_id = 1;
+  req.flags = DDV_DECODE_SRC;
+  req.src_bytes = 10;
+  EXPECT_FALSE(jobs.Run(req, io).has_value());
+}
+
+TEST(DecodeJobsTest, ContextsAreIndependentAndClosable) {
+  DecodeJobs jobs({1});
+  FakeJobIo io_a, io_b;
+  auto a = Frames("vp90-2-02-size-16x16.webm");
+  auto b = Frames("vp90-2-02-size-34x34.webm");
+  Outcome oa = Play(jobs, io_a, a, 7);
+  Outcome ob = Play(jobs, io_b, b, 8);
+  EXPECT_TRUE(oa.last && ob.last);
+  EXPECT_EQ(jobs.contexts(), 2u);
+  jobs.Close(7);
+  EXPECT_EQ(jobs.contexts(), 1u);
+  jobs.Flush(8);
+  jobs.Clear();
+  EXPECT_EQ(jobs.contexts(), 0u);
+  EXPECT_EQ(jobs.counters().contexts_opened, 2u);
+  EXPECT_EQ(jobs.counters().contexts_closed, 2u);
+}
+
+TEST(DecodeJobsTest, DrainWithNothingPendingIsAnEmptyLast) {
+  DecodeJobs jobs({1});
+  FakeJobIo io;
+  Outcome first = Play(jobs, io, Frames("vp90-2-02-size-08x08.webm"));
+  ASSERT_TRUE(first.last);
+  ddv_decode req = {};
+  req.ctx_id = 1;
+  req.job_id = 99;
+  req.flags = DDV_DECODE_DRAIN | DDV_DECODE_DST;
+  req.dst = io.layout;
+  auto done = jobs.Run(req, io);
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->flags, static_cast<uint32_t>(DDV_DONE_LAST));
+}
+
+}  // namespace
+}  // namespace daedalus
