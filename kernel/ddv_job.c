@@ -19,6 +19,10 @@
 
 #include "ddv_v4l2.h"
 
+/* The OUTPUT buffer flags a picture inherits (as v4l2_m2m_buf_copy_metadata). */
+#define DDV_META_FLAGS	(V4L2_BUF_FLAG_TIMECODE | V4L2_BUF_FLAG_TSTAMP_SRC_MASK | \
+			 V4L2_BUF_FLAG_KEYFRAME | V4L2_BUF_FLAG_PFRAME | V4L2_BUF_FLAG_BFRAME)
+
 static unsigned int job_timeout_ms = 5000;
 module_param(job_timeout_ms, uint, 0644);
 MODULE_PARM_DESC(job_timeout_ms, "milliseconds the daemon gets per decode job (default 5000)");
@@ -193,9 +197,14 @@ void ddv_job_run(struct ddv_ctx *ctx)
 	req.ctx_id = ctx->id;
 	req.job_id = ++ctx->next_job_id;
 	if (src) {
+		struct ddv_src_meta *meta = &ctx->src_meta[req.job_id % DDV_SRC_META];
+
 		req.flags |= DDV_DECODE_SRC;
 		req.src_bytes = vb2_get_plane_payload(&src->vb2_buf, 0);
 		req.src_timestamp = src->vb2_buf.timestamp;
+		meta->timestamp = src->vb2_buf.timestamp;
+		meta->flags = src->flags & DDV_META_FLAGS;
+		meta->timecode = src->timecode;
 	} else {
 		req.flags |= DDV_DECODE_DRAIN;
 	}
@@ -238,7 +247,28 @@ static void ddv_queue_event(struct ddv_ctx *ctx, u32 type)
 	v4l2_event_queue_fh(&ctx->fh, &ev);
 }
 
-/* Returns the job's CAPTURE buffer as the last one, empty or not. */
+/*
+ * A picture inherits its OUTPUT buffer's flags and timecode, found by the
+ * timestamp it carries (the newest OUTPUT buffer with it wins).
+ */
+static void ddv_copy_src_meta(struct ddv_ctx *ctx, struct vb2_v4l2_buffer *dst, u64 timestamp)
+{
+	unsigned int i;
+
+	dst->flags &= ~DDV_META_FLAGS;
+	for (i = 0; i < DDV_SRC_META; i++) {
+		const struct ddv_src_meta *m =
+			&ctx->src_meta[(ctx->job_id - i) % DDV_SRC_META];
+
+		if (m->timestamp == timestamp) {
+			dst->flags |= m->flags;
+			dst->timecode = m->timecode;
+			return;
+		}
+	}
+}
+
+/* Returns the job's CAPTURE buffer, with a picture or empty (LAST). */
 static void ddv_dst_done(struct ddv_ctx *ctx, u32 bytes, u64 timestamp, bool last)
 {
 	struct vb2_v4l2_buffer *dst = ctx->job_dst;
@@ -246,6 +276,8 @@ static void ddv_dst_done(struct ddv_ctx *ctx, u32 bytes, u64 timestamp, bool las
 	v4l2_m2m_dst_buf_remove_by_buf(ctx->fh.m2m_ctx, dst);
 	vb2_set_plane_payload(&dst->vb2_buf, 0, bytes);
 	dst->vb2_buf.timestamp = timestamp;
+	if (bytes)
+		ddv_copy_src_meta(ctx, dst, timestamp);
 	dst->field = V4L2_FIELD_NONE;
 	dst->sequence = ctx->cap_seq++;
 	if (last)

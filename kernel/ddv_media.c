@@ -18,7 +18,10 @@ int ddv_media_init(struct ddv_dev *dev)
 	int ret;
 
 	dev->mdev.dev = &dev->pdev->dev;
+	/* The parent has no driver: name everything the core would take from it. */
+	strscpy(dev->mdev.driver_name, "daedalus-v4l2", sizeof(dev->mdev.driver_name));
 	strscpy(dev->mdev.model, "daedalus-v4l2", sizeof(dev->mdev.model));
+	strscpy(dev->mdev.bus_info, "platform:daedalus-v4l2", sizeof(dev->mdev.bus_info));
 	media_device_init(&dev->mdev);
 	dev->v4l2_dev.mdev = &dev->mdev;
 

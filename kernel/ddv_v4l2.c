@@ -464,6 +464,8 @@ int ddv_v4l2_init(struct ddv_bridge *br)
 	mutex_init(&dev->lock);
 	idr_init(&dev->ctxs);
 	dev->br = br;
+	/* Named here: the parent has no driver to take a name from. */
+	strscpy(dev->v4l2_dev.name, "daedalus-v4l2", sizeof(dev->v4l2_dev.name));
 	dev->pdev = platform_device_register_simple("daedalus-v4l2", PLATFORM_DEVID_NONE, NULL, 0);
 	if (IS_ERR(dev->pdev)) {
 		ret = PTR_ERR(dev->pdev);

@@ -26,6 +26,20 @@
 #define DDV_DEFAULT_WIDTH	1280
 #define DDV_DEFAULT_HEIGHT	720
 #define DDV_MIN_CAPTURE_BUFS	4
+/* OUTPUT buffers whose metadata is kept until their picture comes out. */
+#define DDV_SRC_META		32
+
+/**
+ * struct ddv_src_meta - what a picture inherits from its OUTPUT buffer
+ * @timestamp: the OUTPUT buffer's timestamp, which the picture carries
+ * @flags: its TIMECODE, TSTAMP_SRC and KEY/P/BFRAME flags
+ * @timecode: its timecode
+ */
+struct ddv_src_meta {
+	u64 timestamp;
+	u32 flags;
+	struct v4l2_timecode timecode;
+};
 
 /**
  * enum ddv_state - where a context is in the stateful decoder sequence
@@ -96,6 +110,7 @@ struct ddv_dev {
  * @job_src: its OUTPUT buffer, or NULL
  * @job_dst: its CAPTURE buffer, or NULL
  * @job_layout: layout of @job_dst
+ * @src_meta: metadata of recent OUTPUT buffers, by job id
  * @watchdog: fails a job the daemon does not answer in time
  */
 struct ddv_ctx {
@@ -122,6 +137,7 @@ struct ddv_ctx {
 	struct vb2_v4l2_buffer *job_src;
 	struct vb2_v4l2_buffer *job_dst;
 	struct ddv_layout job_layout;
+	struct ddv_src_meta src_meta[DDV_SRC_META];
 	struct delayed_work watchdog;
 };
 

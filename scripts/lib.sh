@@ -49,7 +49,8 @@ stage_guest() {
 	rm -rf "$stage/module-build"
 	bin=$(cd "$REPO" && bazel --output_user_root="$DAEDALUS_CACHE/bazel" info bazel-bin 2>/dev/null)
 	cp "$bin/daemon/daedalusd" "$bin/cli/daedalusctl" "$bin/tests/bridge_check" \
-		"$bin/tests/reflection_probe" "$bin/tests/stream_to_hdr" "$stage/bin/"
+		"$bin/tests/reflection_probe" "$bin/tests/stream_to_hdr" "$bin/tests/v4l2_check" \
+		"$stage/bin/"
 	cp "$REPO"/tests/vm/guest/*.sh "$stage/guest/"
 	mkdir -p "$stage/tests"
 	cp "$REPO"/tests/*.py "$stage/tests/"
