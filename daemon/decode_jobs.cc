@@ -38,6 +38,18 @@ absl::StatusOr<DecodeJobs::Context*> DecodeJobs::GetContext(uint32_t id) {
 }
 
 std::optional<ddv_decode_done> DecodeJobs::Run(const ddv_decode& req, JobIo& io) {
+  std::optional<ddv_decode_done> done = RunJob(req, io);
+  if (done) {
+    auto it = contexts_.find(req.ctx_id);
+    Log(Severity::kDebug,
+        absl::StrFormat("context %d job %d: flags 0x%x ts %d -> done 0x%x ts %d, %d pending",
+                        req.ctx_id, req.job_id, req.flags, req.src_timestamp, done->flags,
+                        done->timestamp, it == contexts_.end() ? 0 : it->second.pending.size()));
+  }
+  return done;
+}
+
+std::optional<ddv_decode_done> DecodeJobs::RunJob(const ddv_decode& req, JobIo& io) {
   counters_.jobs++;
   ddv_decode_done done = {};
   done.ctx_id = req.ctx_id;
@@ -129,6 +141,8 @@ void DecodeJobs::Flush(uint32_t id) {
   auto it = contexts_.find(id);
   if (it == contexts_.end()) return;
   counters_.flushes++;
+  Log(Severity::kDebug, absl::StrFormat("context %d: flush, %d pictures dropped", id,
+                                        it->second.pending.size()));
   it->second.decoder->Reset();
   it->second.pending.clear();
   it->second.drained = false;

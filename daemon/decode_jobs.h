@@ -81,6 +81,7 @@ class DecodeJobs {
   };
 
   absl::StatusOr<Context*> GetContext(uint32_t id);
+  std::optional<ddv_decode_done> RunJob(const ddv_decode& request, JobIo& io);
 
   const Options options_;
   std::map<uint32_t, Context> contexts_;

@@ -292,8 +292,9 @@ static void ddv_new_format(struct ddv_ctx *ctx, const struct ddv_stream_format *
 	u32 w = clamp_t(u32, f->width, 1, DDV_MAX_WIDTH);
 	u32 h = clamp_t(u32, f->height, 1, DDV_MAX_HEIGHT);
 	/*
-	 * A client may stream CAPTURE before the first SOURCE_CHANGE (FFmpeg
-	 * does). If its buffers already fit, decoding goes straight on.
+	 * A client may stream CAPTURE before the first SOURCE_CHANGE. If its
+	 * buffers fit, it may keep them (FFmpeg does) or restart CAPTURE anyway
+	 * (GStreamer does): see ddv_resume_if_kept().
 	 */
 	bool fits = vb2_is_streaming(v4l2_m2m_get_dst_vq(ctx->fh.m2m_ctx)) &&
 		    w == ctx->dst_fmt.width && h == ctx->dst_fmt.height;
@@ -306,7 +307,8 @@ static void ddv_new_format(struct ddv_ctx *ctx, const struct ddv_stream_format *
 	v4l2_ctrl_s_ctrl(ctx->min_bufs_ctrl,
 			 clamp_t(u32, f->min_buffers, DDV_MIN_CAPTURE_BUFS, 32));
 	if (ctx->state == DDV_STATE_HEADER) {
-		ctx->state = fits ? DDV_STATE_DECODING : DDV_STATE_CAPTURE_SETUP;
+		ctx->state = DDV_STATE_CAPTURE_SETUP;
+		WRITE_ONCE(ctx->resume_on_poll, fits);
 	} else {
 		if (ctx->job_dst)
 			ddv_dst_done(ctx, 0, 0, true);

@@ -74,6 +74,7 @@ static int ddv_start_streaming(struct vb2_queue *q, unsigned int count)
 		 */
 		if (ctx->state == DDV_STATE_DRAINED)
 			ctx->drain = false;
+		WRITE_ONCE(ctx->resume_on_poll, false);
 		if (ctx->state != DDV_STATE_HEADER)
 			ctx->state = DDV_STATE_DECODING;
 	}

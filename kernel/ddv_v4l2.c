@@ -277,6 +277,43 @@ static int ddv_decoder_cmd(struct file *file, void *priv, struct v4l2_decoder_cm
 	return ret;
 }
 
+/*
+ * After a first SOURCE_CHANGE that found fitting CAPTURE buffers streaming,
+ * a client that waits for pictures (polls for input or dequeues CAPTURE)
+ * once it has taken the event keeps its buffers: decoding resumes. A client
+ * that restarts CAPTURE instead resumes it through start_streaming.
+ */
+static void ddv_resume_if_kept(struct ddv_ctx *ctx)
+{
+	bool resume = false;
+
+	if (!READ_ONCE(ctx->resume_on_poll) || v4l2_event_pending(&ctx->fh))
+		return;
+	mutex_lock(&ctx->state_lock);
+	if (ctx->resume_on_poll && ctx->state == DDV_STATE_CAPTURE_SETUP) {
+		ctx->state = DDV_STATE_DECODING;
+		resume = true;
+	}
+	ctx->resume_on_poll = false;
+	mutex_unlock(&ctx->state_lock);
+	if (resume)
+		v4l2_m2m_try_schedule(ctx->fh.m2m_ctx);
+}
+
+static int ddv_dqbuf(struct file *file, void *priv, struct v4l2_buffer *buf)
+{
+	if (V4L2_TYPE_IS_CAPTURE(buf->type))
+		ddv_resume_if_kept(ddv_ctx_of(file));
+	return v4l2_m2m_ioctl_dqbuf(file, priv, buf);
+}
+
+static __poll_t ddv_poll(struct file *file, poll_table *wait)
+{
+	if (poll_requested_events(wait) & (EPOLLIN | EPOLLRDNORM))
+		ddv_resume_if_kept(ddv_ctx_of(file));
+	return v4l2_m2m_fop_poll(file, wait);
+}
+
 static int ddv_subscribe_event(struct v4l2_fh *fh, const struct v4l2_event_subscription *sub)
 {
 	switch (sub->type) {
@@ -304,7 +341,7 @@ static const struct v4l2_ioctl_ops ddv_ioctl_ops = {
 	.vidioc_reqbufs = v4l2_m2m_ioctl_reqbufs,
 	.vidioc_querybuf = v4l2_m2m_ioctl_querybuf,
 	.vidioc_qbuf = v4l2_m2m_ioctl_qbuf,
-	.vidioc_dqbuf = v4l2_m2m_ioctl_dqbuf,
+	.vidioc_dqbuf = ddv_dqbuf,
 	.vidioc_prepare_buf = v4l2_m2m_ioctl_prepare_buf,
 	.vidioc_create_bufs = v4l2_m2m_ioctl_create_bufs,
 	.vidioc_expbuf = v4l2_m2m_ioctl_expbuf,
@@ -420,7 +457,7 @@ static const struct v4l2_file_operations ddv_fops = {
 	.owner = THIS_MODULE,
 	.open = ddv_open,
 	.release = ddv_release,
-	.poll = v4l2_m2m_fop_poll,
+	.poll = ddv_poll,
 	.unlocked_ioctl = video_ioctl2,
 	.mmap = v4l2_m2m_fop_mmap,
 };

@@ -100,6 +100,9 @@ struct ddv_dev {
  * @state: an enum ddv_state
  * @drain: DEC_CMD_STOP received, drain not finished
  * @fatal: the context failed; queues are in error (EIO)
+ * @resume_on_poll: the first SOURCE_CHANGE found CAPTURE streaming with
+ *	buffers that fit: decoding resumes on the client's first CAPTURE poll
+ *	or DQBUF after it dequeued the event, unless it restarts CAPTURE first
  * @jobs_sent: the daemon has seen this context
  * @released: the file is closed and the queues are gone
  * @out_seq: sequence number of the next OUTPUT buffer done
@@ -127,6 +130,7 @@ struct ddv_ctx {
 	enum ddv_state state;
 	bool drain;
 	bool fatal;
+	bool resume_on_poll;
 	bool jobs_sent;
 	bool released;
 	u32 out_seq;

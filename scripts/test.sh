@@ -75,13 +75,26 @@ set +e
 "$REPO/tests/vm/run-vm.sh" "$kcache" "$stage" skeleton "$vm_out" 1200
 vm_rc=$?
 set -e
-guest=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$vm_out/console.log" | tail -1 || true)
-if [ -n "$guest" ]; then
-	passed=$((passed + ${guest%% passed*}))
-	g_failed=${guest#*passed, }
-	failed=$((failed + ${g_failed%% failed}))
-fi
-[ "$vm_rc" -eq 2 ] && failed=$((failed + 1))
+add_guest_result() {  # add_guest_result OUT_DIR RC
+	local line g_failed
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$1/console.log" | tail -1 || true)
+	if [ -n "$line" ]; then
+		passed=$((passed + ${line%% passed*}))
+		g_failed=${line#*passed, }
+		failed=$((failed + ${g_failed%% failed}))
+	fi
+	[ "$2" -eq 2 ] && failed=$((failed + 1))
+	return 0
+}
+add_guest_result "$vm_out" "$vm_rc"
+
+say "VM test: VP9 decoding through the V4L2 node"
+vm_out=$DAEDALUS_CACHE/vm-out/decode
+set +e
+"$REPO/tests/vm/run-vm.sh" "$kcache" "$stage" decode "$vm_out" 2400
+vm_rc=$?
+set -e
+add_guest_result "$vm_out" "$vm_rc"
 
 echo
 echo "$passed passed, $failed failed"

@@ -102,8 +102,9 @@ void CheckHeaderErrors(int fd) {
   std::string pong = Frame(DDV_MSG_PONG, 1, "");
   Check(WriteErr(fd, Frame(DDV_MSG_PONG, 1, "", 0xdeadbeef)) == EBADMSG, "bad magic -> EBADMSG");
   Check(WriteErr(fd, Frame(DDV_MSG_PONG, 1, "", DDV_MAGIC, 0)) == EPROTO, "version 0 -> EPROTO");
-  Check(WriteErr(fd, Frame(DDV_MSG_PONG, 1, "", DDV_MAGIC, 2)) == EPROTO, "version 2 -> EPROTO");
-  Check(WriteErr(fd, Frame(DDV_MSG_PONG, 1, "", DDV_MAGIC, 1, 7)) == EINVAL,
+  Check(WriteErr(fd, Frame(DDV_MSG_PONG, 1, "", DDV_MAGIC, DDV_PROTO_VERSION + 1)) == EPROTO,
+        "a newer version -> EPROTO");
+  Check(WriteErr(fd, Frame(DDV_MSG_PONG, 1, "", DDV_MAGIC, DDV_PROTO_VERSION, 7)) == EINVAL,
         "non-zero reserved -> EINVAL");
   std::string big = Frame(DDV_MSG_PONG, 1, "");
   ddv_msg_header h;
@@ -135,7 +136,7 @@ void CheckV0RoundTrip(int fd) {
         "read into a 16-byte buffer -> EMSGSIZE");
   Check(Readable(fd, 0), "message still at the head after EMSGSIZE");
   Msg m = ReadMsg(fd);
-  Check(m.ok, "PING header valid (magic, version 1, length, reserved)");
+  Check(m.ok, "PING header valid (magic, version, length, reserved)");
   Check(m.hdr.type == DDV_MSG_PING, "type PING");
   Check(m.hdr.cookie == 0x1234, "cookie 0x1234");
   Check(m.payload == kPingPayload, "payload DAEDALUS-V4L2-PING-PL, NUL-padded to 24");
@@ -156,12 +157,13 @@ void CheckHello(int fd) {
   if (m.payload.size() == sizeof(ack)) std::memcpy(&ack, m.payload.data(), sizeof(ack));
   Check(m.ok && m.hdr.type == DDV_MSG_HELLO_ACK && m.hdr.cookie == 0x55,
         "HELLO_ACK with the HELLO's cookie");
-  Check(ack.proto_version == 1 && ack.fifo_capacity == DDV_FIFO_CAPACITY &&
+  Check(ack.proto_version == DDV_PROTO_VERSION && ack.fifo_capacity == DDV_FIFO_CAPACITY &&
             std::strlen(ack.module_version) > 0,
-        std::string("HELLO_ACK: protocol 1, FIFO 64, module ") + ack.module_version);
-  hello.proto_version = 2;
+        std::string("HELLO_ACK: this protocol, FIFO 64, module ") + ack.module_version);
+  hello.proto_version = DDV_PROTO_VERSION + 1;
   p.assign(reinterpret_cast<char*>(&hello), sizeof(hello));
-  Check(WriteErr(fd, Frame(DDV_MSG_HELLO, 0x56, p)) == EPROTO, "HELLO for protocol 2 -> EPROTO");
+  Check(WriteErr(fd, Frame(DDV_MSG_HELLO, 0x56, p)) == EPROTO,
+        "HELLO for a newer protocol -> EPROTO");
 }
 
 void CheckInjectedPing(int fd) {

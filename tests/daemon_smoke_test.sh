@@ -25,7 +25,7 @@ check "daedalusd --help exits 0" test $? -eq 0
 check "--help documents signals and exit status" grep -q 'SIGTERM' "$dir/help"
 "$daemon" --no-such-flag >/dev/null 2>&1
 check "unknown flag exits 2" test $? -eq 2
-"$daemon" --version | grep -q '^daedalusd 0\.1\.0$'
+"$daemon" --version | grep -q '^daedalusd 0\.2\.0$'
 check "--version" test $? -eq 0
 
 "$daemon" --socket "$sock" --device "$dir/no-device" --reconnect-interval 0.1 \

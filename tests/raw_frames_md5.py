@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: BSD-2-Clause
-"""Per-frame MD5s of a raw I420 dump, compared with a reference NAME.md5.
+"""Per-frame MD5s of raw I420 frames, compared with a reference NAME.md5.
 
-GStreamer writes I420 with padded strides (rows rounded up to 4 bytes,
-chroma heights rounded up); the reference hashes unpadded planes. The frame
-sizes come from the reference file, so streams that change size work too.
+Each frame is one file (GStreamer's multifilesink), written with whatever
+row stride its buffer had: GStreamer's default (luma rows rounded up to 4
+bytes, chroma rows to 4) or a padded decoder stride (chroma stride half the
+luma stride). The frame sizes come from the reference, so streams that
+change size work too; the layout is inferred from each file's length, and
+the planes are hashed without padding, as the reference is.
 
-usage: raw_frames_md5.py RAW REFERENCE.md5 [gst|packed]
+usage: raw_frames_md5.py REFERENCE.md5 FRAME_FILE...
 Prints "N/M frames match" and exits 0 only when all match.
 """
 import hashlib
@@ -18,38 +21,41 @@ def round_up(v, a):
     return (v + a - 1) // a * a
 
 
-def frames(raw, sizes, layout):
-    pos = 0
-    for w, h in sizes:
-        cw, ch = (w + 1) // 2, (h + 1) // 2
-        if layout == "gst":
-            ys, cs = round_up(w, 4), round_up(round_up(w, 2) // 2, 4)
-        else:
-            ys, cs = w, cw
-        planes = [(ys, w, h), (cs, cw, ch), (cs, cw, ch)]
+def layouts(w, h, size):
+    """(luma stride, chroma stride) candidates that explain `size` bytes."""
+    ch = (h + 1) // 2
+    out = [(round_up(w, 4), round_up(round_up(w, 2) // 2, 4)), (w, (w + 1) // 2)]
+    if size % (h + ch) == 0 and (size // (h + ch)) % 2 == 0:
+        ys = size // (h + ch)
+        out.append((ys, ys // 2))
+    return [(ys, cs) for ys, cs in out if ys * h + 2 * cs * ch == size]
+
+
+def frame_md5(data, w, h):
+    cw, ch = (w + 1) // 2, (h + 1) // 2
+    for ys, cs in layouts(w, h, len(data)):
         md5 = hashlib.md5()
-        for stride, width, rows in planes:
+        pos = 0
+        for stride, width, rows in ((ys, w, h), (cs, cw, ch), (cs, cw, ch)):
             for r in range(rows):
-                md5.update(raw[pos + r * stride: pos + r * stride + width])
+                md5.update(data[pos + r * stride: pos + r * stride + width])
             pos += stride * rows
-        if pos > len(raw):
-            return
-        yield md5.hexdigest()
+        return md5.hexdigest()
+    return "no-layout-fits-%d-bytes" % len(data)
 
 
 def main():
-    raw = open(sys.argv[1], "rb").read()
     ref, sizes = [], []
-    for line in open(sys.argv[2]):
+    for line in open(sys.argv[1]):
         md5, name = line.split()
         m = re.search(r"-(\d+)x(\d+)-\d+\.\w+$", name)
         ref.append(md5)
         sizes.append((int(m.group(1)), int(m.group(2))) if m else sizes[-1])
-    layout = sys.argv[3] if len(sys.argv) > 3 else "gst"
-    got = list(frames(raw, sizes, layout))
+    files = sys.argv[2:]
+    got = [frame_md5(open(f, "rb").read(), *sizes[i]) for i, f in enumerate(files[: len(ref)])]
     match = sum(1 for a, b in zip(got, ref) if a == b)
-    print(f"{match}/{len(ref)} frames match ({len(got)} decoded)")
-    sys.exit(0 if match == len(ref) and len(got) == len(ref) else 1)
+    print(f"{match}/{len(ref)} frames match ({len(files)} decoded)")
+    sys.exit(0 if match == len(ref) and len(files) == len(ref) else 1)
 
 
 main()

@@ -46,6 +46,7 @@ cmdline="root=root rootfstype=9p rootflags=trans=virtio,version=9p2000.L,cache=l
 cmdline+=" ro init=$vm_dir/guest/init.sh console=ttyS0 panic=-1 oops=panic"
 cmdline+=" loglevel=6 printk.devkmsg=on DDV_SCRIPT=$script"
 # The VP9 vectors beside the checkout, read through the host root share.
+cmdline+=" BENCH_THREADS=${BENCH_THREADS:-2}"
 cmdline+=" VP9_DIR=$(cd "$vm_dir/../../../shared/vp9" 2>/dev/null && pwd)"
 
 echo "run-vm: $script on $(cat "$kdir/build/include/config/kernel.release") (accel=$accel)"

@@ -6,6 +6,7 @@
 . "$STAGE/guest/lib.sh"
 
 echo "== module and bridge_check (no daemon)"
+load_media_core || bad "media core modules"
 if insmod "$MODULE"; then ok "insmod daedalus-v4l2.ko"; else bad "insmod"; finish; exit 1; fi
 mode=$(stat -c %a /dev/daedalus-v4l2 2>/dev/null)
 [ "$mode" = 660 ] && ok "/dev/daedalus-v4l2 mode 0660" || bad "/dev/daedalus-v4l2 mode '$mode'"
@@ -52,12 +53,12 @@ expect_out ping '^rtt min/avg/max = [0-9.]+/[0-9.]+/[0-9.]+ ms \(measured in the
 	"ping min/avg/max line"
 run status "$BIN/daedalusctl" status
 expect_rc 0 "daedalusctl status"
-expect_out status '^daemon:        daedalusd 0\.1\.0 at unix:/run/daedalus/daedalusd\.sock, up [0-9]+' "status: daemon line"
-expect_out status '^kernel link:   up, /dev/daedalus-v4l2, protocol v1, module 0\.1\.0$' "status: link up, protocol v1"
+expect_out status '^daemon:        daedalusd 0\.2\.0 at unix:/run/daedalus/daedalusd\.sock, up [0-9]+' "status: daemon line"
+expect_out status '^kernel link:   up, /dev/daedalus-v4l2, protocol v2, module 0\.2\.0$' "status: link up, protocol v2"
 expect_out status '^fifo:          depth 0/64, high-water [0-9]+$' "status: FIFO depth"
 expect_out status '^pings:         3 sent, 3 answered, 0 timed out$' "status: kernel counted the 3 pings"
 expect_out status '^kernel errors: none$' "status: no kernel errors"
-grep -q "kernel link up: /dev/daedalus-v4l2, module 0.1.0, protocol 1" "$OUT/daedalusd.log" &&
+grep -q "kernel link up: /dev/daedalus-v4l2, module 0.2.0, protocol 2" "$OUT/daedalusd.log" &&
 	ok "daemon logged the link" || bad "daemon log lacks the link-up line"
 
 echo "== shutdown"
@@ -73,7 +74,7 @@ RC=$?
 expect_rc 0 "daedalusd exits 0 on SIGTERM"
 [ ! -e "$SOCK" ] && ok "socket removed on exit" || bad "socket left behind"
 rmmod daedalus_v4l2 && ok "rmmod after the daemon stopped" || bad "rmmod"
-if dmesg | grep -q "daemon 'daedalusd 0.1.0' detached"; then
+if dmesg | grep -q "daemon 'daedalusd 0.2.0' detached"; then
 	ok "kernel saw the daemon detach"
 else
 	bad "no detach message in the kernel log"
