@@ -141,8 +141,8 @@ void DecodeJobs::Flush(uint32_t id) {
   auto it = contexts_.find(id);
   if (it == contexts_.end()) return;
   counters_.flushes++;
-  Log(Severity::kDebug, absl::StrFormat("context %d: flush, %d pictures dropped", id,
-                                        it->second.pending.size()));
+  Log(Severity::kDebug,
+      absl::StrFormat("context %d: flush, %d pictures dropped", id, it->second.pending.size()));
   it->second.decoder->Reset();
   it->second.pending.clear();
   it->second.drained = false;

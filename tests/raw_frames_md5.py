@@ -2,12 +2,12 @@
 # SPDX-License-Identifier: BSD-2-Clause
 """Per-frame MD5s of raw I420 frames, compared with a reference NAME.md5.
 
-Each frame is one file (GStreamer's multifilesink), written with whatever
-row stride its buffer had: GStreamer's default (luma rows rounded up to 4
-bytes, chroma rows to 4) or a padded decoder stride (chroma stride half the
-luma stride). The frame sizes come from the reference, so streams that
-change size work too; the layout is inferred from each file's length, and
-the planes are hashed without padding, as the reference is.
+Each frame is one file (GStreamer's multifilesink after videoconvert), in
+GStreamer's I420 layout: luma rows rounded up to 4 bytes, chroma rows to 4
+(of the rounded-up half width), chroma heights rounded up; a buffer may be
+longer than the frame. The frame sizes come from the reference, so streams
+that change size work too. Planes are hashed without padding, as the
+reference is.
 
 usage: raw_frames_md5.py REFERENCE.md5 FRAME_FILE...
 Prints "N/M frames match" and exits 0 only when all match.
@@ -21,27 +21,18 @@ def round_up(v, a):
     return (v + a - 1) // a * a
 
 
-def layouts(w, h, size):
-    """(luma stride, chroma stride) candidates that explain `size` bytes."""
-    ch = (h + 1) // 2
-    out = [(round_up(w, 4), round_up(round_up(w, 2) // 2, 4)), (w, (w + 1) // 2)]
-    if size % (h + ch) == 0 and (size // (h + ch)) % 2 == 0:
-        ys = size // (h + ch)
-        out.append((ys, ys // 2))
-    return [(ys, cs) for ys, cs in out if ys * h + 2 * cs * ch == size]
-
-
 def frame_md5(data, w, h):
     cw, ch = (w + 1) // 2, (h + 1) // 2
-    for ys, cs in layouts(w, h, len(data)):
-        md5 = hashlib.md5()
-        pos = 0
-        for stride, width, rows in ((ys, w, h), (cs, cw, ch), (cs, cw, ch)):
-            for r in range(rows):
-                md5.update(data[pos + r * stride: pos + r * stride + width])
-            pos += stride * rows
-        return md5.hexdigest()
-    return "no-layout-fits-%d-bytes" % len(data)
+    ys, cs = round_up(w, 4), round_up(round_up(w, 2) // 2, 4)
+    if len(data) < ys * h + 2 * cs * ch:
+        return "short-frame-%d-bytes" % len(data)
+    md5 = hashlib.md5()
+    pos = 0
+    for stride, width, rows in ((ys, w, h), (cs, cw, ch), (cs, cw, ch)):
+        for r in range(rows):
+            md5.update(data[pos + r * stride: pos + r * stride + width])
+        pos += stride * rows
+    return md5.hexdigest()
 
 
 def main():

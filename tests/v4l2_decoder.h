@@ -243,10 +243,7 @@ class Decoder {
     b.length = 1;
     if (ioctl(fd_, VIDIOC_DQBUF, &b) < 0) {
       if (errno == EAGAIN) return 0;
-      if (errno == EPIPE) {
-        r.last = true;
-        return 0;
-      }
+      if (errno == EPIPE) return EndOfSequence(r) ? 0 : -1;
       Fail(r, "DQBUF CAPTURE");
       return -1;
     }
@@ -262,15 +259,25 @@ class Decoder {
                 .count());
       }
     }
-    if (b.flags & V4L2_BUF_FLAG_LAST) {
-      r.last = true;
-      return 1;
-    }
+    if (b.flags & V4L2_BUF_FLAG_LAST) return EndOfSequence(r) ? 1 : -1;
     if (ioctl(fd_, VIDIOC_QBUF, &b) < 0) {
       Fail(r, "QBUF CAPTURE");
       return -1;
     }
     return 1;
+  }
+
+  // A LAST buffer (or EPIPE) ends a sequence: a resolution change if a
+  // SOURCE_CHANGE is pending (the event may be taken only now), else the
+  // drain. After a resolution change, CAPTURE is set up again.
+  bool EndOfSequence(Result& r) {
+    if (!HandleEvents(r)) return false;
+    if (!reconfigure_pending_) {
+      r.last = true;
+      return true;
+    }
+    reconfigure_pending_ = false;
+    return ReconfigureCapture(r);
   }
 
   // The CAPTURE buffer as planar I420, hashed like the reference.
@@ -300,7 +307,13 @@ class Decoder {
       if (ev.type == V4L2_EVENT_EOS) r.eos_event = true;
       if (ev.type == V4L2_EVENT_SOURCE_CHANGE) {
         r.source_changes++;
-        if (!ReconfigureCapture(r)) return false;
+        // The first one: set CAPTURE up now. Later ones: first dequeue the
+        // pictures of the old size, up to the LAST buffer.
+        if (cap_maps_.empty()) {
+          if (!ReconfigureCapture(r)) return false;
+        } else {
+          reconfigure_pending_ = true;
+        }
       }
     }
     return true;
@@ -337,6 +350,7 @@ class Decoder {
   }
 
   int fd_ = -1;
+  bool reconfigure_pending_ = false;
   std::map<long, std::chrono::steady_clock::time_point> queued_at_;
   std::vector<Mapping> out_maps_, cap_maps_;
   v4l2_format cap_fmt_ = {};
