@@ -24,7 +24,7 @@ if [ ! -f "$clip" ]; then
 	mkdir -p "$(dirname "$clip")"
 	ffmpeg -hide_banner -loglevel error -f lavfi -i "testsrc2=size=1920x1080:rate=30" \
 		-frames:v "$frames" -pix_fmt yuv420p -f yuv4mpegpipe - |
-		vpxenc --codec=vp9 --good --cpu-used=8 --threads=2 --target-bitrate=4000 \
+		vpxenc --codec=vp9 --good --passes=1 --ivf --cpu-used=8 --threads=2 --target-bitrate=4000 \
 			--limit="$frames" -q -o "$clip.tmp" -
 	mv "$clip.tmp" "$clip"
 fi

@@ -138,11 +138,7 @@ class Decoder {
     }
     // After LAST, DQBUF must say EPIPE.
     v4l2_plane planes[1] = {};
-    v4l2_buffer b = {};
-    b.type = V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE;
-    b.memory = V4L2_MEMORY_MMAP;
-    b.m.planes = planes;
-    b.length = 1;
+    v4l2_buffer b = Buffer(V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE, 0, planes);
     r.epipe_after_last = ioctl(fd_, VIDIOC_DQBUF, &b) < 0 && errno == EPIPE;
     // An EOS event follows the LAST buffer.
     HandleEvents(r);
@@ -150,6 +146,17 @@ class Decoder {
   }
 
  private:
+  // A single-plane MMAP buffer descriptor; `planes` must outlive it.
+  static v4l2_buffer Buffer(uint32_t type, uint32_t index, v4l2_plane* planes) {
+    v4l2_buffer b = {};
+    b.type = type;
+    b.memory = V4L2_MEMORY_MMAP;
+    b.index = index;
+    b.m.planes = planes;
+    b.length = 1;
+    return b;
+  }
+
   static Result& Fail(Result& r, const std::string& what) {
     if (errno == EIO) r.fatal = true;
     r.error = what + ": " + std::strerror(errno);
@@ -183,12 +190,7 @@ class Decoder {
     if (ioctl(fd_, VIDIOC_REQBUFS, &req) < 0) return Fail(r, "REQBUFS"), false;
     for (uint32_t i = 0; i < req.count; i++) {
       v4l2_plane planes[1] = {};
-      v4l2_buffer b = {};
-      b.type = type;
-      b.memory = V4L2_MEMORY_MMAP;
-      b.index = i;
-      b.m.planes = planes;
-      b.length = 1;
+      v4l2_buffer b = Buffer(type, i, planes);
       if (ioctl(fd_, VIDIOC_QUERYBUF, &b) < 0) return Fail(r, "QUERYBUF"), false;
       Mapping m;
       m.len = planes[0].length;
@@ -219,11 +221,7 @@ class Decoder {
   // 1: dequeued one; 0: none ready; -1: error (in r).
   int DequeueOutput(uint32_t* index, Result& r) {
     v4l2_plane planes[1] = {};
-    v4l2_buffer b = {};
-    b.type = V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE;
-    b.memory = V4L2_MEMORY_MMAP;
-    b.m.planes = planes;
-    b.length = 1;
+    v4l2_buffer b = Buffer(V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE, 0, planes);
     if (ioctl(fd_, VIDIOC_DQBUF, &b) < 0) {
       if (errno == EAGAIN) return 0;
       Fail(r, "DQBUF OUTPUT");
@@ -236,11 +234,7 @@ class Decoder {
 
   int DequeueCapture(Result& r) {
     v4l2_plane planes[1] = {};
-    v4l2_buffer b = {};
-    b.type = V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE;
-    b.memory = V4L2_MEMORY_MMAP;
-    b.m.planes = planes;
-    b.length = 1;
+    v4l2_buffer b = Buffer(V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE, 0, planes);
     if (ioctl(fd_, VIDIOC_DQBUF, &b) < 0) {
       if (errno == EAGAIN) return 0;
       if (errno == EPIPE) return EndOfSequence(r) ? 0 : -1;
@@ -337,12 +331,7 @@ class Decoder {
     if (!Allocate(type, ctrl.value + 2, cap_maps_, r)) return false;
     for (uint32_t i = 0; i < cap_maps_.size(); i++) {
       v4l2_plane planes[1] = {};
-      v4l2_buffer b = {};
-      b.type = type;
-      b.memory = V4L2_MEMORY_MMAP;
-      b.index = i;
-      b.m.planes = planes;
-      b.length = 1;
+      v4l2_buffer b = Buffer(type, i, planes);
       if (ioctl(fd_, VIDIOC_QBUF, &b) < 0) return Fail(r, "QBUF CAPTURE"), false;
     }
     if (!StreamOn(type)) return Fail(r, "STREAMON CAPTURE"), false;

@@ -23,6 +23,19 @@ decoder_node() {
 	return 1
 }
 
+# ffmpeg_frame_md5s IN OUT: decodes IN with FFmpeg's vp9_v4l2m2m through the
+# node and writes the MD5 of each picture (planar I420), one per line.
+ffmpeg_frame_md5s() {
+	timeout -k 5 120 ffmpeg -hide_banner -loglevel error -c:v vp9_v4l2m2m -i "$1" \
+		-f framemd5 -pix_fmt yuv420p - 2>"$2.err" |
+		grep -v '^#' | awk -F, '{gsub(/ /,"",$6); print $6}' >"$2"
+}
+
+# reference_md5s NAME.md5: the reference's per-picture MD5s, one per line.
+reference_md5s() {
+	awk '{print $1}' "$1"
+}
+
 ok() { PASS=$((PASS + 1)); echo "guest-ok:   $*"; }
 bad() { FAIL=$((FAIL + 1)); echo "guest-FAIL: $*"; }
 
