@@ -286,7 +286,55 @@ static void ddv_dst_done(struct ddv_ctx *ctx, u32 bytes, u64 timestamp, bool las
 	ctx->job_dst = NULL;
 }
 
-/* A new stream format: a SOURCE_CHANGE, and a LAST buffer mid-stream. */
+/**
+ * ddv_cap_dequeued() - the client dequeued a CAPTURE buffer
+ * @ctx: the context
+ * @sequence: the buffer's sequence number
+ *
+ * Sends a deferred SOURCE_CHANGE once the last picture of the old format
+ * is dequeued, so the event is pending before the LAST buffer is.
+ *
+ * Context: vb2's buf_finish of a streaming CAPTURE queue; takes state_lock.
+ */
+void ddv_cap_dequeued(struct ddv_ctx *ctx, u32 sequence)
+{
+	mutex_lock(&ctx->state_lock);
+	ctx->cap_dequeued = sequence + 1;
+	if (ctx->src_change_deferred && ctx->cap_dequeued >= ctx->src_change_seq) {
+		ctx->src_change_deferred = false;
+		ddv_queue_event(ctx, V4L2_EVENT_SOURCE_CHANGE);
+	}
+	mutex_unlock(&ctx->state_lock);
+}
+
+/**
+ * ddv_cap_stopped() - CAPTURE streamed off or on
+ * @ctx: the context
+ *
+ * The client gave up the old pictures: a deferred SOURCE_CHANGE goes now.
+ *
+ * Context: vb2's start_streaming or stop_streaming; takes state_lock.
+ */
+void ddv_cap_stopped(struct ddv_ctx *ctx)
+{
+	mutex_lock(&ctx->state_lock);
+	ctx->cap_dequeued = 0;
+	if (ctx->src_change_deferred) {
+		ctx->src_change_deferred = false;
+		ddv_queue_event(ctx, V4L2_EVENT_SOURCE_CHANGE);
+	}
+	mutex_unlock(&ctx->state_lock);
+}
+
+/*
+ * A new stream format: a SOURCE_CHANGE, and a LAST buffer mid-stream.
+ *
+ * Mid-stream, the event waits until the client has dequeued every picture
+ * of the old format (ddv_cap_dequeued()). dev-decoder.rst has clients
+ * dequeue up to the LAST buffer either way; but some (GStreamer 1.22) stop
+ * CAPTURE as soon as they see the event, and would lose the pictures still
+ * waiting in the queue.
+ */
 static void ddv_new_format(struct ddv_ctx *ctx, const struct ddv_stream_format *f)
 {
 	u32 w = clamp_t(u32, f->width, 1, DDV_MAX_WIDTH);
@@ -310,9 +358,17 @@ static void ddv_new_format(struct ddv_ctx *ctx, const struct ddv_stream_format *
 		ctx->state = DDV_STATE_CAPTURE_SETUP;
 		WRITE_ONCE(ctx->resume_on_poll, fits);
 	} else {
-		if (ctx->job_dst)
+		bool last = ctx->job_dst;
+
+		if (last)
 			ddv_dst_done(ctx, 0, 0, true);
 		ctx->state = DDV_STATE_RES_CHANGE;
+		/* Buffers are done in sequence order; the LAST one is the newest. */
+		ctx->src_change_seq = last ? ctx->cap_seq - 1 : ctx->cap_seq;
+		if (ctx->cap_dequeued < ctx->src_change_seq) {
+			ctx->src_change_deferred = true;
+			return;
+		}
 	}
 	ddv_queue_event(ctx, V4L2_EVENT_SOURCE_CHANGE);
 }
@@ -443,10 +499,11 @@ long ddv_v4l2_read_src(struct ddv_bridge *br, void __user *arg)
 		ret = -ENODATA;
 	} else {
 		struct vb2_buffer *vb = &ctx->job_src->vb2_buf;
+		/* NULL for memory the kernel cannot map (e.g. a PFN-mapped USERPTR). */
+		void *src = vb2_plane_vaddr(vb, 0);
 
 		n = min_t(u32, io.len, vb2_get_plane_payload(vb, 0));
-		ret = copy_to_user(u64_to_user_ptr(io.addr), vb2_plane_vaddr(vb, 0), n) ?
-		      -EFAULT : n;
+		ret = src && !copy_to_user(u64_to_user_ptr(io.addr), src, n) ? n : -EFAULT;
 	}
 	ddv_job_unlock(ctx);
 	return ret;
@@ -535,6 +592,10 @@ long ddv_v4l2_write_picture(struct ddv_bridge *br, void __user *arg)
 		goto out;
 	}
 	dst = vb2_plane_vaddr(&ctx->job_dst->vb2_buf, 0);
+	if (!dst) {
+		ret = -EFAULT;
+		goto out;
+	}
 	ret = ddv_copy_rows(dst, l->bytesperline, io.plane[0], io.stride[0], l->width, l->height);
 	if (ret)
 		goto out;

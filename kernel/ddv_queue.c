@@ -51,6 +51,13 @@ static int ddv_buf_prepare(struct vb2_buffer *vb)
 	return 0;
 }
 
+static void ddv_buf_finish(struct vb2_buffer *vb)
+{
+	/* Only a DQBUF: a queue being cancelled is no longer streaming. */
+	if (!V4L2_TYPE_IS_OUTPUT(vb->vb2_queue->type) && vb2_is_streaming(vb->vb2_queue))
+		ddv_cap_dequeued(vb2_get_drv_priv(vb->vb2_queue), to_vb2_v4l2_buffer(vb)->sequence);
+}
+
 static void ddv_buf_queue(struct vb2_buffer *vb)
 {
 	struct ddv_ctx *ctx = vb2_get_drv_priv(vb->vb2_queue);
@@ -67,6 +74,7 @@ static int ddv_start_streaming(struct vb2_queue *q, unsigned int count)
 		ctx->out_seq = 0;
 	} else {
 		ctx->cap_seq = 0;
+		ctx->cap_dequeued = 0;
 		/*
 		 * CAPTURE (re)starts after the format became known or changed;
 		 * a drain asked for meanwhile goes on. After a finished drain,
@@ -99,8 +107,10 @@ static void ddv_stop_streaming(struct vb2_queue *q)
 			break;
 		v4l2_m2m_buf_done(vbuf, VB2_BUF_STATE_ERROR);
 	}
-	if (!output)
+	if (!output) {
+		ddv_cap_stopped(ctx);
 		return;
+	}
 	/* A seek: the daemon drops what it buffered for the old position. */
 	mutex_lock(&ctx->state_lock);
 	ctx->drain = false;
@@ -112,6 +122,7 @@ static const struct vb2_ops ddv_qops = {
 	.queue_setup = ddv_queue_setup,
 	.buf_out_validate = ddv_buf_out_validate,
 	.buf_prepare = ddv_buf_prepare,
+	.buf_finish = ddv_buf_finish,
 	.buf_queue = ddv_buf_queue,
 	.start_streaming = ddv_start_streaming,
 	.stop_streaming = ddv_stop_streaming,

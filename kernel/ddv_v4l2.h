@@ -107,6 +107,11 @@ struct ddv_dev {
  * @released: the file is closed and the queues are gone
  * @out_seq: sequence number of the next OUTPUT buffer done
  * @cap_seq: sequence number of the next CAPTURE buffer done
+ * @cap_dequeued: CAPTURE buffers the client dequeued since STREAMON
+ *	(done in sequence order, so sequences below it are gone)
+ * @src_change_deferred: a mid-stream SOURCE_CHANGE waits until the client
+ *	dequeued every picture of the old format (see ddv_new_format())
+ * @src_change_seq: sequence of the LAST buffer that ends the old format
  * @next_job_id: id of the next job
  * @job_active: a job is with the daemon
  * @job_id: its id
@@ -135,6 +140,9 @@ struct ddv_ctx {
 	bool released;
 	u32 out_seq;
 	u32 cap_seq;
+	u32 cap_dequeued;
+	bool src_change_deferred;
+	u32 src_change_seq;
 	u32 next_job_id;
 	bool job_active;
 	u32 job_id;
@@ -158,6 +166,8 @@ void ddv_job_run(struct ddv_ctx *ctx);
 void ddv_job_fail(struct ddv_ctx *ctx, int err, const char *why);
 void ddv_job_init(struct ddv_ctx *ctx);
 void ddv_ctx_send(struct ddv_ctx *ctx, u32 type);
+void ddv_cap_dequeued(struct ddv_ctx *ctx, u32 sequence);
+void ddv_cap_stopped(struct ddv_ctx *ctx);
 void ddv_ctx_fatal(struct ddv_ctx *ctx, int err, const char *why);
 
 int ddv_v4l2_init(struct ddv_bridge *br);

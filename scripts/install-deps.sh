@@ -18,7 +18,7 @@ packages=(
 	linux-headers-amd64 linux-source-6.12 flex bison bc libelf-dev
 	ccache kmod cpio sparse perl python3 xz-utils
 	# Test VM and guest tools, and the real V4L2 clients the tests drive.
-	qemu-system-x86 busybox-static v4l-utils
+	qemu-system-x86 busybox-static v4l-utils udev
 	ffmpeg gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
 	gstreamer1.0-plugins-bad
 	vpx-tools

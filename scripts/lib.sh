@@ -52,6 +52,7 @@ stage_guest() {
 		"$bin/tests/reflection_probe" "$bin/tests/stream_to_hdr" "$bin/tests/v4l2_check" \
 		"$stage/bin/"
 	cp "$REPO"/tests/vm/guest/*.sh "$stage/guest/"
+	cp "$REPO"/kernel/udev/*.rules "$stage/guest/"
 	mkdir -p "$stage/tests"
 	cp "$REPO"/tests/*.py "$stage/tests/"
 }

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //
 // v4l2_check: our own client of the decoder node, on the raw V4L2 API, for
-// what real players cannot show: drain (LAST, EPIPE, EOS), seek, resolution
-// changes with CAPTURE reconfiguration, concurrent contexts, a client
+// what real players cannot show: drain (LAST, EPIPE, EOS), USERPTR and
+// DMABUF memory, seek, resolution changes with CAPTURE reconfiguration,
+// concurrent contexts, a client
 // closing mid-stream, and corrupt streams followed by good ones. Pictures
 // are compared with the reference MD5s. Run in the test VM with daedalusd.
 //
@@ -29,6 +30,7 @@ namespace {
 
 using daedalus::testing::CompressedFrame;
 using daedalus::testing::Decoder;
+using daedalus::testing::MemoryName;
 using daedalus::testing::Options;
 using daedalus::testing::Result;
 
@@ -108,6 +110,31 @@ int main(int argc, char** argv) {
     for (size_t i = 0; ts && i < r.timestamps.size(); i++)
       ts = r.timestamps[i] == (i + 1) * 1000000;
     Check(ts, "CAPTURE timestamps copied exactly from OUTPUT");
+  }
+  // Every memory type on each queue: USERPTR and DMABUF (exported by a
+  // second handle with EXPBUF) on one, the other on the other; a resolution
+  // change reallocates CAPTURE in that memory.
+  {
+    struct Case {
+      uint32_t out, cap;
+      const char* name;
+    } cases[] = {
+        {V4L2_MEMORY_USERPTR, V4L2_MEMORY_DMABUF, "vp90-2-09-lf_deltas.webm"},
+        {V4L2_MEMORY_DMABUF, V4L2_MEMORY_USERPTR, "vp90-2-09-lf_deltas.webm"},
+        {V4L2_MEMORY_MMAP, V4L2_MEMORY_DMABUF, "vp90-2-21-resize_inter_320x180_5_1-2.webm"},
+        {V4L2_MEMORY_MMAP, V4L2_MEMORY_USERPTR, "vp90-2-21-resize_inter_320x180_5_1-2.webm"},
+    };
+    for (const Case& c : cases) {
+      Stream s = Load(conf, c.name);
+      Options opt;
+      opt.out_memory = c.out;
+      opt.cap_memory = c.cap;
+      Decoder d(g_dev);
+      Result r = d.Run(s.frames, s.width, s.height, opt);
+      Check(BitExact(r, s) && r.last, std::string("OUTPUT ") + MemoryName(c.out) + ", CAPTURE " +
+                                          MemoryName(c.cap) + ", " + c.name + ": " +
+                                          Describe(r, s));
+    }
   }
   // Resolution changes mid-stream.
   for (const char* name : {"vp90-2-21-resize_inter_320x180_5_1-2.webm", "vp90-2-05-resize.ivf"}) {

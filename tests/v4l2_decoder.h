@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //
-// Decoder: a client of the VP9 decoder node on the raw V4L2 API (MMAP),
-// following dev-decoder.rst: OUTPUT set up first, CAPTURE on each
-// SOURCE_CHANGE, DEC_CMD_STOP at the end, until the LAST buffer. Used by
-// v4l2_check (behaviour) and vp9_bench (speed).
+// Decoder: a client of the VP9 decoder node on the raw V4L2 API, following
+// dev-decoder.rst: OUTPUT set up first, CAPTURE on each SOURCE_CHANGE,
+// DEC_CMD_STOP at the end, until the LAST buffer. Either queue can use MMAP,
+// USERPTR (page-aligned anonymous memory) or DMABUF (buffers exported with
+// EXPBUF from a second handle on the same node). Used by v4l2_check
+// (behaviour) and vp9_bench (speed).
 //
 //   Decoder d("/dev/video0");
 //   Result r = d.Run(frames, width, height);
@@ -31,9 +33,11 @@
 
 namespace daedalus::testing {
 
+// One buffer's memory as this process sees it.
 struct Mapping {
   void* addr = MAP_FAILED;
   size_t len = 0;
+  int dmabuf = -1;  // DMABUF: the exported fd queued with the buffer
 };
 
 struct Result {
@@ -54,25 +58,44 @@ struct Options {
   int close_after = -1;  // close the fd after this many pictures
   int seek_after = -1;   // STREAMOFF/ON OUTPUT and restart after this many
   size_t seek_to = 0;    // frame to restart at
+  uint32_t out_memory = V4L2_MEMORY_MMAP;
+  uint32_t cap_memory = V4L2_MEMORY_MMAP;
+  bool hash = true;  // false: pictures are counted, not hashed (benchmarks)
 };
+
+inline const char* MemoryName(uint32_t memory) {
+  switch (memory) {
+    case V4L2_MEMORY_MMAP:
+      return "MMAP";
+    case V4L2_MEMORY_USERPTR:
+      return "USERPTR";
+    case V4L2_MEMORY_DMABUF:
+      return "DMABUF";
+  }
+  return "?";
+}
 
 class Decoder {
  public:
-  explicit Decoder(const char* dev) { fd_ = open(dev, O_RDWR | O_NONBLOCK | O_CLOEXEC); }
+  explicit Decoder(const char* dev) : dev_(dev) {
+    fd_ = open(dev, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  }
   ~Decoder() { Close(); }
   bool ok() const { return fd_ >= 0; }
   void Close() {
-    for (auto& m : out_maps_) munmap(m.addr, m.len);
-    for (auto& m : cap_maps_) munmap(m.addr, m.len);
-    out_maps_.clear();
-    cap_maps_.clear();
     if (fd_ >= 0) close(fd_);
     fd_ = -1;
+    // After the close: the queues no longer hold USERPTR pages or dmabufs.
+    Release(out_maps_);
+    Release(cap_maps_);
+    for (int fd : exporters_) close(fd);
+    exporters_.clear();
   }
 
   Result Run(const std::vector<CompressedFrame>& frames, int width, int height,
              const Options& opt = {}) {
     Result r;
+    opt_ = opt;
     if (!Setup(width, height, r)) return r;
     size_t next = 0;
     int queued = 0;
@@ -138,7 +161,7 @@ class Decoder {
     }
     // After LAST, DQBUF must say EPIPE.
     v4l2_plane planes[1] = {};
-    v4l2_buffer b = Buffer(V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE, 0, planes);
+    v4l2_buffer b = Buffer(V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE, opt_.cap_memory, 0, planes);
     r.epipe_after_last = ioctl(fd_, VIDIOC_DQBUF, &b) < 0 && errno == EPIPE;
     // An EOS event follows the LAST buffer.
     HandleEvents(r);
@@ -146,15 +169,37 @@ class Decoder {
   }
 
  private:
-  // A single-plane MMAP buffer descriptor; `planes` must outlive it.
-  static v4l2_buffer Buffer(uint32_t type, uint32_t index, v4l2_plane* planes) {
+  // A single-plane buffer descriptor; `planes` must outlive it.
+  static v4l2_buffer Buffer(uint32_t type, uint32_t memory, uint32_t index, v4l2_plane* planes) {
     v4l2_buffer b = {};
     b.type = type;
-    b.memory = V4L2_MEMORY_MMAP;
+    b.memory = memory;
     b.index = index;
     b.m.planes = planes;
     b.length = 1;
     return b;
+  }
+
+  // What QBUF needs besides the index: the memory itself unless MMAP.
+  static v4l2_buffer QueueBuffer(uint32_t type, uint32_t memory, uint32_t index,
+                                 const Mapping& m, v4l2_plane* planes) {
+    v4l2_buffer b = Buffer(type, memory, index, planes);
+    if (memory == V4L2_MEMORY_USERPTR) {
+      planes[0].m.userptr = reinterpret_cast<unsigned long>(m.addr);
+      planes[0].length = static_cast<uint32_t>(m.len);
+    } else if (memory == V4L2_MEMORY_DMABUF) {
+      planes[0].m.fd = m.dmabuf;
+      planes[0].length = static_cast<uint32_t>(m.len);
+    }
+    return b;
+  }
+
+  static void Release(std::vector<Mapping>& maps) {
+    for (auto& m : maps) {
+      if (m.addr != MAP_FAILED) munmap(m.addr, m.len);
+      if (m.dmabuf >= 0) close(m.dmabuf);
+    }
+    maps.clear();
   }
 
   static Result& Fail(Result& r, const std::string& what) {
@@ -179,20 +224,30 @@ class Decoder {
     f.fmt.pix_mp.height = height;
     f.fmt.pix_mp.num_planes = 1;
     if (ioctl(fd_, VIDIOC_S_FMT, &f) < 0) return Fail(r, "S_FMT OUTPUT"), false;
-    return Allocate(V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE, 4, out_maps_, r);
+    return Allocate(V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE, opt_.out_memory, 4,
+                    f.fmt.pix_mp.plane_fmt[0].sizeimage, out_maps_, r);
   }
 
-  bool Allocate(uint32_t type, uint32_t count, std::vector<Mapping>& maps, Result& r) {
+  bool Allocate(uint32_t type, uint32_t memory, uint32_t count, uint32_t size,
+                std::vector<Mapping>& maps, Result& r) {
     v4l2_requestbuffers req = {};
     req.type = type;
-    req.memory = V4L2_MEMORY_MMAP;
+    req.memory = memory;
     req.count = count;
     if (ioctl(fd_, VIDIOC_REQBUFS, &req) < 0) return Fail(r, "REQBUFS"), false;
+    if (memory == V4L2_MEMORY_DMABUF) return Export(req.count, size, maps, r);
     for (uint32_t i = 0; i < req.count; i++) {
-      v4l2_plane planes[1] = {};
-      v4l2_buffer b = Buffer(type, i, planes);
-      if (ioctl(fd_, VIDIOC_QUERYBUF, &b) < 0) return Fail(r, "QUERYBUF"), false;
       Mapping m;
+      if (memory == V4L2_MEMORY_USERPTR) {
+        m.len = size;
+        m.addr = mmap(nullptr, m.len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m.addr == MAP_FAILED) return Fail(r, "mmap anonymous"), false;
+        maps.push_back(m);
+        continue;
+      }
+      v4l2_plane planes[1] = {};
+      v4l2_buffer b = Buffer(type, memory, i, planes);
+      if (ioctl(fd_, VIDIOC_QUERYBUF, &b) < 0) return Fail(r, "QUERYBUF"), false;
       m.len = planes[0].length;
       m.addr =
           mmap(nullptr, m.len, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, planes[0].m.mem_offset);
@@ -202,17 +257,55 @@ class Decoder {
     return true;
   }
 
+  // DMABUF memory: `count` MMAP buffers of at least `size` bytes on the
+  // OUTPUT queue of a second handle, exported with EXPBUF. The exporting
+  // handle stays open until Close().
+  bool Export(uint32_t count, uint32_t size, std::vector<Mapping>& maps, Result& r) {
+    int ex = open(dev_.c_str(), O_RDWR | O_CLOEXEC);
+    if (ex < 0) return Fail(r, "open the exporter"), false;
+    exporters_.push_back(ex);
+    v4l2_format f = {};
+    f.type = V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE;
+    f.fmt.pix_mp.pixelformat = V4L2_PIX_FMT_VP9;
+    f.fmt.pix_mp.num_planes = 1;
+    f.fmt.pix_mp.plane_fmt[0].sizeimage = size;
+    if (ioctl(ex, VIDIOC_S_FMT, &f) < 0) return Fail(r, "exporter S_FMT"), false;
+    v4l2_requestbuffers req = {};
+    req.type = f.type;
+    req.memory = V4L2_MEMORY_MMAP;
+    req.count = count;
+    if (ioctl(ex, VIDIOC_REQBUFS, &req) < 0 || req.count < count)
+      return Fail(r, "exporter REQBUFS"), false;
+    for (uint32_t i = 0; i < count; i++) {
+      v4l2_plane planes[1] = {};
+      v4l2_buffer b = Buffer(f.type, V4L2_MEMORY_MMAP, i, planes);
+      if (ioctl(ex, VIDIOC_QUERYBUF, &b) < 0) return Fail(r, "exporter QUERYBUF"), false;
+      Mapping m;
+      m.len = planes[0].length;
+      if (m.len < size) {
+        errno = ENOSPC;
+        return Fail(r, "exporter buffer smaller than sizeimage"), false;
+      }
+      v4l2_exportbuffer e = {};
+      e.type = f.type;
+      e.index = i;
+      e.flags = O_RDWR | O_CLOEXEC;
+      if (ioctl(ex, VIDIOC_EXPBUF, &e) < 0) return Fail(r, "EXPBUF"), false;
+      m.dmabuf = e.fd;
+      m.addr = mmap(nullptr, m.len, PROT_READ | PROT_WRITE, MAP_SHARED, m.dmabuf, 0);
+      maps.push_back(m);
+      if (m.addr == MAP_FAILED) return Fail(r, "mmap the dmabuf"), false;
+    }
+    return true;
+  }
+
   bool QueueOutput(uint32_t index, const CompressedFrame& frame, size_t number) {
     if (frame.data.size() > out_maps_[index].len) return false;
     std::memcpy(out_maps_[index].addr, frame.data.data(), frame.data.size());
     v4l2_plane planes[1] = {};
+    v4l2_buffer b = QueueBuffer(V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE, opt_.out_memory, index,
+                                out_maps_[index], planes);
     planes[0].bytesused = static_cast<uint32_t>(frame.data.size());
-    v4l2_buffer b = {};
-    b.type = V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE;
-    b.memory = V4L2_MEMORY_MMAP;
-    b.index = index;
-    b.m.planes = planes;
-    b.length = 1;
     b.timestamp.tv_sec = static_cast<long>(number + 1);  // frame n at second n+1
     queued_at_[number + 1] = std::chrono::steady_clock::now();
     return ioctl(fd_, VIDIOC_QBUF, &b) == 0;
@@ -221,7 +314,7 @@ class Decoder {
   // 1: dequeued one; 0: none ready; -1: error (in r).
   int DequeueOutput(uint32_t* index, Result& r) {
     v4l2_plane planes[1] = {};
-    v4l2_buffer b = Buffer(V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE, 0, planes);
+    v4l2_buffer b = Buffer(V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE, opt_.out_memory, 0, planes);
     if (ioctl(fd_, VIDIOC_DQBUF, &b) < 0) {
       if (errno == EAGAIN) return 0;
       Fail(r, "DQBUF OUTPUT");
@@ -234,7 +327,7 @@ class Decoder {
 
   int DequeueCapture(Result& r) {
     v4l2_plane planes[1] = {};
-    v4l2_buffer b = Buffer(V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE, 0, planes);
+    v4l2_buffer b = Buffer(V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE, opt_.cap_memory, 0, planes);
     if (ioctl(fd_, VIDIOC_DQBUF, &b) < 0) {
       if (errno == EAGAIN) return 0;
       if (errno == EPIPE) return EndOfSequence(r) ? 0 : -1;
@@ -243,7 +336,8 @@ class Decoder {
     }
     if (b.flags & V4L2_BUF_FLAG_ERROR) r.cap_errors++;
     if (planes[0].bytesused > 0) {
-      r.md5.push_back(PictureMd5(static_cast<const uint8_t*>(cap_maps_[b.index].addr)));
+      r.md5.push_back(
+          opt_.hash ? PictureMd5(static_cast<const uint8_t*>(cap_maps_[b.index].addr)) : "");
       r.timestamps.push_back(static_cast<uint64_t>(b.timestamp.tv_sec) * 1000000 +
                              b.timestamp.tv_usec);
       auto it = queued_at_.find(b.timestamp.tv_sec);
@@ -254,6 +348,7 @@ class Decoder {
       }
     }
     if (b.flags & V4L2_BUF_FLAG_LAST) return EndOfSequence(r) ? 1 : -1;
+    b = QueueBuffer(b.type, b.memory, b.index, cap_maps_[b.index], planes);
     if (ioctl(fd_, VIDIOC_QBUF, &b) < 0) {
       Fail(r, "QBUF CAPTURE");
       return -1;
@@ -317,28 +412,32 @@ class Decoder {
   bool ReconfigureCapture(Result& r) {
     int type = V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE;
     if (ioctl(fd_, VIDIOC_STREAMOFF, &type) < 0) return Fail(r, "STREAMOFF CAPTURE"), false;
-    for (auto& m : cap_maps_) munmap(m.addr, m.len);
-    cap_maps_.clear();
     v4l2_requestbuffers req = {};
     req.type = type;
-    req.memory = V4L2_MEMORY_MMAP;
+    req.memory = opt_.cap_memory;
     if (ioctl(fd_, VIDIOC_REQBUFS, &req) < 0) return Fail(r, "REQBUFS 0"), false;
+    Release(cap_maps_);
     cap_fmt_ = {};
     cap_fmt_.type = type;
     if (ioctl(fd_, VIDIOC_G_FMT, &cap_fmt_) < 0) return Fail(r, "G_FMT CAPTURE"), false;
     v4l2_control ctrl = {V4L2_CID_MIN_BUFFERS_FOR_CAPTURE, 0};
     if (ioctl(fd_, VIDIOC_G_CTRL, &ctrl) < 0) return Fail(r, "G_CTRL MIN_BUFFERS"), false;
-    if (!Allocate(type, ctrl.value + 2, cap_maps_, r)) return false;
+    if (!Allocate(type, opt_.cap_memory, ctrl.value + 2, cap_fmt_.fmt.pix_mp.plane_fmt[0].sizeimage,
+                  cap_maps_, r))
+      return false;
     for (uint32_t i = 0; i < cap_maps_.size(); i++) {
       v4l2_plane planes[1] = {};
-      v4l2_buffer b = Buffer(type, i, planes);
+      v4l2_buffer b = QueueBuffer(type, opt_.cap_memory, i, cap_maps_[i], planes);
       if (ioctl(fd_, VIDIOC_QBUF, &b) < 0) return Fail(r, "QBUF CAPTURE"), false;
     }
     if (!StreamOn(type)) return Fail(r, "STREAMON CAPTURE"), false;
     return true;
   }
 
+  std::string dev_;
+  Options opt_;
   int fd_ = -1;
+  std::vector<int> exporters_;  // handles whose buffers we queue as DMABUF
   bool reconfigure_pending_ = false;
   std::map<long, std::chrono::steady_clock::time_point> queued_at_;
   std::vector<Mapping> out_maps_, cap_maps_;
