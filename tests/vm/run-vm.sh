@@ -14,6 +14,8 @@
 #
 # Exit: 0 the guest reported "N passed, 0 failed"; 1 it reported failures;
 # 2 no result (boot failure, panic, timeout).
+#
+# DDV_QEMU_CPU overrides the guest CPU model (default: max).
 set -uo pipefail
 kdir=$(cd "$1" && pwd)
 stage=$(cd "$2" && pwd)
@@ -34,7 +36,7 @@ share() {  # tag path [ro]
 	qemu+=(-fsdev "local,id=$1,path=$2,security_model=none,multidevs=remap$ro"
 		-device "virtio-9p-pci,fsdev=$1,mount_tag=$1")
 }
-qemu=(qemu-system-x86_64 -M "pc,accel=$accel" -cpu max -smp 2 -m 2G -no-reboot
+qemu=(qemu-system-x86_64 -M "pc,accel=$accel" -cpu "${DDV_QEMU_CPU:-max}" -smp 2 -m 2G -no-reboot
 	-display none -monitor none -serial stdio -nodefaults -vga none
 	-kernel "$kdir/bzImage")
 share root / ro

@@ -18,12 +18,15 @@ run status "$BIN/daedalusctl" status
 expect_rc 0 "status"
 echo
 dev=$(decoder_node)
-echo "\$ ffmpeg -c:v vp9_v4l2m2m -i vp90-2-09-lf_deltas.webm (through $dev) -f md5"
+echo "\$ ffmpeg -c:v vp9_v4l2m2m -i vp90-2-09-lf_deltas.webm (through $dev) -f framemd5 -"
 clip=$VP9_DIR/conformance/vp90-2-09-lf_deltas.webm
 ffmpeg_frame_md5s "$clip" "$OUT/demo.got"
 got=$(md5sum <"$OUT/demo.got" | cut -d' ' -f1)
 want=$(reference_md5s "$clip.md5" | md5sum | cut -d' ' -f1)
-echo "MD5 of the 30 per-frame MD5s: decoded $got, reference $want"
+# Each picture's MD5 beside the reference's, then one line for the whole clip.
+reference_md5s "$clip.md5" | paste -d' ' "$OUT/demo.got" - |
+	awk '{printf "    | picture %2d: decoded %s  reference %s%s\n", NR, $1, $2, $1 == $2 ? "" : "  DIFFERS"}'
+echo "    | all $(wc -l <"$OUT/demo.got") pictures: decoded $got, reference $want"
 [ "$got" = "$want" ] && ok "VP9 decoded through $dev by ffmpeg, bit-exact with the reference" ||
 	bad "decoded picture MD5s differ from the reference"
 echo
