@@ -308,17 +308,17 @@ void ddv_cap_dequeued(struct ddv_ctx *ctx, u32 sequence)
 }
 
 /**
- * ddv_cap_stopped() - CAPTURE streamed off or on
+ * ddv_cap_stopped() - CAPTURE streamed off
  * @ctx: the context
  *
  * The client gave up the old pictures: a deferred SOURCE_CHANGE goes now.
+ * (The dequeue count restarts with CAPTURE, in ddv_start_streaming().)
  *
- * Context: vb2's start_streaming or stop_streaming; takes state_lock.
+ * Context: vb2's stop_streaming; takes state_lock.
  */
 void ddv_cap_stopped(struct ddv_ctx *ctx)
 {
 	mutex_lock(&ctx->state_lock);
-	ctx->cap_dequeued = 0;
 	if (ctx->src_change_deferred) {
 		ctx->src_change_deferred = false;
 		ddv_queue_event(ctx, V4L2_EVENT_SOURCE_CHANGE);

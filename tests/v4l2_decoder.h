@@ -230,6 +230,7 @@ class Decoder {
 
   bool Allocate(uint32_t type, uint32_t memory, uint32_t count, uint32_t size,
                 std::vector<Mapping>& maps, Result& r) {
+    if (memory == V4L2_MEMORY_MMAP) return MapBuffers(fd_, type, count, maps, r);
     v4l2_requestbuffers req = {};
     req.type = type;
     req.memory = memory;
@@ -238,19 +239,29 @@ class Decoder {
     if (memory == V4L2_MEMORY_DMABUF) return Export(req.count, size, maps, r);
     for (uint32_t i = 0; i < req.count; i++) {
       Mapping m;
-      if (memory == V4L2_MEMORY_USERPTR) {
-        m.len = size;
-        m.addr = mmap(nullptr, m.len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (m.addr == MAP_FAILED) return Fail(r, "mmap anonymous"), false;
-        maps.push_back(m);
-        continue;
-      }
+      m.len = size;
+      m.addr = mmap(nullptr, m.len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (m.addr == MAP_FAILED) return Fail(r, "mmap anonymous"), false;
+      maps.push_back(m);
+    }
+    return true;
+  }
+
+  // MMAP buffers of `fd`'s queue `type`, mapped into `maps`.
+  bool MapBuffers(int fd, uint32_t type, uint32_t count, std::vector<Mapping>& maps, Result& r) {
+    v4l2_requestbuffers req = {};
+    req.type = type;
+    req.memory = V4L2_MEMORY_MMAP;
+    req.count = count;
+    if (ioctl(fd, VIDIOC_REQBUFS, &req) < 0) return Fail(r, "REQBUFS"), false;
+    for (uint32_t i = 0; i < req.count; i++) {
       v4l2_plane planes[1] = {};
-      v4l2_buffer b = Buffer(type, memory, i, planes);
-      if (ioctl(fd_, VIDIOC_QUERYBUF, &b) < 0) return Fail(r, "QUERYBUF"), false;
+      v4l2_buffer b = Buffer(type, V4L2_MEMORY_MMAP, i, planes);
+      if (ioctl(fd, VIDIOC_QUERYBUF, &b) < 0) return Fail(r, "QUERYBUF"), false;
+      Mapping m;
       m.len = planes[0].length;
       m.addr =
-          mmap(nullptr, m.len, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, planes[0].m.mem_offset);
+          mmap(nullptr, m.len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, planes[0].m.mem_offset);
       if (m.addr == MAP_FAILED) return Fail(r, "mmap"), false;
       maps.push_back(m);
     }
@@ -270,19 +281,13 @@ class Decoder {
     f.fmt.pix_mp.num_planes = 1;
     f.fmt.pix_mp.plane_fmt[0].sizeimage = size;
     if (ioctl(ex, VIDIOC_S_FMT, &f) < 0) return Fail(r, "exporter S_FMT"), false;
-    v4l2_requestbuffers req = {};
-    req.type = f.type;
-    req.memory = V4L2_MEMORY_MMAP;
-    req.count = count;
-    if (ioctl(ex, VIDIOC_REQBUFS, &req) < 0 || req.count < count)
-      return Fail(r, "exporter REQBUFS"), false;
+    if (!MapBuffers(ex, f.type, count, maps, r)) return false;
+    if (maps.size() != count) {
+      errno = ENOSPC;
+      return Fail(r, "exporter gave another number of buffers"), false;
+    }
     for (uint32_t i = 0; i < count; i++) {
-      v4l2_plane planes[1] = {};
-      v4l2_buffer b = Buffer(f.type, V4L2_MEMORY_MMAP, i, planes);
-      if (ioctl(ex, VIDIOC_QUERYBUF, &b) < 0) return Fail(r, "exporter QUERYBUF"), false;
-      Mapping m;
-      m.len = planes[0].length;
-      if (m.len < size) {
+      if (maps[i].len < size) {
         errno = ENOSPC;
         return Fail(r, "exporter buffer smaller than sizeimage"), false;
       }
@@ -291,10 +296,7 @@ class Decoder {
       e.index = i;
       e.flags = O_RDWR | O_CLOEXEC;
       if (ioctl(ex, VIDIOC_EXPBUF, &e) < 0) return Fail(r, "EXPBUF"), false;
-      m.dmabuf = e.fd;
-      m.addr = mmap(nullptr, m.len, PROT_READ | PROT_WRITE, MAP_SHARED, m.dmabuf, 0);
-      maps.push_back(m);
-      if (m.addr == MAP_FAILED) return Fail(r, "mmap the dmabuf"), false;
+      maps[i].dmabuf = e.fd;
     }
     return true;
   }
