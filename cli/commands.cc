@@ -3,83 +3,41 @@
 #include "cli/commands.h"
 
 #include <grpcpp/grpcpp.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <sstream>
 #include <vector>
 
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "cli/exit_codes.h"
+#include "cli/output.h"
 #include "daedalus/v1/diagnostics.grpc.pb.h"
 #include "daedalus/v1/status.grpc.pb.h"
 
 namespace daedalus::cli {
 namespace {
 
-std::string Address(const Target& t) {
-  return t.endpoint.empty() ? "unix:" + t.socket : t.endpoint;
-}
-
 absl::Duration FromProto(const google::protobuf::Duration& d) {
   return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
 }
 
-std::string Millis(absl::Duration d) {
-  return absl::StrFormat("%.3f", absl::ToDoubleMilliseconds(d));
-}
+std::string Ms3(absl::Duration d) { return absl::StrFormat("%.3f", absl::ToDoubleMilliseconds(d)); }
 
-// A channel that is connected, or a message saying why not.
-struct Connection {
-  std::shared_ptr<grpc::Channel> channel;
-  int exit_code = kExitOk;
-};
+std::string Uptime(const google::protobuf::Duration& d) { return Age(d.seconds()); }
 
-Connection Connect(const Target& t, std::ostream& err) {
-  auto channel = grpc::CreateChannel(Address(t), grpc::InsecureChannelCredentials());
-  if (channel->WaitForConnected(absl::ToChronoTime(absl::Now() + t.timeout))) {
-    return {channel, kExitOk};
-  }
-  struct stat st;
-  if (t.endpoint.empty() && stat(t.socket.c_str(), &st) != 0) {
-    err << "daedalusctl: daedalusd is not running (no socket at " << t.socket
-        << "); start it with `systemctl start daedalusd` or `daedalusd`\n";
-  } else {
-    err << "daedalusctl: cannot reach daedalusd at " << Address(t) << " within "
-        << absl::FormatDuration(t.timeout) << "\n";
-  }
-  return {nullptr, kExitDaemonDown};
-}
-
-void SetDeadline(grpc::ClientContext& ctx, absl::Duration timeout) {
-  ctx.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
-}
-
-// Exit code and message for an RPC that failed after connecting.
-int RpcFailed(const char* what, const grpc::Status& st, std::ostream& err) {
-  err << "daedalusctl: " << what << ": " << st.error_message() << "\n";
-  switch (st.error_code()) {
-    case grpc::UNAVAILABLE:
-      return kExitDaemonDown;
-    case grpc::FAILED_PRECONDITION:
-      return kExitKernelLinkDown;
-    case grpc::DEADLINE_EXCEEDED:
-      return kExitKernelSilent;
-    default:
-      return kExitError;
-  }
-}
-
-void PrintCounters(const daedalus::v1::KernelCounters& c, std::ostream& out) {
-  out << absl::StrFormat("fifo:          depth %d/%d, high-water %d\n", c.fifo_depth(),
+std::string KernelCountersText(const daedalus::v1::KernelCounters& c) {
+  std::string out;
+  out += absl::StrFormat("fifo:          depth %d/%d, high-water %d\n", c.fifo_depth(),
                          c.fifo_capacity(), c.fifo_high_water());
-  out << absl::StrFormat("messages:      %d to daemon (%d bytes), %d from daemon (%d bytes)\n",
+  out += absl::StrFormat("messages:      %d to daemon (%d bytes), %d from daemon (%d bytes)\n",
                          c.msgs_to_daemon(), c.bytes_to_daemon(), c.msgs_from_daemon(),
                          c.bytes_from_daemon());
-  out << absl::StrFormat("pings:         %d sent, %d answered, %d timed out\n", c.pings_sent(),
+  out += absl::StrFormat("pings:         %d sent, %d answered, %d timed out\n", c.pings_sent(),
                          c.pongs_matched(), c.pings_timed_out());
   // Sorted, and only the kinds that happened.
   std::map<std::string, uint64_t> errors(c.errors().begin(), c.errors().end());
@@ -87,82 +45,371 @@ void PrintCounters(const daedalus::v1::KernelCounters& c, std::ostream& out) {
   for (const auto& [kind, n] : errors) {
     if (n) seen.push_back(absl::StrFormat("%s=%d", kind, n));
   }
-  out << "kernel errors: " << (seen.empty() ? "none" : absl::StrJoin(seen, " ")) << "\n";
+  out += "kernel errors: " + (seen.empty() ? std::string("none") : absl::StrJoin(seen, " ")) + "\n";
+  return out;
 }
+
+std::string ErrorsText(const daedalus::v1::DecodeCounters& c) {
+  std::map<std::string, uint64_t> errors(c.errors().begin(), c.errors().end());
+  std::vector<std::string> parts;
+  for (const auto& [reason, n] : errors) parts.push_back(absl::StrFormat("%s=%d", reason, n));
+  return parts.empty() ? "none" : absl::StrJoin(parts, " ");
+}
+
+std::string SizeText(const daedalus::v1::ContextStats& c) {
+  if (c.width() == 0) return "-";
+  return absl::StrFormat("%dx%d %s %d-bit", c.width(), c.height(), c.chroma(), c.bit_depth());
+}
+
+std::vector<std::string> ContextRow(const daedalus::v1::ContextStats& c) {
+  return {absl::StrFormat("%d", c.id()),
+          SizeText(c),
+          absl::StrFormat("%.1f", c.frames_per_second()),
+          absl::StrFormat("%d", c.output_queued()),
+          absl::StrFormat("%d", c.capture_queued()),
+          absl::StrFormat("%d", c.in_flight()),
+          absl::StrFormat("%d", c.counters().frames_out()),
+          absl::StrFormat("%d", ErrorSum(c.counters())),
+          Age(c.age().seconds())};
+}
+
+const std::vector<std::string> kContextHeader = {
+    "ID", "FORMAT", "FPS", "OUT_Q", "CAP_Q", "IN_FLIGHT", "FRAMES_OUT", "ERRORS", "AGE"};
 
 }  // namespace
 
-int RunStatus(const Target& target, std::ostream& out, std::ostream& err) {
-  Connection conn = Connect(target, err);
-  if (!conn.channel) return conn.exit_code;
-  auto stub = daedalus::v1::Status::NewStub(conn.channel);
-  grpc::ClientContext ctx;
-  SetDeadline(ctx, target.timeout);
-  daedalus::v1::GetStatusResponse resp;
-  if (grpc::Status st = stub->GetStatus(&ctx, {}, &resp); !st.ok()) {
-    return RpcFailed("GetStatus", st, err);
-  }
-  const daedalus::v1::KernelLink& k = resp.kernel();
-  bool up = k.state() == daedalus::v1::KernelLink::UP;
-  out << "daemon:        daedalusd " << resp.daemon_version() << " at " << Address(target)
-      << ", up " << absl::FormatDuration(absl::Trunc(FromProto(resp.uptime()), absl::Seconds(1)))
-      << "\n";
-  if (up) {
-    out << "kernel link:   up, " << k.device() << ", protocol v" << k.protocol_version()
-        << ", module " << k.module_version() << "\n";
-  } else {
-    out << "kernel link:   DOWN, " << k.device() << ": " << k.detail() << "\n";
-  }
-  if (resp.has_kernel_counters()) PrintCounters(resp.kernel_counters(), out);
-  return up ? kExitOk : kExitKernelLinkDown;
+int RunStatus(const Options& o, std::ostream& out, std::ostream& err) {
+  auto results = FanOut(o, [&](const Endpoint& e, const std::shared_ptr<grpc::Channel>& ch) {
+    auto stub = daedalus::v1::Status::NewStub(ch);
+    grpc::ClientContext ctx;
+    SetDeadline(ctx, o.command_timeout);
+    daedalus::v1::GetStatusResponse resp;
+    if (grpc::Status st = stub->GetStatus(&ctx, {}, &resp); !st.ok()) {
+      return RpcFailure(e.name, "GetStatus", st);
+    }
+    const daedalus::v1::KernelLink& k = resp.kernel();
+    bool up = k.state() == daedalus::v1::KernelLink::UP;
+    Result r;
+    r.json = ToJson(resp);
+    if (!up) {
+      r.exit_code = kExitKernelLinkDown;
+      r.error = "no kernel link: " + k.detail();
+    }
+    const auto& kc = resp.kernel_counters();
+    r.row = {resp.daemon_version(),
+             Uptime(resp.uptime()),
+             up ? "up" : "DOWN",
+             up ? k.module_version() : "-",
+             up ? absl::StrFormat("%d/%d", kc.fifo_depth(), kc.fifo_capacity()) : "-",
+             resp.build().architecture()};
+    std::string& d = r.detail;
+    d += absl::StrFormat("daemon:        daedalusd %s at %s, up %s\n", resp.daemon_version(),
+                         e.target, Uptime(resp.uptime()));
+    if (up) {
+      d += absl::StrFormat("kernel link:   up, %s, protocol v%d, module %s\n", k.device(),
+                           k.protocol_version(), k.module_version());
+    } else {
+      d += absl::StrFormat("kernel link:   DOWN, %s: %s\n", k.device(), k.detail());
+    }
+    if (resp.has_kernel_counters()) d += KernelCountersText(resp.kernel_counters());
+    const auto& caps = resp.capabilities();
+    d +=
+        absl::StrFormat("decodes:       %s to %s, up to %dx%d, %d thread(s) per stream\n",
+                        absl::StrJoin(caps.codecs(), ","), absl::StrJoin(caps.pixel_formats(), ","),
+                        caps.max_width(), caps.max_height(), caps.decoder_threads());
+    d += absl::StrFormat("built with:    %s, %s, gRPC %s, protobuf %s\n", resp.ffmpeg_version(),
+                         resp.build().compiler(), resp.build().grpc_version(),
+                         resp.build().protobuf_version());
+    return r;
+  });
+  return PrintResults(o, {"ENDPOINT", "VERSION", "UPTIME", "LINK", "MODULE", "FIFO", "ARCH"},
+                      results, out, err);
 }
 
-int RunPing(const Target& target, const PingOptions& options, std::ostream& out,
-            std::ostream& err) {
-  Connection conn = Connect(target, err);
-  if (!conn.channel) return conn.exit_code;
-  auto diag = daedalus::v1::Diagnostics::NewStub(conn.channel);
-
-  out << "PING kernel through daedalusd at " << Address(target) << "\n";
-  int sent = 0, received = 0;
-  absl::Duration min = absl::InfiniteDuration(), max = absl::ZeroDuration(),
-                 sum = absl::ZeroDuration();
-  int exit_code = kExitOk;
-  for (int seq = 1; options.count <= 0 || seq <= options.count; seq++) {
-    if (seq > 1) absl::SleepFor(options.interval);
+int RunStats(const Options& o, std::ostream& out, std::ostream& err) {
+  auto results = FanOut(o, [&](const Endpoint& e, const std::shared_ptr<grpc::Channel>& ch) {
+    auto stub = daedalus::v1::Status::NewStub(ch);
     grpc::ClientContext ctx;
-    // The daemon waits reply_timeout for the kernel; allow for the RPC itself.
-    SetDeadline(ctx, options.reply_timeout + target.timeout);
-    daedalus::v1::PingRequest req;
-    int64_t ns = absl::ToInt64Nanoseconds(options.reply_timeout);
-    req.mutable_timeout()->set_seconds(ns / 1000000000);
-    req.mutable_timeout()->set_nanos(static_cast<int32_t>(ns % 1000000000));
-    daedalus::v1::PingResponse resp;
-    sent++;
-    grpc::Status st = diag->Ping(&ctx, req, &resp);
-    if (!st.ok()) {
-      int rc = RpcFailed(absl::StrFormat("seq=%d", seq).c_str(), st, err);
-      // Without a daemon or a kernel link, more pings cannot help.
-      if (rc == kExitDaemonDown || rc == kExitKernelLinkDown) return rc;
-      if (exit_code == kExitOk) exit_code = rc;
+    SetDeadline(ctx, o.command_timeout);
+    daedalus::v1::Stats s;
+    if (grpc::Status st = stub->GetStats(&ctx, {}, &s); !st.ok()) {
+      return RpcFailure(e.name, "GetStats", st);
+    }
+    const auto& t = s.totals();
+    double fps = 0;
+    for (const auto& c : s.contexts()) fps += c.frames_per_second();
+    Result r;
+    r.json = ToJson(s);
+    r.row = {absl::StrFormat("%d", t.frames_in()),
+             absl::StrFormat("%d", t.frames_out()),
+             absl::StrFormat("%.1f", fps),
+             absl::StrFormat("%d", ErrorSum(t)),
+             absl::StrFormat("%d", s.contexts_active()),
+             Millis(HistogramQuantile(s.job_latency(), 0.5)),
+             Millis(HistogramQuantile(s.job_latency(), 0.99)),
+             s.has_kernel()
+                 ? absl::StrFormat("%d/%d", s.kernel().fifo_depth(), s.kernel().fifo_high_water())
+                 : "-",
+             Bytes(s.process().resident_bytes())};
+    std::string& d = r.detail;
+    d += absl::StrFormat("frames:        %d in (%s), %d out (%s), %.1f/s now\n", t.frames_in(),
+                         Bytes(t.bytes_in()), t.frames_out(), Bytes(t.bytes_out()), fps);
+    d += absl::StrFormat("jobs:          %d answered, %d dropped (client gone)\n", t.jobs(),
+                         t.jobs_dropped());
+    d += "decode errors: " + ErrorsText(t) + "\n";
+    d += absl::StrFormat("seeks:         %d flushes, %d pictures dropped; %d format changes\n",
+                         t.flushes(), t.pictures_flushed(), t.format_changes());
+    d += absl::StrFormat("contexts:      %d active, %d opened, %d closed\n", s.contexts_active(),
+                         s.contexts_opened(), s.contexts_closed());
+    d += absl::StrFormat("job latency:   p50 %s, p99 %s (%d jobs; kernel submit -> done)\n",
+                         Millis(HistogramQuantile(s.job_latency(), 0.5)),
+                         Millis(HistogramQuantile(s.job_latency(), 0.99)), s.job_latency().count());
+    d += absl::StrFormat("decode time:   p50 %s, p99 %s (libavcodec, per frame)\n",
+                         Millis(HistogramQuantile(s.decode_time(), 0.5)),
+                         Millis(HistogramQuantile(s.decode_time(), 0.99)));
+    if (s.has_kernel()) {
+      d += absl::StrFormat("kernel fifo:   depth %d/%d, high-water %d\n", s.kernel().fifo_depth(),
+                           s.kernel().fifo_capacity(), s.kernel().fifo_high_water());
+    } else {
+      d += "kernel fifo:   - (kernel link down)\n";
+    }
+    d += absl::StrFormat("process:       cpu %.2fs user %.2fs system, rss %s, %d threads\n",
+                         s.process().cpu_user_seconds(), s.process().cpu_system_seconds(),
+                         Bytes(s.process().resident_bytes()), s.process().threads());
+    if (s.contexts_size() > 0) {
+      std::vector<Result> rows;
+      for (const auto& c : s.contexts()) {
+        Result row;
+        std::vector<std::string> cells = ContextRow(c);
+        row.endpoint = cells[0];
+        row.row.assign(cells.begin() + 1, cells.end());
+        rows.push_back(row);
+      }
+      std::ostringstream table;
+      PrintTable(kContextHeader, rows, table);
+      d += "\n" + table.str();
+    }
+    return r;
+  });
+  return PrintResults(o,
+                      {"ENDPOINT", "FRAMES_IN", "FRAMES_OUT", "FPS", "ERRORS", "CONTEXTS",
+                       "LAT_P50", "LAT_P99", "FIFO/HWM", "RSS"},
+                      results, out, err);
+}
+
+int RunContexts(const Options& o, std::ostream& out, std::ostream& err) {
+  std::vector<std::string> header = {"ENDPOINT"};
+  header.insert(header.end(), kContextHeader.begin(), kContextHeader.end());
+  // One row per context: the per-endpoint results are expanded below.
+  std::vector<daedalus::v1::ListContextsResponse> lists(std::max<size_t>(1, o.endpoints.size()));
+  auto results = FanOut(o, [&](const Endpoint& e, const std::shared_ptr<grpc::Channel>& ch) {
+    auto stub = daedalus::v1::Status::NewStub(ch);
+    grpc::ClientContext ctx;
+    SetDeadline(ctx, o.command_timeout);
+    daedalus::v1::ListContextsResponse resp;
+    if (grpc::Status st = stub->ListContexts(&ctx, {}, &resp); !st.ok()) {
+      return RpcFailure(e.name, "ListContexts", st);
+    }
+    Result r;
+    r.json = ToJson(resp);
+    for (const auto& c : resp.contexts()) {
+      std::vector<std::string> cells = ContextRow(c);
+      r.detail += absl::StrJoin(cells, "\t") + "\n";  // carried to the table below
+    }
+    return r;
+  });
+  if (o.output == OutputFormat::kJson) {
+    PrintJson(results, out);
+    return CombinedExitCode(results);
+  }
+  std::vector<Result> rows;
+  for (const Result& r : results) {
+    if (r.exit_code != 0) {
+      rows.push_back(r);
       continue;
     }
-    absl::Duration rtt = FromProto(resp.kernel_rtt());
-    received++;
-    min = std::min(min, rtt);
-    max = std::max(max, rtt);
-    sum += rtt;
-    out << absl::StrFormat("reply from kernel: seq=%d cookie=0x%08x fifo=%d time=%s ms\n", seq,
-                           resp.kernel_cookie(), resp.fifo_depth(), Millis(rtt));
+    std::istringstream lines(r.detail);
+    std::string line;
+    while (std::getline(lines, line)) {
+      Result row;
+      row.endpoint = r.endpoint;
+      std::istringstream cells(line);
+      std::string cell;
+      while (std::getline(cells, cell, '\t')) row.row.push_back(cell);
+      rows.push_back(row);
+    }
   }
-  out << "--- kernel ping statistics ---\n";
-  out << absl::StrFormat("%d sent, %d received, %d%% lost\n", sent, received,
+  PrintTable(header, rows, out);
+  for (const Result& r : results) {
+    if (!r.error.empty()) err << "daedalusctl: " << r.endpoint << ": " << r.error << "\n";
+  }
+  return CombinedExitCode(results);
+}
+
+int RunWatch(const Options& o, const WatchOptions& w, std::ostream& out, std::ostream& err) {
+  absl::Mutex out_mu;
+  bool json = o.output == OutputFormat::kJson;
+  if (!json) {
+    out << absl::StrFormat("%-8s  %-24s  %10s  %7s  %6s  %8s  %9s  %9s\n", "TIME", "ENDPOINT",
+                           "FRAMES_OUT", "FPS", "ERRORS", "CONTEXTS", "LAT_P50", "FIFO/HWM");
+    out.flush();
+  }
+  auto results = FanOut(o, [&](const Endpoint& e, const std::shared_ptr<grpc::Channel>& ch) {
+    auto stub = daedalus::v1::Status::NewStub(ch);
+    grpc::ClientContext ctx;
+    if (w.count > 0) {
+      // The stream ends by itself: bound it by what it needs, plus margin.
+      SetDeadline(ctx, w.interval * w.count + o.command_timeout);
+    }
+    daedalus::v1::WatchStatsRequest req;
+    int64_t ns = absl::ToInt64Nanoseconds(w.interval);
+    req.mutable_interval()->set_seconds(ns / 1000000000);
+    req.mutable_interval()->set_nanos(static_cast<int32_t>(ns % 1000000000));
+    req.set_count(static_cast<uint32_t>(w.count));
+    auto reader = stub->WatchStats(&ctx, req);
+    daedalus::v1::Stats s;
+    uint64_t last_frames = 0;
+    absl::Time last_time;
+    bool first = true;
+    while (reader->Read(&s)) {
+      absl::Time taken =
+          absl::FromUnixSeconds(s.taken_at().seconds()) + absl::Nanoseconds(s.taken_at().nanos());
+      double fps = 0;
+      if (!first && taken > last_time) {
+        fps = static_cast<double>(s.totals().frames_out() - last_frames) /
+              absl::ToDoubleSeconds(taken - last_time);
+      }
+      first = false;
+      last_frames = s.totals().frames_out();
+      last_time = taken;
+      absl::MutexLock lock(&out_mu);
+      if (json) {
+        out << "{\"endpoint\": " << JsonString(e.name) << ", \"stats\": " << ToJson(s) << "}\n";
+      } else {
+        out << absl::StrFormat("%-8s  %-24s  %10d  %7.1f  %6d  %8d  %9s  %9s\n",
+                               absl::FormatTime("%H:%M:%S", taken, absl::LocalTimeZone()), e.name,
+                               s.totals().frames_out(), fps, ErrorSum(s.totals()),
+                               s.contexts_active(), Millis(HistogramQuantile(s.job_latency(), 0.5)),
+                               s.has_kernel() ? absl::StrFormat("%d/%d", s.kernel().fifo_depth(),
+                                                                s.kernel().fifo_high_water())
+                                              : "-");
+      }
+      out.flush();
+    }
+    grpc::Status st = reader->Finish();
+    if (!st.ok()) return RpcFailure(e.name, "WatchStats", st);
+    return Result{};
+  });
+  for (const Result& r : results) {
+    if (!r.error.empty()) err << "daedalusctl: " << r.endpoint << ": " << r.error << "\n";
+  }
+  return CombinedExitCode(results);
+}
+
+int RunPing(const Options& o, const PingOptions& p, std::ostream& out, std::ostream& err) {
+  bool single = o.endpoints.size() <= 1 && o.output == OutputFormat::kTable;
+  auto results = FanOut(o, [&](const Endpoint& e, const std::shared_ptr<grpc::Channel>& ch) {
+    auto diag = daedalus::v1::Diagnostics::NewStub(ch);
+    if (single) out << "PING kernel through daedalusd at " << e.target << "\n";
+    int sent = 0, received = 0;
+    absl::Duration min = absl::InfiniteDuration(), max = absl::ZeroDuration(),
+                   sum = absl::ZeroDuration();
+    std::vector<std::string> rtts_ms;
+    Result r;
+    for (int seq = 1; p.count <= 0 || seq <= p.count; seq++) {
+      if (seq > 1) absl::SleepFor(p.interval);
+      grpc::ClientContext ctx;
+      // The daemon waits reply_timeout for the kernel; allow for the RPC itself.
+      SetDeadline(ctx, p.reply_timeout + o.command_timeout);
+      daedalus::v1::PingRequest req;
+      int64_t ns = absl::ToInt64Nanoseconds(p.reply_timeout);
+      req.mutable_timeout()->set_seconds(ns / 1000000000);
+      req.mutable_timeout()->set_nanos(static_cast<int32_t>(ns % 1000000000));
+      daedalus::v1::PingResponse resp;
+      sent++;
+      grpc::Status st = diag->Ping(&ctx, req, &resp);
+      if (!st.ok()) {
+        Result f = RpcFailure(e.name, absl::StrFormat("seq=%d", seq).c_str(), st);
+        if (single) err << "daedalusctl: " << f.error << "\n";
+        if (r.exit_code == kExitOk) r = f;
+        // Without a daemon, a kernel link or permission, more pings cannot help.
+        if (f.exit_code == kExitDaemonDown || f.exit_code == kExitKernelLinkDown ||
+            f.exit_code == kExitDenied) {
+          break;
+        }
+        continue;
+      }
+      absl::Duration rtt = FromProto(resp.kernel_rtt());
+      received++;
+      min = std::min(min, rtt);
+      max = std::max(max, rtt);
+      sum += rtt;
+      rtts_ms.push_back(Ms3(rtt));
+      if (single) {
+        out << absl::StrFormat("reply from kernel: seq=%d cookie=0x%08x fifo=%d time=%s ms\n", seq,
+                               resp.kernel_cookie(), resp.fifo_depth(), Ms3(rtt));
+        out.flush();
+      }
+    }
+    std::string avg = received ? Ms3(sum / received) : "-";
+    r.json = absl::StrFormat(
+        "{\"sent\": %d, \"received\": %d, \"rtt_ms\": [%s], \"min_ms\": %s, \"avg_ms\": %s, "
+        "\"max_ms\": %s}",
+        sent, received, absl::StrJoin(rtts_ms, ", "), received ? Ms3(min) : "null",
+        received ? avg : "null", received ? Ms3(max) : "null");
+    r.row = {absl::StrFormat("%d", sent),
+             absl::StrFormat("%d", received),
+             absl::StrFormat("%d%%", sent ? (sent - received) * 100 / sent : 0),
+             received ? Ms3(min) : "-",
+             avg,
+             received ? Ms3(max) : "-"};
+    if (!r.error.empty() && !single) r.row.push_back(r.error);
+    std::string& d = r.detail;
+    d += "--- kernel ping statistics ---\n";
+    d += absl::StrFormat("%d sent, %d received, %d%% lost\n", sent, received,
                          sent ? (sent - received) * 100 / sent : 0);
-  if (received) {
-    out << "rtt min/avg/max = " << Millis(min) << "/" << Millis(sum / received) << "/"
-        << Millis(max) << " ms (measured in the kernel)\n";
+    if (received) {
+      d += "rtt min/avg/max = " + Ms3(min) + "/" + avg + "/" + Ms3(max) +
+           " ms (measured in the kernel)\n";
+    }
+    if (single) r.error.clear();  // already printed per ping
+    return r;
+  });
+  if (single && results[0].detail.empty()) {
+    err << "daedalusctl: " << results[0].error << "\n";
+    return results[0].exit_code;
   }
-  return exit_code;
+  if (single) {
+    out << results[0].detail;
+    return results[0].exit_code;
+  }
+  return PrintResults(o, {"ENDPOINT", "SENT", "RECEIVED", "LOSS", "MIN_MS", "AVG_MS", "MAX_MS"},
+                      results, out, err);
+}
+
+int RunVersion(const Options& o, const std::string& client_version, std::ostream& out,
+               std::ostream& err) {
+  auto results = FanOut(o, [&](const Endpoint& e, const std::shared_ptr<grpc::Channel>& ch) {
+    auto stub = daedalus::v1::Status::NewStub(ch);
+    grpc::ClientContext ctx;
+    SetDeadline(ctx, o.command_timeout);
+    daedalus::v1::GetStatusResponse resp;
+    if (grpc::Status st = stub->GetStatus(&ctx, {}, &resp); !st.ok()) {
+      return RpcFailure(e.name, "GetStatus", st);
+    }
+    const auto& k = resp.kernel();
+    Result r;
+    r.json = absl::StrFormat(
+        "{\"daemon\": %s, \"module\": %s, \"protocol\": %d, \"ffmpeg\": %s, \"grpc\": %s}",
+        JsonString(resp.daemon_version()), JsonString(k.module_version()), k.protocol_version(),
+        JsonString(resp.ffmpeg_version()), JsonString(resp.build().grpc_version()));
+    r.row = {resp.daemon_version(), k.module_version().empty() ? "-" : k.module_version(),
+             k.protocol_version() ? absl::StrFormat("%d", k.protocol_version()) : "-",
+             resp.ffmpeg_version()};
+    return r;
+  });
+  if (o.output == OutputFormat::kTable) out << "daedalusctl " << client_version << "\n";
+  return PrintResults(o, {"ENDPOINT", "DAEMON", "MODULE", "PROTOCOL", "FFMPEG"}, results, out, err);
 }
 
 }  // namespace daedalus::cli

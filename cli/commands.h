@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //
-// daedalusctl's subcommands. Each writes what a person reads to `out`,
-// problems to `err`, and returns an ExitCode.
+// daedalusctl's subcommands. Each runs on every endpoint concurrently,
+// writes what a person reads (or JSON) to `out`, problems to `err`, and
+// returns an ExitCode: the first failing endpoint's, in the order given.
 //
-//   Target target{.socket = "/run/daedalus/daedalusd.sock"};
-//   int rc = RunPing(target, {.count = 3}, std::cout, std::cerr);
+//   Options o;
+//   o.endpoints = {"board1:7443", "board2:7443"};
+//   int rc = RunStatus(o, std::cout, std::cerr);
 
 #ifndef DAEDALUS_CLI_COMMANDS_H_
 #define DAEDALUS_CLI_COMMANDS_H_
@@ -13,14 +15,9 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "cli/connection.h"
 
 namespace daedalus::cli {
-
-struct Target {
-  std::string socket = "/run/daedalus/daedalusd.sock";
-  std::string endpoint;                       // host:port; when set, used instead of `socket`
-  absl::Duration timeout = absl::Seconds(2);  // per RPC, connecting included
-};
 
 struct PingOptions {
   int count = 4;
@@ -28,8 +25,19 @@ struct PingOptions {
   absl::Duration reply_timeout = absl::Seconds(1);
 };
 
-int RunStatus(const Target& target, std::ostream& out, std::ostream& err);
-int RunPing(const Target& target, const PingOptions& options, std::ostream& out, std::ostream& err);
+struct WatchOptions {
+  absl::Duration interval = absl::Seconds(1);
+  int count = 0;  // snapshots per endpoint; 0: until interrupted
+};
+
+int RunStatus(const Options& options, std::ostream& out, std::ostream& err);
+int RunStats(const Options& options, std::ostream& out, std::ostream& err);
+int RunWatch(const Options& options, const WatchOptions& watch, std::ostream& out,
+             std::ostream& err);
+int RunContexts(const Options& options, std::ostream& out, std::ostream& err);
+int RunPing(const Options& options, const PingOptions& ping, std::ostream& out, std::ostream& err);
+int RunVersion(const Options& options, const std::string& client_version, std::ostream& out,
+               std::ostream& err);
 
 }  // namespace daedalus::cli
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //
 // daedalusctl's exit codes, the one place they are defined. Documented in
-// `daedalusctl --help` and docs/cli.md; scripts rely on them.
+// `daedalusctl --help` and docs/operations.md; scripts rely on them.
 
 #ifndef DAEDALUS_CLI_EXIT_CODES_H_
 #define DAEDALUS_CLI_EXIT_CODES_H_
@@ -14,7 +14,8 @@ enum ExitCode : int {
   kExitUsage = 2,           // bad command line
   kExitDaemonDown = 3,      // daedalusd not running or not reachable
   kExitKernelLinkDown = 4,  // daemon up, but no kernel link (module not loaded)
-  kExitKernelSilent = 5,    // the kernel did not answer (ping lost)
+  kExitKernelSilent = 5,    // the kernel did not answer (ping lost), or a call timed out
+  kExitDenied = 6,          // the daemon refused us (TLS identity, Diagnostics policy)
 };
 
 inline constexpr char kExitCodesHelp[] =
@@ -24,7 +25,10 @@ inline constexpr char kExitCodesHelp[] =
     "  2  bad command line\n"
     "  3  daedalusd is not running or not reachable\n"
     "  4  daedalusd runs but has no kernel link (is the module loaded?)\n"
-    "  5  the kernel did not answer (a ping was lost)\n";
+    "  5  the kernel did not answer (a ping was lost) or a call timed out\n"
+    "  6  the daemon refused the caller (certificate, Diagnostics policy)\n"
+    "With several endpoints: the code of the first failing one, in the order\n"
+    "given.\n";
 
 }  // namespace daedalus::cli
 

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //
-// What the control plane needs from the daemon. The gRPC services only
-// translate; the daemon's KernelLink implements this for real, and tests
-// substitute their own.
+// What the control plane needs from the daemon. The gRPC services and the
+// /metrics exporter only translate; the daemon's KernelLink implements
+// this for real, and tests substitute their own.
 
 #ifndef DAEDALUS_CONTROL_BACKEND_H_
 #define DAEDALUS_CONTROL_BACKEND_H_
@@ -14,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "daedalus/v1/stats.pb.h"
 
 namespace daedalus::control {
 
@@ -31,6 +32,13 @@ struct PingReply {
   uint32_t fifo_depth = 0;
 };
 
+// Facts about the daemon that do not change while it runs.
+struct DaemonInfo {
+  std::string version;         // e.g. "0.3.0"
+  std::string ffmpeg_version;  // libavcodec's
+  int decoder_threads = 1;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -39,6 +47,9 @@ class Backend {
   virtual absl::StatusOr<ddv_stats> GetKernelStats() = 0;
   // Has the kernel inject a PING and waits up to `timeout` for its result.
   virtual absl::StatusOr<PingReply> Ping(absl::Duration timeout) = 0;
+  // Decode totals, histograms and (if asked) contexts. Must not wait for a
+  // running decode.
+  virtual void GetDecodeStats(bool with_contexts, daedalus::v1::Stats* out) = 0;
 };
 
 }  // namespace daedalus::control

@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <fstream>
+#include <sstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
@@ -21,12 +23,21 @@ namespace daedalus::control {
 namespace {
 
 constexpr mode_t kSocketMode = 0660;
-constexpr size_t kMaxMessageBytes = 1 << 20;
 
 std::string ParentDir(const std::string& path) {
   size_t slash = path.rfind('/');
   if (slash == std::string::npos) return ".";
   return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+absl::StatusOr<std::string> ReadPem(const std::string& path, const char* what) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in || text.str().empty()) {
+    return absl::InvalidArgumentError(absl::StrFormat("cannot read the %s %s", what, path));
+  }
+  return text.str();
 }
 
 }  // namespace
@@ -36,10 +47,10 @@ bool IsLoopbackAddress(const std::string& host_port) {
          absl::StartsWith(host_port, "localhost:");
 }
 
-ControlServer::ControlServer(Options options, Backend& backend, std::string daemon_version)
+ControlServer::ControlServer(Options options, Backend& backend, DaemonInfo info)
     : options_(std::move(options)),
-      status_service_(backend, std::move(daemon_version)),
-      diagnostics_service_(backend) {}
+      status_service_(backend, std::move(info)),
+      diagnostics_service_(backend, options_.diagnostics) {}
 
 ControlServer::~ControlServer() {
   Shutdown(absl::ZeroDuration());
@@ -95,10 +106,53 @@ absl::Status ControlServer::SecureSocket() {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ControlServer::TcpCredentials() const {
+  const Options& o = options_;
+  if (o.tls_cert_file.empty() != o.tls_key_file.empty()) {
+    return absl::InvalidArgumentError("TLS needs both a certificate and its key");
+  }
+  if (o.tls_cert_file.empty()) {
+    if (!o.tls_client_ca_file.empty()) {
+      return absl::InvalidArgumentError("a client CA needs a server certificate and key");
+    }
+    if (!o.insecure_loopback) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "TCP on %s needs TLS (a certificate and key); plaintext is only for loopback and "
+          "only when asked for explicitly",
+          o.tcp_address));
+    }
+    if (!IsLoopbackAddress(o.tcp_address)) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "refusing plaintext TCP on %s: only loopback addresses are allowed", o.tcp_address));
+    }
+    return grpc::InsecureServerCredentials();
+  }
+  grpc::SslServerCredentialsOptions ssl;
+  absl::StatusOr<std::string> cert = ReadPem(o.tls_cert_file, "certificate");
+  if (!cert.ok()) return cert.status();
+  absl::StatusOr<std::string> key = ReadPem(o.tls_key_file, "private key");
+  if (!key.ok()) return key.status();
+  ssl.pem_key_cert_pairs.push_back({*key, *cert});
+  if (!o.tls_client_ca_file.empty()) {
+    absl::StatusOr<std::string> ca = ReadPem(o.tls_client_ca_file, "client CA");
+    if (!ca.ok()) return ca.status();
+    ssl.pem_root_certs = *ca;
+    ssl.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  return grpc::SslServerCredentials(ssl);
+}
+
 absl::Status ControlServer::Start() {
-  if (!options_.tcp_address.empty() && !IsLoopbackAddress(options_.tcp_address)) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "refusing plaintext TCP on %s: only loopback addresses are allowed", options_.tcp_address));
+  std::shared_ptr<grpc::ServerCredentials> tcp_credentials;
+  if (!options_.tcp_address.empty()) {
+    absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> creds = TcpCredentials();
+    if (!creds.ok()) return creds.status();
+    tcp_credentials = *creds;
+  }
+  if (options_.socket_path.empty() || options_.socket_path[0] != '/') {
+    // Abstract and relative sockets escape the file-mode checks.
+    return absl::InvalidArgumentError(
+        absl::StrFormat("socket path %s must be absolute", options_.socket_path));
   }
   if (options_.socket_path.size() >= sizeof(sockaddr_un::sun_path)) {
     return absl::InvalidArgumentError(absl::StrFormat(
@@ -114,10 +168,11 @@ absl::Status ControlServer::Start() {
   // main), so it never exists with wider permissions than 0660.
   builder.AddListeningPort("unix:" + options_.socket_path, grpc::InsecureServerCredentials());
   if (!options_.tcp_address.empty()) {
-    builder.AddListeningPort(options_.tcp_address, grpc::InsecureServerCredentials(), &tcp_port_);
+    builder.AddListeningPort(options_.tcp_address, tcp_credentials, &tcp_port_);
   }
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
   builder.SetMaxSendMessageSize(kMaxMessageBytes);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, kMaxConcurrentStreams);
   builder.RegisterService(&status_service_);
   builder.RegisterService(&diagnostics_service_);
   server_ = builder.BuildAndStart();
@@ -143,6 +198,7 @@ void ControlServer::SetServing(bool serving) {
 void ControlServer::Shutdown(absl::Duration deadline) {
   if (!server_) return;
   SetServing(false);
+  status_service_.StopWatchers();
   server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(deadline));
   server_.reset();
   unlink(options_.socket_path.c_str());

@@ -17,11 +17,20 @@
 namespace daedalus::control {
 namespace {
 
+ControlServer::Options Opts(std::string socket, std::string tcp = "") {
+  ControlServer::Options o;
+  o.socket_path = std::move(socket);
+  o.socket_group = "no-such-group";
+  o.tcp_address = std::move(tcp);
+  o.insecure_loopback = true;
+  return o;
+}
+
 class ServicesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    server_ = std::make_unique<ControlServer>(
-        ControlServer::Options{TestSocketPath("d.sock"), "no-such-group", ""}, backend_, "1.2.3");
+    server_ = std::make_unique<ControlServer>(Opts(TestSocketPath("d.sock")), backend_,
+                                              DaemonInfo{"1.2.3", "Lavc-test", 2});
     ASSERT_TRUE(server_->Start().ok());
     channel_ =
         grpc::CreateChannel("unix:" + server_->socket_path(), grpc::InsecureChannelCredentials());
@@ -60,6 +69,154 @@ TEST_F(ServicesTest, GetStatusWhileLinkDown) {
   EXPECT_EQ(resp.kernel().state(), daedalus::v1::KernelLink::DOWN);
   EXPECT_EQ(resp.kernel().detail(), "no such file: is the module loaded?");
   EXPECT_FALSE(resp.has_kernel_counters());
+}
+
+TEST_F(ServicesTest, GetStatusReportsBuildAndCapabilities) {
+  grpc::ClientContext ctx;
+  daedalus::v1::GetStatusResponse resp;
+  ASSERT_TRUE(status_->GetStatus(&ctx, {}, &resp).ok());
+  EXPECT_EQ(resp.ffmpeg_version(), "Lavc-test");
+  EXPECT_FALSE(resp.build().compiler().empty());
+  EXPECT_FALSE(resp.build().architecture().empty());
+  EXPECT_EQ(resp.build().grpc_version(), grpc::Version());
+  EXPECT_EQ(resp.capabilities().codecs(0), "VP9");
+  EXPECT_EQ(resp.capabilities().pixel_formats_size(), 2);
+  EXPECT_EQ(resp.capabilities().max_width(), 4096u);
+  EXPECT_EQ(resp.capabilities().max_height(), 2304u);
+  EXPECT_EQ(resp.capabilities().decoder_threads(), 2u);
+}
+
+TEST_F(ServicesTest, GetStatsJoinsDecodeKernelAndProcess) {
+  grpc::ClientContext ctx;
+  daedalus::v1::Stats s;
+  ASSERT_TRUE(status_->GetStats(&ctx, {}, &s).ok());
+  EXPECT_EQ(s.totals().frames_out(), 9u);
+  EXPECT_EQ(s.contexts_size(), 1);
+  EXPECT_EQ(s.kernel().fifo_high_water(), 5u);
+  EXPECT_GT(s.process().resident_bytes(), 0u);
+  EXPECT_GT(s.process().threads(), 1u);
+  EXPECT_GT(s.taken_at().seconds(), 0);
+
+  grpc::ClientContext ctx2;
+  daedalus::v1::GetStatsRequest totals_only;
+  totals_only.set_totals_only(true);
+  ASSERT_TRUE(status_->GetStats(&ctx2, totals_only, &s).ok());
+  EXPECT_EQ(s.contexts_size(), 0);
+
+  backend_.link.up = false;  // no kernel counters while down, still OK
+  grpc::ClientContext ctx3;
+  ASSERT_TRUE(status_->GetStats(&ctx3, {}, &s).ok());
+  EXPECT_FALSE(s.has_kernel());
+}
+
+TEST_F(ServicesTest, ListContextsReturnsTheBackendsContexts) {
+  grpc::ClientContext ctx;
+  daedalus::v1::ListContextsResponse resp;
+  ASSERT_TRUE(status_->ListContexts(&ctx, {}, &resp).ok());
+  ASSERT_EQ(resp.contexts_size(), 1);
+  EXPECT_EQ(resp.contexts(0).id(), 3u);
+  EXPECT_EQ(resp.contexts(0).capture_queued(), 4u);
+}
+
+TEST_F(ServicesTest, WatchStatsSendsCountSnapshotsThenEnds) {
+  grpc::ClientContext ctx;
+  daedalus::v1::WatchStatsRequest req;
+  req.mutable_interval()->set_nanos(100000000);
+  req.set_count(3);
+  auto reader = status_->WatchStats(&ctx, req);
+  daedalus::v1::Stats s;
+  std::vector<int64_t> times;
+  int n = 0;
+  while (reader->Read(&s)) {
+    n++;
+    times.push_back(s.taken_at().seconds() * 1000000000 + s.taken_at().nanos());
+    {
+      absl::MutexLock lock(&backend_.mu);
+      backend_.decode_stats.mutable_totals()->set_frames_out(9 + n);
+    }
+  }
+  EXPECT_TRUE(reader->Finish().ok());
+  EXPECT_EQ(n, 3);
+  EXPECT_GE(times[2] - times[0], 180000000);  // two intervals apart, give or take
+  EXPECT_EQ(s.totals().frames_out(), 11u);    // each snapshot is fresh
+}
+
+TEST_F(ServicesTest, WatchStatsRejectsBadIntervals) {
+  for (int64_t ns : {int64_t{1000}, int64_t{-1}, int64_t{7200} * 1000000000}) {
+    grpc::ClientContext ctx;
+    daedalus::v1::WatchStatsRequest req;
+    req.mutable_interval()->set_seconds(ns / 1000000000);
+    req.mutable_interval()->set_nanos(static_cast<int32_t>(ns % 1000000000));
+    auto reader = status_->WatchStats(&ctx, req);
+    daedalus::v1::Stats s;
+    EXPECT_FALSE(reader->Read(&s));
+    EXPECT_EQ(reader->Finish().error_code(), grpc::INVALID_ARGUMENT) << ns;
+  }
+}
+
+TEST_F(ServicesTest, WatchStatsEndsWhenTheClientCancels) {
+  grpc::ClientContext ctx;
+  daedalus::v1::WatchStatsRequest req;
+  req.mutable_interval()->set_seconds(3600);  // would wait an hour
+  auto reader = status_->WatchStats(&ctx, req);
+  daedalus::v1::Stats s;
+  ASSERT_TRUE(reader->Read(&s));
+  ctx.TryCancel();
+  EXPECT_FALSE(reader->Read(&s));
+  EXPECT_EQ(reader->Finish().error_code(), grpc::CANCELLED);
+}
+
+TEST_F(ServicesTest, ShutdownEndsEndlessWatchersAtOnce) {
+  grpc::ClientContext ctx;
+  daedalus::v1::WatchStatsRequest req;
+  req.mutable_interval()->set_seconds(3600);
+  auto reader = status_->WatchStats(&ctx, req);
+  daedalus::v1::Stats s;
+  ASSERT_TRUE(reader->Read(&s));
+  absl::Time start = absl::Now();
+  server_->Shutdown(absl::Seconds(30));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));  // not the 30 s grace
+  EXPECT_FALSE(reader->Read(&s));
+  EXPECT_EQ(reader->Finish().error_code(), grpc::UNAVAILABLE);
+}
+
+TEST_F(ServicesTest, TooManyWatchersAreRefused) {
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<grpc::ClientReader<daedalus::v1::Stats>>> readers;
+  daedalus::v1::WatchStatsRequest req;
+  req.mutable_interval()->set_seconds(3600);
+  daedalus::v1::Stats s;
+  for (int i = 0; i < StatusService::kMaxWatchers; i++) {
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    readers.push_back(status_->WatchStats(contexts.back().get(), req));
+    ASSERT_TRUE(readers.back()->Read(&s)) << i;
+  }
+  grpc::ClientContext ctx;
+  auto refused = status_->WatchStats(&ctx, req);
+  EXPECT_FALSE(refused->Read(&s));
+  EXPECT_EQ(refused->Finish().error_code(), grpc::RESOURCE_EXHAUSTED);
+  for (auto& c : contexts) c->TryCancel();
+  for (auto& r : readers) {
+    while (r->Read(&s)) {
+    }
+    (void)r->Finish();
+  }
+}
+
+TEST_F(ServicesTest, PingsPastTheRateLimitAreResourceExhausted) {
+  int ok = 0, exhausted = 0;
+  for (int i = 0; i < 30; i++) {
+    grpc::ClientContext ctx;
+    daedalus::v1::PingResponse resp;
+    grpc::Status st = diag_->Ping(&ctx, {}, &resp);
+    if (st.ok()) ok++;
+    if (st.error_code() == grpc::RESOURCE_EXHAUSTED) exhausted++;
+  }
+  // Burst 10 at 10/s: the 30 calls take far less than 2 s.
+  EXPECT_GE(ok, 10);
+  EXPECT_LT(ok, 30);
+  EXPECT_EQ(ok + exhausted, 30);
+  EXPECT_EQ(backend_.pings, ok);  // refused pings never reach the kernel
 }
 
 TEST_F(ServicesTest, PingReturnsKernelRtt) {
@@ -139,7 +296,7 @@ TEST_F(ServicesTest, SocketIsNotWorldAccessible) {
 
 TEST_F(ServicesTest, SecondServerRefusesTheSocket) {
   FakeBackend other;
-  ControlServer second({server_->socket_path(), "no-such-group", ""}, other, "x");
+  ControlServer second(Opts(server_->socket_path()), other, {});
   absl::Status st = second.Start();
   EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(st.message().find("another daedalusd (pid " + std::to_string(getpid())),
@@ -157,14 +314,22 @@ TEST(ServerTest, StaleSocketOfADeadDaemonIsReplaced) {
   ASSERT_NE(f, nullptr);
   std::fclose(f);
   FakeBackend backend;
-  ControlServer server({path, "no-such-group", ""}, backend, "x");
+  ControlServer server(Opts(path), backend, {});
   ASSERT_TRUE(server.Start().ok());
   server.Shutdown(absl::ZeroDuration());
 }
 
+TEST(ServerTest, RelativeOrAbstractSocketPathsAreRefused) {
+  FakeBackend backend;
+  for (const char* path : {"@daedalus", "relative.sock", ""}) {
+    ControlServer server(Opts(path), backend, {});
+    EXPECT_EQ(server.Start().code(), absl::StatusCode::kInvalidArgument) << path;
+  }
+}
+
 TEST(ServerTest, OverlongSocketPathIsRefusedClearly) {
   FakeBackend backend;
-  ControlServer server({"/tmp/" + std::string(120, 'x') + ".sock", "g", ""}, backend, "x");
+  ControlServer server(Opts("/tmp/" + std::string(120, 'x') + ".sock"), backend, {});
   absl::Status st = server.Start();
   EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(st.message().find("at most 107"), std::string::npos) << st;
@@ -172,10 +337,17 @@ TEST(ServerTest, OverlongSocketPathIsRefusedClearly) {
 
 TEST(ServerTest, PlaintextTcpOnlyOnLoopback) {
   FakeBackend backend;
-  ControlServer open_tcp({TestSocketPath("tcp1.sock"), "g", "0.0.0.0:0"}, backend, "x");
+  ControlServer open_tcp(Opts(TestSocketPath("tcp1.sock"), "0.0.0.0:0"), backend, {});
   EXPECT_EQ(open_tcp.Start().code(), absl::StatusCode::kInvalidArgument);
+  // Loopback still needs the explicit opt-in.
+  ControlServer::Options implicit = Opts(TestSocketPath("tcp3.sock"), "127.0.0.1:0");
+  implicit.insecure_loopback = false;
+  ControlServer no_opt_in(implicit, backend, {});
+  absl::Status st = no_opt_in.Start();
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(st.message().find("needs TLS"), std::string::npos) << st;
 
-  ControlServer loopback({TestSocketPath("tcp2.sock"), "g", "127.0.0.1:0"}, backend, "x");
+  ControlServer loopback(Opts(TestSocketPath("tcp2.sock"), "127.0.0.1:0"), backend, {});
   ASSERT_TRUE(loopback.Start().ok());
   EXPECT_GT(loopback.tcp_port(), 0);
   auto stub = daedalus::v1::Status::NewStub(grpc::CreateChannel(

@@ -5,6 +5,7 @@
 #include <cerrno>
 
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
 #include "daemon/log.h"
 
 namespace daedalus {
@@ -33,12 +34,16 @@ absl::StatusOr<DecodeJobs::Context*> DecodeJobs::GetContext(uint32_t id) {
   if (!dec.ok()) return dec.status();
   Context& c = contexts_[id];
   c.decoder = *std::move(dec);
-  counters_.contexts_opened++;
+  stats_.ContextOpened(id);
   return &c;
 }
 
 std::optional<ddv_decode_done> DecodeJobs::Run(const ddv_decode& req, JobIo& io) {
+  stats_.JobStarted(req.ctx_id, req.src_queued, req.dst_queued);
   std::optional<ddv_decode_done> done = RunJob(req, io);
+  auto ctx = contexts_.find(req.ctx_id);
+  if (ctx != contexts_.end()) stats_.PicturesWaiting(req.ctx_id, ctx->second.pending.size());
+  if (!done) stats_.JobDropped(req.ctx_id);
   if (done) {
     auto it = contexts_.find(req.ctx_id);
     Log(Severity::kDebug,
@@ -50,7 +55,6 @@ std::optional<ddv_decode_done> DecodeJobs::Run(const ddv_decode& req, JobIo& io)
 }
 
 std::optional<ddv_decode_done> DecodeJobs::RunJob(const ddv_decode& req, JobIo& io) {
-  counters_.jobs++;
   ddv_decode_done done = {};
   done.ctx_id = req.ctx_id;
   done.job_id = req.job_id;
@@ -58,6 +62,7 @@ std::optional<ddv_decode_done> DecodeJobs::RunJob(const ddv_decode& req, JobIo& 
   absl::StatusOr<Context*> ctx = GetContext(req.ctx_id);
   if (!ctx.ok()) {
     Log(Severity::kError, absl::StrFormat("context %d: %s", req.ctx_id, ctx.status().message()));
+    stats_.Error(req.ctx_id, DecodeError::kDecoderSetup);
     done.flags = DDV_DONE_FATAL;
     done.status = -ENOMEM;
     return done;
@@ -70,18 +75,19 @@ std::optional<ddv_decode_done> DecodeJobs::RunJob(const ddv_decode& req, JobIo& 
     if (!n.ok()) {
       if (absl::IsNotFound(n.status())) return std::nullopt;
       Log(Severity::kError, std::string(n.status().message()));
+      stats_.Error(req.ctx_id, DecodeError::kBufferIo);
       done.flags = DDV_DONE_FATAL;
       done.status = -EIO;
       return done;
     }
     done.flags |= DDV_DONE_SRC_CONSUMED;
     if (*n > 0) {
-      counters_.frames_in++;
-      counters_.bytes_in += *n;
+      absl::Time start = absl::Now();
       absl::Status st = c.decoder->Decode(std::string_view(bitstream_.data(), *n),
                                           static_cast<int64_t>(req.src_timestamp), &c.pending);
+      stats_.BitstreamDecoded(req.ctx_id, *n, absl::Now() - start);
       if (!st.ok()) {
-        counters_.decode_errors++;
+        stats_.Error(req.ctx_id, DecodeError::kCorruptBitstream);
         Log(Severity::kDebug,
             absl::StrFormat("context %d job %d: %s", req.ctx_id, req.job_id, st.message()));
         done.flags |= DDV_DONE_ERROR;
@@ -103,7 +109,7 @@ std::optional<ddv_decode_done> DecodeJobs::RunJob(const ddv_decode& req, JobIo& 
         ((req.flags & DDV_DECODE_DST) && !layout_fits)) {
       // A new format (or the stream's first): announce it, write nothing.
       c.announced = pic.format;
-      counters_.format_changes++;
+      stats_.FormatAnnounced(req.ctx_id, pic.format);
       Log(Severity::kInfo,
           absl::StrFormat("context %d: stream format %s", req.ctx_id, pic.format.ToString()));
       done.flags |= DDV_DONE_FORMAT;
@@ -115,14 +121,15 @@ std::optional<ddv_decode_done> DecodeJobs::RunJob(const ddv_decode& req, JobIo& 
       if (!st.ok()) {
         if (absl::IsNotFound(st)) return std::nullopt;
         Log(Severity::kError, absl::StrFormat("context %d: %s", req.ctx_id, st.message()));
+        stats_.Error(req.ctx_id, DecodeError::kBufferIo);
         done.flags = DDV_DONE_FATAL;
         done.status = -EINVAL;
         return done;
       }
       done.flags |= DDV_DONE_PICTURE;
       done.timestamp = static_cast<uint64_t>(pic.timestamp);
+      stats_.PictureWritten(req.ctx_id, req.dst.sizeimage);
       c.pending.pop_front();
-      counters_.frames_out++;
     }
   }
   // Drained and nothing left: an empty CAPTURE buffer is LAST (some
@@ -140,7 +147,7 @@ std::optional<ddv_decode_done> DecodeJobs::RunJob(const ddv_decode& req, JobIo& 
 void DecodeJobs::Flush(uint32_t id) {
   auto it = contexts_.find(id);
   if (it == contexts_.end()) return;
-  counters_.flushes++;
+  stats_.Flushed(id, it->second.pending.size());
   Log(Severity::kDebug,
       absl::StrFormat("context %d: flush, %d pictures dropped", id, it->second.pending.size()));
   it->second.decoder->Reset();
@@ -149,12 +156,12 @@ void DecodeJobs::Flush(uint32_t id) {
 }
 
 void DecodeJobs::Close(uint32_t id) {
-  if (contexts_.erase(id)) counters_.contexts_closed++;
+  if (contexts_.erase(id)) stats_.ContextClosed(id);
 }
 
 void DecodeJobs::Clear() {
-  counters_.contexts_closed += contexts_.size();
   contexts_.clear();
+  stats_.AllContextsClosed();
 }
 
 }  // namespace daedalus

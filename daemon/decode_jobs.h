@@ -6,9 +6,11 @@
 // A job brings at most one OUTPUT buffer (bitstream) and at most one
 // CAPTURE buffer. Pictures the decoder produces wait in a per-context queue
 // until a job brings a CAPTURE buffer for them; the first picture of a new
-// format is announced (DDV_DONE_FORMAT) before it is written.
+// format is announced (DDV_DONE_FORMAT) before it is written. Everything
+// that happens is counted in a DecodeStats.
 //
-//   DecodeJobs jobs({.threads = 2});
+//   DecodeStats stats;
+//   DecodeJobs jobs({.threads = 2}, stats);
 //   std::optional<ddv_decode_done> done = jobs.Run(request, chardev);
 
 #ifndef DAEDALUS_DAEMON_DECODE_JOBS_H_
@@ -26,6 +28,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "daemon/decode/vp9_decoder.h"
+#include "daemon/decode_stats.h"
 
 namespace daedalus {
 
@@ -45,19 +48,7 @@ class DecodeJobs {
   struct Options {
     int threads = 1;  // libavcodec frame threads per context
   };
-  struct Counters {
-    uint64_t jobs = 0;
-    uint64_t frames_in = 0;
-    uint64_t bytes_in = 0;
-    uint64_t frames_out = 0;
-    uint64_t decode_errors = 0;
-    uint64_t format_changes = 0;
-    uint64_t flushes = 0;
-    uint64_t contexts_opened = 0;
-    uint64_t contexts_closed = 0;
-  };
-
-  explicit DecodeJobs(Options options) : options_(options) {}
+  DecodeJobs(Options options, DecodeStats& stats) : options_(options), stats_(stats) {}
 
   // The answer to a DECODE, or nullopt when the job is gone (the kernel
   // timed it out or the client closed): nothing to answer.
@@ -70,7 +61,6 @@ class DecodeJobs {
   void Clear();
 
   size_t contexts() const { return contexts_.size(); }
-  const Counters& counters() const { return counters_; }
 
  private:
   struct Context {
@@ -86,7 +76,7 @@ class DecodeJobs {
   const Options options_;
   std::map<uint32_t, Context> contexts_;
   std::string bitstream_;  // reused between jobs
-  Counters counters_;
+  DecodeStats& stats_;
 };
 
 // The stream format as the kernel sees it.

@@ -113,7 +113,8 @@ TEST_P(DecodeJobsConformance, EveryStreamThroughTheJobProtocol) {
     total++;
     auto want = testing::ReadFrameMd5s(testing::Vp9Dir() + "/conformance/" + name + ".md5");
     ASSERT_TRUE(want.ok());
-    DecodeJobs jobs({GetParam()});
+    DecodeStats stats;
+    DecodeJobs jobs({GetParam()}, stats);
     FakeJobIo io;
     Outcome out = Play(jobs, io, Frames(name));
     EXPECT_TRUE(out.last);
@@ -134,6 +135,11 @@ TEST_P(DecodeJobsConformance, EveryStreamThroughTheJobProtocol) {
                                     (*want)[i].height != (*want)[i - 1].height);
     }
     EXPECT_EQ(out.formats, sizes);
+    daedalus::v1::Stats snap;
+    stats.Fill(true, &snap);
+    EXPECT_EQ(snap.totals().frames_out(), want->size());
+    EXPECT_EQ(snap.totals().format_changes(), static_cast<uint64_t>(sizes));
+    EXPECT_EQ(snap.decode_time().count(), snap.totals().frames_in());
     exact += all;
   }
   std::printf("decode jobs, %d thread(s): %d/%d 4:2:0 streams bit-exact\n", GetParam(), exact,
@@ -143,7 +149,8 @@ TEST_P(DecodeJobsConformance, EveryStreamThroughTheJobProtocol) {
 INSTANTIATE_TEST_SUITE_P(Threads, DecodeJobsConformance, ::testing::Values(1, 2));
 
 TEST(DecodeJobsTest, Profile1444IsAnnouncedForTheKernelToRefuse) {
-  DecodeJobs jobs({1});
+  DecodeStats stats;
+  DecodeJobs jobs({1}, stats);
   FakeJobIo io;
   auto frames = Frames("vp91-2-04-yuv444.webm");
   ASSERT_FALSE(frames.empty());
@@ -161,7 +168,8 @@ TEST(DecodeJobsTest, Profile1444IsAnnouncedForTheKernelToRefuse) {
 }
 
 TEST(DecodeJobsTest, CorruptFramesAreFlaggedAndTheContextGoesOn) {
-  DecodeJobs jobs({1});
+  DecodeStats stats;
+  DecodeJobs jobs({1}, stats);
   FakeJobIo io;
   auto frames = Frames("vp90-2-09-lf_deltas.webm");
   ASSERT_GT(frames.size(), 10u);
@@ -169,11 +177,19 @@ TEST(DecodeJobsTest, CorruptFramesAreFlaggedAndTheContextGoesOn) {
   Outcome out = Play(jobs, io, frames);
   EXPECT_TRUE(out.last);
   EXPECT_GE(out.errors, 1);
-  EXPECT_EQ(jobs.counters().decode_errors, static_cast<uint64_t>(out.errors));
+  daedalus::v1::Stats snap;
+  stats.Fill(true, &snap);
+  EXPECT_EQ(snap.totals().errors().at("corrupt_bitstream"), static_cast<uint64_t>(out.errors));
+  EXPECT_EQ(snap.totals().errors().at("buffer_io"), 0u);
+  EXPECT_EQ(snap.totals().frames_in(), frames.size());
+  ASSERT_EQ(snap.contexts_size(), 1);
+  EXPECT_EQ(snap.contexts(0).counters().errors().at("corrupt_bitstream"),
+            static_cast<uint64_t>(out.errors));
 }
 
 TEST(DecodeJobsTest, GoneJobsGetNoAnswer) {
-  DecodeJobs jobs({1});
+  DecodeStats stats;
+  DecodeJobs jobs({1}, stats);
   FakeJobIo io;
   io.gone = true;
   ddv_decode req = {};
@@ -182,10 +198,14 @@ TEST(DecodeJobsTest, GoneJobsGetNoAnswer) {
   req.flags = DDV_DECODE_SRC;
   req.src_bytes = 10;
   EXPECT_FALSE(jobs.Run(req, io).has_value());
+  daedalus::v1::Stats snap;
+  stats.Fill(true, &snap);
+  EXPECT_EQ(snap.totals().jobs_dropped(), 1u);
 }
 
 TEST(DecodeJobsTest, ContextsAreIndependentAndClosable) {
-  DecodeJobs jobs({1});
+  DecodeStats stats;
+  DecodeJobs jobs({1}, stats);
   FakeJobIo io_a, io_b;
   auto a = Frames("vp90-2-02-size-16x16.webm");
   auto b = Frames("vp90-2-02-size-34x34.webm");
@@ -198,12 +218,18 @@ TEST(DecodeJobsTest, ContextsAreIndependentAndClosable) {
   jobs.Flush(8);
   jobs.Clear();
   EXPECT_EQ(jobs.contexts(), 0u);
-  EXPECT_EQ(jobs.counters().contexts_opened, 2u);
-  EXPECT_EQ(jobs.counters().contexts_closed, 2u);
+  daedalus::v1::Stats snap;
+  stats.Fill(true, &snap);
+  EXPECT_EQ(snap.contexts_opened(), 2u);
+  EXPECT_EQ(snap.contexts_closed(), 2u);
+  EXPECT_EQ(snap.contexts_active(), 0u);
+  EXPECT_EQ(snap.totals().flushes(), 1u);
+  EXPECT_EQ(snap.totals().frames_out(), io_a.written.size() + io_b.written.size());
 }
 
 TEST(DecodeJobsTest, DrainWithNothingPendingIsAnEmptyLast) {
-  DecodeJobs jobs({1});
+  DecodeStats stats;
+  DecodeJobs jobs({1}, stats);
   FakeJobIo io;
   Outcome first = Play(jobs, io, Frames("vp90-2-02-size-08x08.webm"));
   ASSERT_TRUE(first.last);

@@ -14,7 +14,7 @@
 namespace daedalus {
 
 KernelLink::KernelLink(Options options, SyscallApi& sys)
-    : options_(std::move(options)), dev_(sys), jobs_({options_.decoder_threads}) {}
+    : options_(std::move(options)), dev_(sys), jobs_({options_.decoder_threads}, stats_) {}
 
 void KernelLink::SetLinkObserver(std::function<void(bool)> observer) {
   observer_ = std::move(observer);
@@ -178,7 +178,10 @@ void KernelLink::OnDecode(const protocol::Message& msg) {
   if (!done) return;  // the job is gone: nothing to answer
   absl::Status st = dev_.Write({DDV_MSG_DECODE_DONE, msg.cookie,
                                 std::string(reinterpret_cast<const char*>(&*done), sizeof(*done))});
-  if (!st.ok()) {
+  if (st.ok()) {
+    stats_.JobAnswered(req.ctx_id, req.submit_ns);
+  } else {
+    stats_.JobDropped(req.ctx_id);
     // NotFound: the kernel ended the job meanwhile (timeout, close).
     if (!absl::IsNotFound(st)) Log(Severity::kError, std::string(st.message()));
     if (IsLinkLost(st)) Disconnect(st);
@@ -245,6 +248,10 @@ absl::StatusOr<ddv_stats> KernelLink::GetKernelStats() {
   absl::MutexLock lock(&mu_);
   if (!up_) return absl::UnavailableError(absl::StrFormat("kernel link down: %s", detail_));
   return dev_.GetStats();
+}
+
+void KernelLink::GetDecodeStats(bool with_contexts, daedalus::v1::Stats* out) {
+  stats_.Fill(with_contexts, out);
 }
 
 absl::StatusOr<control::PingReply> KernelLink::Ping(absl::Duration timeout) {

@@ -27,6 +27,7 @@
 #include "control/backend.h"
 #include "daemon/chardev.h"
 #include "daemon/decode_jobs.h"
+#include "daemon/decode_stats.h"
 #include "daemon/protocol.h"
 
 namespace daedalus {
@@ -53,6 +54,7 @@ class KernelLink final : public control::Backend {
   control::LinkStatus GetLinkStatus() override;
   absl::StatusOr<ddv_stats> GetKernelStats() override;
   absl::StatusOr<control::PingReply> Ping(absl::Duration timeout) override;
+  void GetDecodeStats(bool with_contexts, daedalus::v1::Stats* out) override;
 
  private:
   struct PendingPing {
@@ -83,6 +85,7 @@ class KernelLink final : public control::Backend {
   uint32_t hello_cookie_ ABSL_GUARDED_BY(mu_) = 0;
   uint32_t next_cookie_ ABSL_GUARDED_BY(mu_) = 1;
   std::map<uint32_t, std::shared_ptr<PendingPing>> pending_ ABSL_GUARDED_BY(mu_);
+  DecodeStats stats_;  // its own lock: readable while a job decodes
   DecodeJobs jobs_ ABSL_GUARDED_BY(mu_);
 };
 

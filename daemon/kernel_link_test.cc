@@ -175,7 +175,7 @@ TEST_F(KernelLinkTest, SaysHelloAndComesUp) {
   ASSERT_TRUE(Eventually([&] { return link_->GetLinkStatus().up; }));
   control::LinkStatus st = link_->GetLinkStatus();
   EXPECT_EQ(st.module_version, "9.9.9");
-  EXPECT_EQ(st.protocol_version, 2u);
+  EXPECT_EQ(st.protocol_version, 3u);
   EXPECT_EQ(st.device, "/dev/fake");
   std::lock_guard<std::mutex> lock(kernel_.mu);
   EXPECT_EQ(kernel_.hello_version, "test 1.0");

@@ -8,12 +8,15 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <string>
 
 #include "absl/strings/str_format.h"
+#include "control/metrics.h"
 #include "control/server.h"
+#include "daemon/decode/vp9_decoder.h"
 #include "daemon/kernel_link.h"
 #include "daemon/log.h"
 #include "daemon/version.h"
@@ -23,8 +26,11 @@ namespace {
 constexpr char kDescription[] =
     "daedalusd: the userspace half of the daedalus-v4l2 VP9 decoder.\n"
     "Holds /dev/daedalus-v4l2, answers the kernel module and serves the\n"
-    "daedalus.v1 gRPC API (see `daedalusctl --help`). Reconnects by itself\n"
-    "when the module is (re)loaded. Stops cleanly on SIGTERM or SIGINT.\n"
+    "daedalus.v1 gRPC API (see `daedalusctl --help`) on a unix socket, and\n"
+    "Prometheus metrics on http://127.0.0.1:9477/metrics. TCP for gRPC is\n"
+    "opt-in (--listen) and needs TLS (--tls-cert/--tls-key; add\n"
+    "--tls-client-ca for mutual TLS). Reconnects by itself when the module\n"
+    "is (re)loaded. Stops cleanly on SIGTERM or SIGINT.\n"
     "Exit status: 0 clean stop, 1 could not start (reason on stderr),\n"
     "2 bad command line.";
 
@@ -47,6 +53,7 @@ int main(int argc, char** argv) {
   double reconnect_s = 1.0;
   double shutdown_grace_s = 5.0;
   bool verbose = false;
+  std::string metrics_address = "127.0.0.1:9477";
 
   CLI::App app(kDescription, "daedalusd");
   app.set_version_flag("--version", std::string("daedalusd ") + daedalus::kVersion);
@@ -58,7 +65,29 @@ int main(int argc, char** argv) {
                  "group given the socket, if it exists")
       ->capture_default_str();
   app.add_option("--listen", server_options.tcp_address,
-                 "also serve gRPC on this TCP host:port (loopback only)");
+                 "also serve gRPC on this TCP host:port; needs TLS or --insecure-loopback");
+  app.add_option("--tls-cert", server_options.tls_cert_file,
+                 "PEM certificate (chain) for gRPC over TCP")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-key", server_options.tls_key_file, "PEM private key of --tls-cert")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-client-ca", server_options.tls_client_ca_file,
+                 "PEM CA: TCP clients must present a certificate it signed (mutual TLS)")
+      ->check(CLI::ExistingFile);
+  app.add_flag("--insecure-loopback", server_options.insecure_loopback,
+               "allow --listen without TLS, on a loopback address only");
+  app.add_option("--diagnostics-cn", server_options.diagnostics.tcp_common_names,
+                 "over TCP, allow Diagnostics (ping) only to client certificates with this\n"
+                 "common name (repeatable; default: every admitted client). The unix\n"
+                 "socket is always allowed")
+      ->take_all();
+  app.add_option("--ping-rate", server_options.diagnostics.pings_per_second,
+                 "Diagnostics pings per second before RESOURCE_EXHAUSTED (burst: the same)")
+      ->check(CLI::Range(0.1, 1000.0))
+      ->capture_default_str();
+  app.add_option("--metrics-listen", metrics_address,
+                 "host:port for Prometheus' /metrics; \"off\" disables it")
+      ->capture_default_str();
   app.add_option("--reconnect-interval", reconnect_s,
                  "seconds between attempts to open the chardev while it is missing")
       ->check(CLI::Range(0.05, 60.0))
@@ -79,6 +108,8 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : 2;
   }
   daedalus::SetLogVerbose(verbose);
+  server_options.diagnostics.ping_burst =
+      std::max(1.0, server_options.diagnostics.pings_per_second);
   link_options.daemon_version = std::string("daedalusd ") + daedalus::kVersion;
   link_options.reconnect_interval = absl::Seconds(reconnect_s);
 
@@ -91,17 +122,27 @@ int main(int argc, char** argv) {
   }
 
   daedalus::KernelLink link(link_options);
-  daedalus::control::ControlServer server(server_options, link, daedalus::kVersion);
+  daedalus::control::DaemonInfo info{daedalus::kVersion, daedalus::decode::FfmpegVersion(),
+                                     link_options.decoder_threads};
+  daedalus::control::ControlServer server(server_options, link, info);
   link.SetLinkObserver([&server](bool up) { server.SetServing(up); });
   if (absl::Status st = server.Start(); !st.ok()) {
     std::fprintf(stderr, "daedalusd: %s\n", std::string(st.message()).c_str());
     return 1;
   }
+  daedalus::control::MetricsExporter metrics(link, info, absl::Now());
+  if (metrics_address != "off") {
+    if (absl::Status st = metrics.Start(metrics_address); !st.ok()) {
+      std::fprintf(stderr, "daedalusd: %s\n", std::string(st.message()).c_str());
+      return 1;
+    }
+  }
   daedalus::Log(
       daedalus::Severity::kInfo,
       absl::StrFormat(
-          "daedalusd %s serving on unix:%s%s", daedalus::kVersion, server_options.socket_path,
-          server_options.tcp_address.empty() ? "" : " and " + server_options.tcp_address));
+          "daedalusd %s serving on unix:%s%s%s", daedalus::kVersion, server_options.socket_path,
+          server_options.tcp_address.empty() ? "" : " and " + server_options.tcp_address,
+          metrics_address == "off" ? "" : ", metrics on http://" + metrics_address + "/metrics"));
 
   link.Run(stop_fd);
 

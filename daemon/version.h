@@ -6,7 +6,7 @@
 #define DAEDALUS_DAEMON_VERSION_H_
 
 namespace daedalus {
-inline constexpr char kVersion[] = "0.2.0";
+inline constexpr char kVersion[] = "0.3.0";
 }  // namespace daedalus
 
 #endif  // DAEDALUS_DAEMON_VERSION_H_

@@ -15,7 +15,7 @@
 
 struct ddv_dev;
 
-#define DDV_MODULE_VERSION	"0.2.0"
+#define DDV_MODULE_VERSION	"0.3.0"
 #define DDV_DEVICE_NAME		"daedalus-v4l2"
 
 /**

@@ -12,6 +12,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/ktime.h>
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -216,6 +217,9 @@ void ddv_job_run(struct ddv_ctx *ctx)
 		req.dst.bytesperline = ctx->dst_fmt.plane_fmt[0].bytesperline;
 		req.dst.sizeimage = ctx->dst_fmt.plane_fmt[0].sizeimage;
 	}
+	req.src_queued = v4l2_m2m_num_src_bufs_ready(m2m);
+	req.dst_queued = v4l2_m2m_num_dst_bufs_ready(m2m);
+	req.submit_ns = ktime_get_ns();
 	ctx->job_active = true;
 	ctx->job_id = req.job_id;
 	ctx->job_src = src;

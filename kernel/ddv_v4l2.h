@@ -21,8 +21,6 @@
 #include <media/v4l2-mem2mem.h>
 
 #define DDV_MIN_DIM		8
-#define DDV_MAX_WIDTH		4096
-#define DDV_MAX_HEIGHT		2304
 #define DDV_DEFAULT_WIDTH	1280
 #define DDV_DEFAULT_HEIGHT	720
 #define DDV_MIN_CAPTURE_BUFS	4

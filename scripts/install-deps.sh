@@ -13,7 +13,9 @@ packages=(
 	protobuf-compiler protobuf-compiler-grpc libprotobuf-dev
 	libgrpc++-dev libgrpc-dev libabsl-dev libssl-dev zlib1g-dev
 	libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
-	googletest libgtest-dev libgmock-dev libcli11-dev
+	googletest libgtest-dev libgmock-dev libcli11-dev prometheus-cpp-dev
+	# Control-plane tests: a real Prometheus server, certificates for TLS.
+	prometheus openssl curl
 	# Kernel module: Kbuild against 6.1 headers and our 6.12 test kernel.
 	linux-headers-amd64 linux-source-6.12 flex bison bc libelf-dev
 	ccache kmod cpio sparse perl python3 xz-utils

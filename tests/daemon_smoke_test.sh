@@ -25,10 +25,10 @@ check "daedalusd --help exits 0" test $? -eq 0
 check "--help documents signals and exit status" grep -q 'SIGTERM' "$dir/help"
 "$daemon" --no-such-flag >/dev/null 2>&1
 check "unknown flag exits 2" test $? -eq 2
-"$daemon" --version | grep -q '^daedalusd 0\.2\.0$'
+"$daemon" --version | grep -q '^daedalusd 0\.3\.0$'
 check "--version" test $? -eq 0
 
-"$daemon" --socket "$sock" --device "$dir/no-device" --reconnect-interval 0.1 \
+"$daemon" --socket "$sock" --device "$dir/no-device" --reconnect-interval 0.1 --metrics-listen 127.0.0.1:0 \
 	>"$dir/log" 2>&1 &
 pid=$!
 for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
@@ -65,7 +65,7 @@ check "SIGTERM: exit 0" test $rc -eq 0
 check "SIGTERM: socket removed" test ! -e "$sock"
 check "daemon logged why the link is down, once" test "$(grep -c 'kernel link down' "$dir/log")" -eq 1
 
-"$ctl" --socket "$sock" --timeout 0.5 status >/dev/null 2>&1
+"$ctl" --socket "$sock" --dial-timeout 0.5 status >/dev/null 2>&1
 check "status exits 3 once the daemon is gone" test $? -eq 3
 
 echo "daemon_smoke_test: $fails failed"

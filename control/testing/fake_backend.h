@@ -22,6 +22,31 @@ class FakeBackend final : public Backend {
   absl::StatusOr<PingReply> ping_reply = PingReply{7, absl::Microseconds(123), 2};
   absl::Duration last_timeout;
   int pings = 0;
+  // What GetDecodeStats() reports; tests change it between calls.
+  daedalus::v1::Stats decode_stats = [] {
+    daedalus::v1::Stats s;
+    s.mutable_totals()->set_frames_in(10);
+    s.mutable_totals()->set_frames_out(9);
+    (*s.mutable_totals()->mutable_errors())["corrupt_bitstream"] = 1;
+    s.set_contexts_opened(2);
+    s.set_contexts_closed(1);
+    s.set_contexts_active(1);
+    daedalus::v1::ContextStats* c = s.add_contexts();
+    c->set_id(3);
+    c->set_width(352);
+    c->set_height(288);
+    c->set_output_queued(2);
+    c->set_capture_queued(4);
+    c->mutable_counters()->set_frames_out(9);
+    // Histograms as the daemon sends them: every bound, even when empty.
+    for (daedalus::v1::Histogram* h : {s.mutable_job_latency(), s.mutable_decode_time()}) {
+      for (double bound : {0.0005, 0.005, 0.05}) {
+        h->add_bounds_seconds(bound);
+        h->add_cumulative_counts(0);
+      }
+    }
+    return s;
+  }();
 
   LinkStatus GetLinkStatus() override { return link; }
   absl::StatusOr<ddv_stats> GetKernelStats() override {
@@ -34,10 +59,18 @@ class FakeBackend final : public Backend {
     return s;
   }
   absl::StatusOr<PingReply> Ping(absl::Duration timeout) override {
+    absl::MutexLock lock(&mu);
     last_timeout = timeout;
     pings++;
     return ping_reply;
   }
+  void GetDecodeStats(bool with_contexts, daedalus::v1::Stats* out) override {
+    absl::MutexLock lock(&mu);
+    *out = decode_stats;
+    if (!with_contexts) out->clear_contexts();
+  }
+  // Guards the fields tests change while a server runs.
+  absl::Mutex mu;
 };
 
 // A fresh path for a unix socket: $TEST_TMPDIR is too deep for the 108-byte

@@ -3,6 +3,8 @@
 #include "daemon/decode/vp9_decoder.h"
 
 extern "C" {
+#include <libavcodec/version.h>
+#include <libavutil/avutil.h>
 #include <libavutil/error.h>
 #include <libavutil/pixdesc.h>
 }
@@ -132,6 +134,10 @@ absl::Status Vp9Decoder::Drain(std::deque<Picture>* out) {
 void Vp9Decoder::Reset() {
   avcodec_flush_buffers(ctx_);
   inputs_.clear();
+}
+
+std::string FfmpegVersion() {
+  return absl::StrFormat("%s (FFmpeg %s)", LIBAVCODEC_IDENT, av_version_info());
 }
 
 }  // namespace daedalus::decode

@@ -21,11 +21,11 @@ extern "C" {
 }
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
 #include <string_view>
-#include <deque>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -60,6 +60,9 @@ struct Picture {
   PictureFormat format;
   int64_t timestamp = 0;
 };
+
+// libavcodec's identity, e.g. "Lavc59.37.100 (FFmpeg 5.1.6)".
+std::string FfmpegVersion();
 
 class Vp9Decoder {
  public:

@@ -16,7 +16,7 @@ expect_out bridge_check '^bridge_check: [0-9]+ checks passed, 0 failed$' "bridge
 rmmod daedalus_v4l2 && ok "rmmod after bridge_check" || bad "rmmod after bridge_check"
 
 echo "== daedalusctl without a daemon"
-run status_nodaemon "$BIN/daedalusctl" --timeout 1 status
+run status_nodaemon "$BIN/daedalusctl" --dial-timeout 1 status
 expect_rc 3 "status without daemon"
 expect_out status_nodaemon 'daedalusd is not running \(no socket at /run/daedalus/daedalusd.sock\)' \
 	"status says the daemon is not running"
@@ -58,7 +58,7 @@ expect_out status '^kernel link:   up, /dev/daedalus-v4l2, protocol v2, module 0
 expect_out status '^fifo:          depth 0/64, high-water [0-9]+$' "status: FIFO depth"
 expect_out status '^pings:         3 sent, 3 answered, 0 timed out$' "status: kernel counted the 3 pings"
 expect_out status '^kernel errors: none$' "status: no kernel errors"
-grep -q "kernel link up: /dev/daedalus-v4l2, module 0.2.0, protocol 2" "$OUT/daedalusd.log" &&
+grep -q "kernel link up: /dev/daedalus-v4l2, module 0.3.0, protocol 3" "$OUT/daedalusd.log" &&
 	ok "daemon logged the link" || bad "daemon log lacks the link-up line"
 
 echo "== shutdown"
@@ -74,7 +74,7 @@ RC=$?
 expect_rc 0 "daedalusd exits 0 on SIGTERM"
 [ ! -e "$SOCK" ] && ok "socket removed on exit" || bad "socket left behind"
 rmmod daedalus_v4l2 && ok "rmmod after the daemon stopped" || bad "rmmod"
-if dmesg | grep -q "daemon 'daedalusd 0.2.0' detached"; then
+if dmesg | grep -q "daemon 'daedalusd 0.3.0' detached"; then
 	ok "kernel saw the daemon detach"
 else
 	bad "no detach message in the kernel log"

@@ -15,10 +15,14 @@
 #include <linux/types.h>
 
 #define DDV_MAGIC		0x44303456	/* 'D04V' */
-#define DDV_PROTO_VERSION	2
+#define DDV_PROTO_VERSION	3
 #define DDV_MAX_PAYLOAD		65536
 #define DDV_FIFO_CAPACITY	64
 #define DDV_VERSION_LEN		32
+
+/* Largest coded size the V4L2 decoder node accepts. */
+#define DDV_MAX_WIDTH		4096
+#define DDV_MAX_HEIGHT		2304
 
 /* Types with this bit set answer a message that travelled the other way. */
 #define DDV_MSG_RESPONSE	0x80000000u
@@ -206,6 +210,9 @@ struct ddv_layout {
  * @src_bytes: bytes of bitstream in the OUTPUT buffer (DDV_DECODE_SRC)
  * @src_timestamp: the OUTPUT buffer's timestamp in ns
  * @dst: layout of the CAPTURE buffer (DDV_DECODE_DST)
+ * @src_queued: OUTPUT buffers the client has queued, this job's included
+ * @dst_queued: CAPTURE buffers the client has queued, this job's included
+ * @submit_ns: CLOCK_MONOTONIC time the kernel sent the job, in ns
  */
 struct ddv_decode {
 	__u32 ctx_id;
@@ -214,6 +221,9 @@ struct ddv_decode {
 	__u32 src_bytes;
 	__u64 src_timestamp;
 	struct ddv_layout dst;
+	__u32 src_queued;
+	__u32 dst_queued;
+	__u64 submit_ns;
 };
 
 #define DDV_DONE_SRC_CONSUMED	0x1	/* the OUTPUT buffer is done with */

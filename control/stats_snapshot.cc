@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: BSD-2-Clause
+
+#include "control/stats_snapshot.h"
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <string>
+
+#include "absl/time/clock.h"
+
+namespace daedalus::control {
+
+void SetDuration(absl::Duration d, google::protobuf::Duration* out) {
+  int64_t ns = absl::ToInt64Nanoseconds(d);
+  out->set_seconds(ns / 1000000000);
+  out->set_nanos(static_cast<int32_t>(ns % 1000000000));
+}
+
+void FillKernelCounters(const ddv_stats& s, daedalus::v1::KernelCounters* out) {
+  out->set_fifo_depth(s.fifo_depth);
+  out->set_fifo_high_water(s.fifo_high_water);
+  out->set_fifo_capacity(s.fifo_capacity);
+  out->set_msgs_to_daemon(s.msgs_to_daemon);
+  out->set_msgs_from_daemon(s.msgs_from_daemon);
+  out->set_bytes_to_daemon(s.bytes_to_daemon);
+  out->set_bytes_from_daemon(s.bytes_from_daemon);
+  auto& errors = *out->mutable_errors();
+  errors["bad_magic"] = s.err_bad_magic;
+  errors["bad_version"] = s.err_bad_version;
+  errors["bad_reserved"] = s.err_bad_reserved;
+  errors["too_big"] = s.err_too_big;
+  errors["bad_length"] = s.err_bad_length;
+  errors["bad_type"] = s.err_bad_type;
+  errors["bad_payload"] = s.err_bad_payload;
+  errors["short_read"] = s.err_short_read;
+  errors["fifo_full"] = s.err_fifo_full;
+  errors["unmatched_pong"] = s.err_unmatched_pong;
+  out->set_pings_sent(s.pings_sent);
+  out->set_pongs_matched(s.pongs_matched);
+  out->set_pings_timed_out(s.pings_timed_out);
+  out->set_msgs_dropped(s.msgs_dropped);
+  out->set_daemon_attaches(s.daemon_attaches);
+}
+
+void FillProcessStats(daedalus::v1::ProcessStats* out) {
+  rusage ru;
+  if (getrusage(RUSAGE_SELF, &ru) == 0) {
+    out->set_cpu_user_seconds(static_cast<double>(ru.ru_utime.tv_sec) + ru.ru_utime.tv_usec / 1e6);
+    out->set_cpu_system_seconds(static_cast<double>(ru.ru_stime.tv_sec) +
+                                ru.ru_stime.tv_usec / 1e6);
+  }
+  // /proc/self/statm: total and resident size, in pages.
+  std::ifstream statm("/proc/self/statm");
+  uint64_t size_pages = 0, resident_pages = 0;
+  if (statm >> size_pages >> resident_pages) {
+    out->set_resident_bytes(resident_pages * static_cast<uint64_t>(sysconf(_SC_PAGESIZE)));
+  }
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("Threads:", 0) == 0) {
+      out->set_threads(static_cast<uint32_t>(std::stoul(line.substr(8))));
+      break;
+    }
+  }
+}
+
+daedalus::v1::Stats TakeStatsSnapshot(Backend& backend, absl::Time started, bool with_contexts) {
+  daedalus::v1::Stats out;
+  backend.GetDecodeStats(with_contexts, &out);
+  absl::Time now = absl::Now();
+  SetDuration(now - started, out.mutable_uptime());
+  int64_t ns = absl::ToUnixNanos(now);
+  out.mutable_taken_at()->set_seconds(ns / 1000000000);
+  out.mutable_taken_at()->set_nanos(static_cast<int32_t>(ns % 1000000000));
+  // The link may drop at any moment; the snapshot still answers.
+  absl::StatusOr<ddv_stats> kernel = backend.GetKernelStats();
+  if (kernel.ok()) FillKernelCounters(*kernel, out.mutable_kernel());
+  FillProcessStats(out.mutable_process());
+  return out;
+}
+
+}  // namespace daedalus::control

@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//
+// One daedalus.v1.Stats snapshot of the whole daemon: the Backend's decode
+// statistics, the kernel's chardev counters and this process's CPU and
+// memory. GetStats, WatchStats and /metrics all read through here, so they
+// always agree.
+
+#ifndef DAEDALUS_CONTROL_STATS_SNAPSHOT_H_
+#define DAEDALUS_CONTROL_STATS_SNAPSHOT_H_
+
+#include "absl/time/time.h"
+#include "control/backend.h"
+#include "daedalus/v1/stats.pb.h"
+
+namespace daedalus::control {
+
+// `started`: when the daemon started (for uptime).
+daedalus::v1::Stats TakeStatsSnapshot(Backend& backend, absl::Time started, bool with_contexts);
+
+// The kernel's DDV_IOC_GET_STATS counters as a message.
+void FillKernelCounters(const ddv_stats& s, daedalus::v1::KernelCounters* out);
+
+// CPU time, resident memory and threads of this process.
+void FillProcessStats(daedalus::v1::ProcessStats* out);
+
+void SetDuration(absl::Duration d, google::protobuf::Duration* out);
+
+}  // namespace daedalus::control
+
+#endif  // DAEDALUS_CONTROL_STATS_SNAPSHOT_H_

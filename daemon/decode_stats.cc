@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: BSD-2-Clause
+
+#include "daemon/decode_stats.h"
+
+#include <time.h>
+
+#include <algorithm>
+#include <string>
+
+#include "absl/time/clock.h"
+
+namespace daedalus {
+namespace {
+
+// The rate is taken over the pictures of this last stretch of time.
+constexpr absl::Duration kRateWindow = absl::Seconds(3);
+constexpr size_t kRateSamples = 256;
+
+constexpr const char* kErrorNames[] = {"corrupt_bitstream", "decoder_setup", "buffer_io"};
+
+int64_t MonotonicNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+void SetDuration(absl::Duration d, google::protobuf::Duration* out) {
+  int64_t ns = absl::ToInt64Nanoseconds(d);
+  out->set_seconds(ns / 1000000000);
+  out->set_nanos(static_cast<int32_t>(ns % 1000000000));
+}
+
+const char* ChromaName(const decode::PictureFormat& f) {
+  if (f.chroma_shift_x) return f.chroma_shift_y ? "4:2:0" : "4:2:2";
+  return f.chroma_shift_y ? "4:4:0" : "4:4:4";
+}
+
+}  // namespace
+
+void LatencyHistogram::Observe(absl::Duration d) {
+  double s = absl::ToDoubleSeconds(d);
+  if (s < 0) s = 0;  // clocks of two processes; never negative
+  auto it = std::lower_bound(kBoundsSeconds.begin(), kBoundsSeconds.end(), s);
+  if (it != kBoundsSeconds.end()) counts_[it - kBoundsSeconds.begin()]++;
+  count_++;
+  sum_seconds_ += s;
+}
+
+void LatencyHistogram::Fill(daedalus::v1::Histogram* out) const {
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < kBoundsSeconds.size(); i++) {
+    cumulative += counts_[i];
+    out->add_bounds_seconds(kBoundsSeconds[i]);
+    out->add_cumulative_counts(cumulative);
+  }
+  out->set_count(count_);
+  out->set_sum_seconds(sum_seconds_);
+}
+
+DecodeStats::DecodeStats(MonotonicClock clock) : clock_(clock ? clock : &MonotonicNs) {}
+
+DecodeStats::Context& DecodeStats::Get(uint32_t ctx) {
+  auto [it, inserted] = contexts_.try_emplace(ctx);
+  if (inserted) it->second.opened = absl::Now();
+  return it->second;
+}
+
+DecodeStats::Context* DecodeStats::Find(uint32_t ctx) {
+  auto it = contexts_.find(ctx);
+  return it == contexts_.end() ? nullptr : &it->second;
+}
+
+DecodeStats::Counters* DecodeStats::CountersOf(uint32_t ctx) {
+  Context* c = Find(ctx);
+  return c ? &c->counters : &discarded_;
+}
+
+void DecodeStats::ContextOpened(uint32_t ctx) {
+  absl::MutexLock lock(&mu_);
+  Get(ctx);
+  contexts_opened_++;
+}
+
+void DecodeStats::ContextClosed(uint32_t ctx) {
+  absl::MutexLock lock(&mu_);
+  if (contexts_.erase(ctx)) contexts_closed_++;
+}
+
+void DecodeStats::AllContextsClosed() {
+  absl::MutexLock lock(&mu_);
+  contexts_closed_ += contexts_.size();
+  contexts_.clear();
+}
+
+void DecodeStats::JobStarted(uint32_t ctx, uint32_t output_queued, uint32_t capture_queued) {
+  absl::MutexLock lock(&mu_);
+  Context& c = Get(ctx);
+  c.output_queued = output_queued;
+  c.capture_queued = capture_queued;
+  c.in_flight = 1;
+}
+
+void DecodeStats::BitstreamDecoded(uint32_t ctx, size_t bytes, absl::Duration decode_time) {
+  absl::MutexLock lock(&mu_);
+  for (Counters* c : {&totals_, CountersOf(ctx)}) {
+    c->frames_in++;
+    c->bytes_in += bytes;
+  }
+  decode_time_.Observe(decode_time);
+}
+
+void DecodeStats::Error(uint32_t ctx, DecodeError reason) {
+  absl::MutexLock lock(&mu_);
+  size_t i = static_cast<size_t>(reason);
+  totals_.errors[i]++;
+  CountersOf(ctx)->errors[i]++;
+}
+
+void DecodeStats::FormatAnnounced(uint32_t ctx, const decode::PictureFormat& format) {
+  absl::MutexLock lock(&mu_);
+  totals_.format_changes++;
+  Context* c = Find(ctx);
+  if (!c) return;
+  c->format = format;
+  c->has_format = true;
+  c->counters.format_changes++;
+}
+
+void DecodeStats::PictureWritten(uint32_t ctx, size_t bytes) {
+  absl::MutexLock lock(&mu_);
+  totals_.frames_out++;
+  totals_.bytes_out += bytes;
+  Context* c = Find(ctx);
+  if (!c) return;
+  c->counters.frames_out++;
+  c->counters.bytes_out += bytes;
+  c->recent_pictures.push_back(absl::Now());
+  if (c->recent_pictures.size() > kRateSamples) c->recent_pictures.pop_front();
+}
+
+void DecodeStats::PicturesWaiting(uint32_t ctx, size_t pictures) {
+  absl::MutexLock lock(&mu_);
+  if (Context* c = Find(ctx)) c->pictures_waiting = static_cast<uint32_t>(pictures);
+}
+
+void DecodeStats::JobAnswered(uint32_t ctx, uint64_t submit_ns) {
+  int64_t now_ns = clock_();
+  absl::MutexLock lock(&mu_);
+  totals_.jobs++;
+  if (Context* c = Find(ctx)) {
+    c->in_flight = 0;
+    c->counters.jobs++;
+  }
+  job_latency_.Observe(absl::Nanoseconds(now_ns - static_cast<int64_t>(submit_ns)));
+}
+
+void DecodeStats::JobDropped(uint32_t ctx) {
+  absl::MutexLock lock(&mu_);
+  totals_.jobs_dropped++;
+  if (Context* c = Find(ctx)) {
+    c->in_flight = 0;
+    c->counters.jobs_dropped++;
+  }
+}
+
+void DecodeStats::Flushed(uint32_t ctx, size_t pictures_dropped) {
+  absl::MutexLock lock(&mu_);
+  for (Counters* n : {&totals_, CountersOf(ctx)}) {
+    n->flushes++;
+    n->pictures_flushed += pictures_dropped;
+  }
+  if (Context* c = Find(ctx)) {
+    c->pictures_waiting = 0;
+    c->recent_pictures.clear();
+  }
+}
+
+void DecodeStats::FillCounters(const Counters& c, daedalus::v1::DecodeCounters* out) {
+  out->set_jobs(c.jobs);
+  out->set_jobs_dropped(c.jobs_dropped);
+  out->set_frames_in(c.frames_in);
+  out->set_bytes_in(c.bytes_in);
+  out->set_frames_out(c.frames_out);
+  out->set_bytes_out(c.bytes_out);
+  for (size_t i = 0; i < c.errors.size(); i++)
+    (*out->mutable_errors())[kErrorNames[i]] = c.errors[i];
+  out->set_flushes(c.flushes);
+  out->set_pictures_flushed(c.pictures_flushed);
+  out->set_format_changes(c.format_changes);
+}
+
+void DecodeStats::FillContext(uint32_t id, const Context& c, absl::Time now,
+                              daedalus::v1::ContextStats* out) const {
+  out->set_id(id);
+  if (c.has_format) {
+    out->set_width(static_cast<uint32_t>(c.format.width));
+    out->set_height(static_cast<uint32_t>(c.format.height));
+    out->set_bit_depth(static_cast<uint32_t>(c.format.bit_depth));
+    out->set_chroma(ChromaName(c.format));
+  }
+  FillCounters(c.counters, out->mutable_counters());
+  out->set_output_queued(c.output_queued);
+  out->set_capture_queued(c.capture_queued);
+  out->set_in_flight(c.in_flight);
+  out->set_pictures_waiting(c.pictures_waiting);
+  // Pictures inside the window, over the window (or over the context's
+  // age while it is younger than the window).
+  size_t n = 0;
+  for (auto it = c.recent_pictures.rbegin(); it != c.recent_pictures.rend(); ++it) {
+    if (now - *it > kRateWindow) break;
+    n++;
+  }
+  absl::Duration span = std::min(kRateWindow, now - c.opened);
+  if (n > 0 && span > absl::ZeroDuration()) {
+    out->set_frames_per_second(static_cast<double>(n) / absl::ToDoubleSeconds(span));
+  }
+  SetDuration(now - c.opened, out->mutable_age());
+}
+
+void DecodeStats::FillContexts(
+    google::protobuf::RepeatedPtrField<daedalus::v1::ContextStats>* out) const {
+  absl::Time now = absl::Now();
+  absl::ReaderMutexLock lock(&mu_);
+  for (const auto& [id, c] : contexts_) FillContext(id, c, now, out->Add());
+}
+
+void DecodeStats::Fill(bool with_contexts, daedalus::v1::Stats* out) const {
+  absl::Time now = absl::Now();
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    FillCounters(totals_, out->mutable_totals());
+    out->set_contexts_opened(contexts_opened_);
+    out->set_contexts_closed(contexts_closed_);
+    out->set_contexts_active(static_cast<uint32_t>(contexts_.size()));
+    job_latency_.Fill(out->mutable_job_latency());
+    decode_time_.Fill(out->mutable_decode_time());
+    if (with_contexts) {
+      for (const auto& [id, c] : contexts_) FillContext(id, c, now, out->add_contexts());
+    }
+  }
+}
+
+}  // namespace daedalus
