@@ -119,6 +119,8 @@ std::vector<MetricFamily> StatsCollector::Collect() const {
               s.job_latency());
   f.Histogram("daedalus_decode_duration_seconds", "Time inside libavcodec per compressed frame.",
               s.decode_time());
+  f.Histogram("daedalus_picture_write_duration_seconds",
+              "Time to copy one picture into its CAPTURE buffer.", s.picture_write_time());
 
   f.Gauge("daedalus_kernel_fifo_depth", "Messages waiting in the kernel's request FIFO.",
           k.fifo_depth());

@@ -117,7 +117,9 @@ std::optional<ddv_decode_done> DecodeJobs::RunJob(const ddv_decode& req, JobIo& 
       return done;
     }
     if (req.flags & DDV_DECODE_DST) {
+      absl::Time start = absl::Now();
       absl::Status st = io.WritePicture(req.ctx_id, req.job_id, pic);
+      absl::Duration write_time = absl::Now() - start;
       if (!st.ok()) {
         if (absl::IsNotFound(st)) return std::nullopt;
         Log(Severity::kError, absl::StrFormat("context %d: %s", req.ctx_id, st.message()));
@@ -128,7 +130,7 @@ std::optional<ddv_decode_done> DecodeJobs::RunJob(const ddv_decode& req, JobIo& 
       }
       done.flags |= DDV_DONE_PICTURE;
       done.timestamp = static_cast<uint64_t>(pic.timestamp);
-      stats_.PictureWritten(req.ctx_id, req.dst.sizeimage);
+      stats_.PictureWritten(req.ctx_id, req.dst.sizeimage, write_time);
       c.pending.pop_front();
     }
   }

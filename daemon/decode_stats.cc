@@ -126,8 +126,9 @@ void DecodeStats::FormatAnnounced(uint32_t ctx, const decode::PictureFormat& for
   c->counters.format_changes++;
 }
 
-void DecodeStats::PictureWritten(uint32_t ctx, size_t bytes) {
+void DecodeStats::PictureWritten(uint32_t ctx, size_t bytes, absl::Duration write_time) {
   absl::MutexLock lock(&mu_);
+  write_time_.Observe(write_time);
   totals_.frames_out++;
   totals_.bytes_out += bytes;
   Context* c = Find(ctx);
@@ -234,6 +235,7 @@ void DecodeStats::Fill(bool with_contexts, daedalus::v1::Stats* out) const {
     out->set_contexts_active(static_cast<uint32_t>(contexts_.size()));
     job_latency_.Fill(out->mutable_job_latency());
     decode_time_.Fill(out->mutable_decode_time());
+    write_time_.Fill(out->mutable_picture_write_time());
     if (with_contexts) {
       for (const auto& [id, c] : contexts_) FillContext(id, c, now, out->add_contexts());
     }

@@ -65,7 +65,7 @@ class DecodeStats {
   void BitstreamDecoded(uint32_t ctx, size_t bytes, absl::Duration decode_time);
   void Error(uint32_t ctx, DecodeError reason);
   void FormatAnnounced(uint32_t ctx, const decode::PictureFormat& format);
-  void PictureWritten(uint32_t ctx, size_t bytes);
+  void PictureWritten(uint32_t ctx, size_t bytes, absl::Duration write_time);
   void PicturesWaiting(uint32_t ctx, size_t pictures);
   // The DONE went to the kernel; `submit_ns` from the DECODE.
   void JobAnswered(uint32_t ctx, uint64_t submit_ns);
@@ -112,6 +112,7 @@ class DecodeStats {
   std::map<uint32_t, Context> contexts_ ABSL_GUARDED_BY(mu_);
   LatencyHistogram job_latency_ ABSL_GUARDED_BY(mu_);
   LatencyHistogram decode_time_ ABSL_GUARDED_BY(mu_);
+  LatencyHistogram write_time_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace daedalus

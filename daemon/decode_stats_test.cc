@@ -38,7 +38,7 @@ TEST(DecodeStatsTest, CountsPerContextAndInTotal) {
   f.width = 352;
   f.height = 288;
   stats.FormatAnnounced(1, f);
-  stats.PictureWritten(1, 152064);
+  stats.PictureWritten(1, 152064, absl::Microseconds(300));
   fake_now_ns += 7'000'000;  // answered 7 ms after the kernel's submit
   stats.JobAnswered(1, 1'000'000'000);
   stats.Error(2, DecodeError::kCorruptBitstream);
@@ -60,6 +60,8 @@ TEST(DecodeStatsTest, CountsPerContextAndInTotal) {
   EXPECT_EQ(s.job_latency().count(), 1u);
   EXPECT_NEAR(s.job_latency().sum_seconds(), 0.007, 1e-9);
   EXPECT_EQ(s.decode_time().count(), 1u);
+  EXPECT_EQ(s.picture_write_time().count(), 1u);
+  EXPECT_EQ(s.picture_write_time().cumulative_counts(0), 1u);  // 0.3 ms <= 0.5 ms
   ASSERT_EQ(s.contexts_size(), 2);
   const auto& c1 = s.contexts(0);
   EXPECT_EQ(c1.id(), 1u);
@@ -72,7 +74,7 @@ TEST(DecodeStatsTest, CountsPerContextAndInTotal) {
   EXPECT_EQ(s.contexts(1).counters().errors().at("corrupt_bitstream"), 1u);
 
   stats.ContextClosed(1);
-  stats.PictureWritten(1, 10);  // late: counted in total, no resurrection
+  stats.PictureWritten(1, 10, absl::Microseconds(1));  // late: counted in total, no resurrection
   daedalus::v1::Stats after;
   stats.Fill(false, &after);
   EXPECT_EQ(after.contexts_size(), 0);  // not asked for

@@ -517,6 +517,12 @@ static int ddv_copy_rows(u8 *dst, u32 dst_stride, u64 src, u32 src_stride, u32 w
 {
 	u32 y;
 
+	if (!rows)
+		return 0;
+	/* Same strides (the usual case): the plane is one block. */
+	if (dst_stride == src_stride)
+		return copy_from_user(dst, u64_to_user_ptr(src),
+				      (size_t)(rows - 1) * dst_stride + width) ? -EFAULT : 0;
 	for (y = 0; y < rows; y++)
 		if (copy_from_user(dst + (size_t)y * dst_stride,
 				   u64_to_user_ptr(src + (u64)y * src_stride), width))
@@ -524,30 +530,54 @@ static int ddv_copy_rows(u8 *dst, u32 dst_stride, u64 src, u32 src_stride, u32 w
 	return 0;
 }
 
-/* U and V rows from the daemon, interleaved into NV12's UV plane. */
+/* The four bytes of @w, each followed by a zero byte, as they lie in memory. */
+static u64 ddv_spread_bytes(u32 w)
+{
+	u64 x = w;
+
+	x = (x | (x << 16)) & 0x0000ffff0000ffffULL;
+	return (x | (x << 8)) & 0x00ff00ff00ff00ffULL;
+}
+
+/*
+ * NV12's chroma plane from the daemon's U and V planes. Four pixel pairs
+ * per step: eight times fewer stores than a byte loop, which matters most
+ * where every store is instrumented (KASAN) or emulated.
+ */
 static int ddv_interleave_rows(u8 *dst, u32 dst_stride, const struct ddv_picture_io *io,
 			       u32 width, u32 rows)
 {
+	u32 v_off = round_up(width, 8);
 	u8 *line;
 	u32 x, y;
 	int ret = 0;
 
-	line = kmalloc(2 * width, GFP_KERNEL);
+	line = kmalloc(2 * v_off, GFP_KERNEL);
 	if (!line)
 		return -ENOMEM;
-	for (y = 0; y < rows && !ret; y++) {
+	for (y = 0; y < rows; y++) {
 		u8 *d = dst + (size_t)y * dst_stride;
 
 		if (copy_from_user(line, u64_to_user_ptr(io->plane[1] + (u64)y * io->stride[1]),
 				   width) ||
-		    copy_from_user(line + width,
+		    copy_from_user(line + v_off,
 				   u64_to_user_ptr(io->plane[2] + (u64)y * io->stride[2]), width)) {
 			ret = -EFAULT;
 			break;
 		}
-		for (x = 0; x < width; x++) {
+		for (x = 0; x + 4 <= width; x += 4) {
+			__le64 pairs;
+			__le32 u, v;
+
+			memcpy(&u, line + x, 4);
+			memcpy(&v, line + v_off + x, 4);
+			pairs = cpu_to_le64(ddv_spread_bytes(le32_to_cpu(u)) |
+					    ddv_spread_bytes(le32_to_cpu(v)) << 8);
+			memcpy(d + 2 * x, &pairs, 8);
+		}
+		for (; x < width; x++) {
 			d[2 * x] = line[x];
-			d[2 * x + 1] = line[width + x];
+			d[2 * x + 1] = line[v_off + x];
 		}
 	}
 	kfree(line);

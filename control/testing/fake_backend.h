@@ -39,7 +39,8 @@ class FakeBackend final : public Backend {
     c->set_capture_queued(4);
     c->mutable_counters()->set_frames_out(9);
     // Histograms as the daemon sends them: every bound, even when empty.
-    for (daedalus::v1::Histogram* h : {s.mutable_job_latency(), s.mutable_decode_time()}) {
+    for (daedalus::v1::Histogram* h :
+         {s.mutable_job_latency(), s.mutable_decode_time(), s.mutable_picture_write_time()}) {
       for (double bound : {0.0005, 0.005, 0.05}) {
         h->add_bounds_seconds(bound);
         h->add_cumulative_counts(0);

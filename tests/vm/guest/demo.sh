@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: BSD-2-Clause
 #
 # Guest half of the demo: load the module, start daedalusd, ping the kernel
-# through the whole stack and show the status.
+# through the whole stack, show the status, decode a clip with FFmpeg
+# through the V4L2 node and show the daemon's statistics of it.
 . "$STAGE/guest/lib.sh"
 
 load_media_core && insmod "$MODULE" && ok "module loaded" || bad "insmod"
@@ -29,6 +30,10 @@ reference_md5s "$clip.md5" | paste -d' ' "$OUT/demo.got" - |
 echo "    | all $(wc -l <"$OUT/demo.got") pictures: decoded $got, reference $want"
 [ "$got" = "$want" ] && ok "VP9 decoded through $dev by ffmpeg, bit-exact with the reference" ||
 	bad "decoded picture MD5s differ from the reference"
+echo
+echo "\$ daedalusctl stats"
+run stats "$BIN/daedalusctl" stats
+expect_rc 0 "stats after the decode"
 echo
 kill -TERM "$daemon" && wait "$daemon"
 RC=$?

@@ -53,8 +53,8 @@ expect_out ping '^rtt min/avg/max = [0-9.]+/[0-9.]+/[0-9.]+ ms \(measured in the
 	"ping min/avg/max line"
 run status "$BIN/daedalusctl" status
 expect_rc 0 "daedalusctl status"
-expect_out status '^daemon:        daedalusd 0\.2\.0 at unix:/run/daedalus/daedalusd\.sock, up [0-9]+' "status: daemon line"
-expect_out status '^kernel link:   up, /dev/daedalus-v4l2, protocol v2, module 0\.2\.0$' "status: link up, protocol v2"
+expect_out status '^daemon:        daedalusd 0\.3\.0 at unix:/run/daedalus/daedalusd\.sock, up [0-9]+' "status: daemon line"
+expect_out status '^kernel link:   up, /dev/daedalus-v4l2, protocol v3, module 0\.3\.0$' "status: link up, protocol v3"
 expect_out status '^fifo:          depth 0/64, high-water [0-9]+$' "status: FIFO depth"
 expect_out status '^pings:         3 sent, 3 answered, 0 timed out$' "status: kernel counted the 3 pings"
 expect_out status '^kernel errors: none$' "status: no kernel errors"
