@@ -12,6 +12,9 @@ wait_for "daedalusd up" 30 "$BIN/daedalusctl" status
 run bench timeout -k 5 1800 "$BIN/vp9_bench" "$dev" "$STAGE/clip.ivf" "$threads"
 expect_rc 0 "vp9_bench"
 grep -E '^(clip|direct|through|ratio|latency)' "$OUT/bench.txt" | sed 's/^/BENCH: /'
+# Where the node's time went, per stage, as the daemon measured it.
+"$BIN/daedalusctl" stats >"$OUT/stats.txt" 2>&1
+grep -E '^(job latency|decode time|picture copy):' "$OUT/stats.txt" | sed 's/^/BENCH: daemon /'
 kill -TERM "$daemon" && wait "$daemon"
 rmmod daedalus_v4l2
 finish
