@@ -4,6 +4,7 @@
 
 #include <poll.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -20,17 +21,36 @@ void KernelLink::SetLinkObserver(std::function<void(bool)> observer) {
   observer_ = std::move(observer);
 }
 
+void KernelLink::SetHeartbeat(absl::Duration every, std::function<void()> heartbeat) {
+  heartbeat_every_ = every;
+  heartbeat_ = std::move(heartbeat);
+}
+
 void KernelLink::Run(int stop_fd) {
   TryConnect();
+  absl::Time next_connect = absl::Now() + options_.reconnect_interval;
+  absl::Time next_heartbeat = absl::Now();
   for (;;) {
+    absl::Time now = absl::Now();
+    if (heartbeat_ && now >= next_heartbeat) {
+      heartbeat_();
+      next_heartbeat = now + heartbeat_every_;
+    }
     int dev_fd;
     {
       absl::MutexLock lock(&mu_);
       dev_fd = dev_.fd();
     }
-    pollfd fds[2] = {{stop_fd, POLLIN, 0}, {dev_fd, POLLIN, 0}};
+    // Sleep until the device speaks, the next reconnect attempt or the
+    // next heartbeat, whichever comes first.
+    absl::Duration wait = dev_fd >= 0 ? absl::InfiniteDuration() : next_connect - now;
+    if (heartbeat_) wait = std::min(wait, next_heartbeat - now);
+    wait = std::max(wait, absl::ZeroDuration());
     int timeout_ms =
-        dev_fd >= 0 ? -1 : static_cast<int>(absl::ToInt64Milliseconds(options_.reconnect_interval));
+        wait == absl::InfiniteDuration()
+            ? -1
+            : static_cast<int>(absl::ToInt64Milliseconds(absl::Ceil(wait, absl::Milliseconds(1))));
+    pollfd fds[2] = {{stop_fd, POLLIN, 0}, {dev_fd, POLLIN, 0}};
     int n = poll(fds, 2, timeout_ms);
     if (n < 0 && errno != EINTR) {
       Log(Severity::kError, absl::StrFormat("poll: %s", std::strerror(errno)));
@@ -38,8 +58,11 @@ void KernelLink::Run(int stop_fd) {
     }
     if (fds[0].revents) break;
     if (dev_fd < 0) {
-      TryConnect();
-    } else if (fds[1].revents) {
+      if (absl::Now() >= next_connect) {
+        TryConnect();
+        next_connect = absl::Now() + options_.reconnect_interval;
+      }
+    } else if (n > 0 && fds[1].revents) {
       ReadAll();
     }
   }

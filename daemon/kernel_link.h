@@ -46,6 +46,10 @@ class KernelLink final : public control::Backend {
   // Called (from the loop thread, without locks held) whenever the link
   // goes up or down. Set before Run().
   void SetLinkObserver(std::function<void(bool up)> observer);
+  // Called from the loop thread at least every `every` while Run() runs:
+  // proof that the event loop is alive (the systemd watchdog). Set before
+  // Run().
+  void SetHeartbeat(absl::Duration every, std::function<void()> heartbeat);
 
   // Runs the event loop until `stop_fd` is readable (e.g. an eventfd or a
   // signalfd), then closes the chardev and fails pending pings.
@@ -74,6 +78,8 @@ class KernelLink final : public control::Backend {
 
   const Options options_;
   std::function<void(bool)> observer_;
+  absl::Duration heartbeat_every_ = absl::ZeroDuration();
+  std::function<void()> heartbeat_;
   bool last_reported_up_ = false;  // loop thread only
 
   absl::Mutex mu_;

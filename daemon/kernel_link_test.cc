@@ -136,9 +136,10 @@ class FakeKernel final : public SyscallApi {
 
 class KernelLinkTest : public ::testing::Test {
  protected:
-  void Start() {
+  void Start(std::function<void()> heartbeat = nullptr) {
     link_ = std::make_unique<KernelLink>(
         KernelLink::Options{"/dev/fake", "test 1.0", absl::Milliseconds(20)}, kernel_);
+    if (heartbeat) link_->SetHeartbeat(absl::Milliseconds(30), std::move(heartbeat));
     link_->SetLinkObserver([this](bool up) {
       if (up)
         ups_++;
@@ -180,6 +181,22 @@ TEST_F(KernelLinkTest, SaysHelloAndComesUp) {
   std::lock_guard<std::mutex> lock(kernel_.mu);
   EXPECT_EQ(kernel_.hello_version, "test 1.0");
   EXPECT_EQ(ups_, 1);
+}
+
+TEST_F(KernelLinkTest, HeartbeatsComeWhetherTheLinkIsUpOrDown) {
+  std::atomic<int> beats{0};
+  Start([&] { beats++; });
+  ASSERT_TRUE(Eventually([&] { return link_->GetLinkStatus().up; }));
+  // Up: the loop sleeps on the device, yet wakes for each heartbeat.
+  int before = beats;
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_GE(beats - before, 5);
+  EXPECT_LE(beats - before, 12);
+  kernel_.Break(ENODEV);
+  ASSERT_TRUE(Eventually([&] { return !link_->GetLinkStatus().up; }));
+  before = beats;
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_GE(beats - before, 5);
 }
 
 TEST_F(KernelLinkTest, AnswersKernelPingsWithAnEcho) {

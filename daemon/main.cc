@@ -19,6 +19,7 @@
 #include "daemon/decode/vp9_decoder.h"
 #include "daemon/kernel_link.h"
 #include "daemon/log.h"
+#include "daemon/systemd_notify.h"
 #include "daemon/version.h"
 
 namespace {
@@ -126,6 +127,13 @@ int main(int argc, char** argv) {
                                      link_options.decoder_threads};
   daedalus::control::ControlServer server(server_options, link, info);
   link.SetLinkObserver([&server](bool up) { server.SetServing(up); });
+  // Under systemd (Type=notify): the watchdog is fed by the event loop, so
+  // a loop stuck for WatchdogSec gets the daemon restarted.
+  const daedalus::SystemdNotifier systemd = daedalus::SystemdNotifier::FromEnvironment();
+  if (systemd.watchdog_interval() > absl::ZeroDuration()) {
+    link.SetHeartbeat(systemd.watchdog_interval(),
+                      [&systemd] { (void)systemd.Notify("WATCHDOG=1"); });
+  }
   if (absl::Status st = server.Start(); !st.ok()) {
     std::fprintf(stderr, "daedalusd: %s\n", std::string(st.message()).c_str());
     return 1;
@@ -144,7 +152,11 @@ int main(int argc, char** argv) {
           server_options.tcp_address.empty() ? "" : " and " + server_options.tcp_address,
           metrics_address == "off" ? "" : ", metrics on http://" + metrics_address + "/metrics"));
 
+  if (absl::Status st = systemd.Notify("READY=1"); !st.ok()) {
+    daedalus::Log(daedalus::Severity::kWarning, std::string(st.message()));
+  }
   link.Run(stop_fd);
+  (void)systemd.Notify("STOPPING=1");
 
   daedalus::Log(daedalus::Severity::kInfo, "shutting down");
   server.Shutdown(absl::Seconds(shutdown_grace_s));
