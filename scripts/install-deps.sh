@@ -16,6 +16,8 @@ packages=(
 	googletest libgtest-dev libgmock-dev libcli11-dev prometheus-cpp-dev
 	# Control-plane tests: a real Prometheus server, certificates for TLS.
 	prometheus openssl curl
+	# Packaging checks: DKMS builds the packaged module source.
+	dkms
 	# Kernel module: Kbuild against 6.1 headers and our 6.12 test kernel.
 	linux-headers-amd64 linux-source-6.12 flex bison bc libelf-dev
 	ccache kmod cpio sparse perl python3 xz-utils

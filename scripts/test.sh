@@ -5,8 +5,10 @@
 #   1. Bazel unit tests (GoogleTest), offline against Debian's libraries
 #   2. the module: warning-free against Debian's 6.1 headers and the 6.12
 #      test kernel, checkpatch --strict and sparse clean
-#   3. the VM test: the 6.12 debug kernel (KASAN, kmemleak, lockdep) in
-#      QEMU running tests/vm/guest/skeleton.sh
+#   3. the VM tests: the 6.12 debug kernel (KASAN, kmemleak, lockdep) in
+#      QEMU running tests/vm/guest/skeleton.sh and decode.sh
+#   4. the Debian packages: contents, the systemd unit, a DKMS build, and
+#      tests/vm/guest/package.sh running what they install
 # Needs root for the package install. Cold: ~20 min (the kernel build);
 # warm: ~3 min. Artefacts are cached in ~/.cache/daedalus.
 . "$(dirname "$0")/lib.sh"
@@ -92,6 +94,30 @@ say "VM test: VP9 decoding through the V4L2 node"
 vm_out=$DAEDALUS_CACHE/vm-out/decode
 set +e
 "$REPO/tests/vm/run-vm.sh" "$kcache" "$stage" decode "$vm_out" 2400
+vm_rc=$?
+set -e
+add_guest_result "$vm_out" "$vm_rc"
+
+say "Packages: contents, systemd unit, DKMS build"
+pkg_out=$DAEDALUS_CACHE/vm-out/packaging
+mkdir -p "$pkg_out"
+rm -f "$pkg_out/console.log"
+bin=$(cd "$REPO" && bazel --output_user_root="$DAEDALUS_CACHE/bazel" info bazel-bin 2>/dev/null)
+set +e
+DAEDALUSD_BIN=$bin/daemon/daedalusd DAEDALUSCTL_BIN=$bin/cli/daedalusctl \
+	"$REPO/scripts/build-debs.sh" "$DAEDALUS_CACHE/debs" amd64 &&
+	"$REPO/tests/packaging_check.sh" "$DAEDALUS_CACHE/debs" "$kcache/build" "$stage" \
+		>"$pkg_out/console.log" 2>&1
+set -e
+cat "$pkg_out/console.log"
+# No summary line (build-debs.sh failed): count it as one failure.
+grep -qE '^[0-9]+ passed, [0-9]+ failed$' "$pkg_out/console.log" && pkg_rc=0 || pkg_rc=2
+add_guest_result "$pkg_out" "$pkg_rc"
+
+say "VM test: the daemon and module as installed from the packages"
+vm_out=$DAEDALUS_CACHE/vm-out/package
+set +e
+"$REPO/tests/vm/run-vm.sh" "$kcache" "$stage" package "$vm_out" 600
 vm_rc=$?
 set -e
 add_guest_result "$vm_out" "$vm_rc"
