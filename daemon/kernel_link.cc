@@ -64,6 +64,9 @@ void KernelLink::Run(int stop_fd) {
       }
     } else if (n > 0 && fds[1].revents) {
       ReadAll();
+      // A link that just broke is retried after the interval, so that the
+      // reason it broke stays visible in the meantime.
+      next_connect = absl::Now() + options_.reconnect_interval;
     }
   }
   {

@@ -180,7 +180,7 @@ TEST_F(KernelLinkTest, SaysHelloAndComesUp) {
   EXPECT_EQ(st.device, "/dev/fake");
   std::lock_guard<std::mutex> lock(kernel_.mu);
   EXPECT_EQ(kernel_.hello_version, "test 1.0");
-  EXPECT_EQ(ups_, 1);
+  EXPECT_TRUE(Eventually([&] { return ups_ == 1; })) << ups_;  // notified after the state changes
 }
 
 TEST_F(KernelLinkTest, HeartbeatsComeWhetherTheLinkIsUpOrDown) {
@@ -261,8 +261,9 @@ TEST_F(KernelLinkTest, SurvivesModuleReload) {
   }
   ASSERT_TRUE(Eventually([&] { return link_->GetLinkStatus().up; }));
   EXPECT_TRUE(link_->Ping(absl::Seconds(5)).ok());
-  EXPECT_EQ(ups_, 2);
-  EXPECT_EQ(downs_, 1);
+  EXPECT_TRUE(Eventually([&] { return ups_ == 2; })) << ups_;  // notified after the state changes
+  EXPECT_TRUE(Eventually([&] { return downs_ == 1; }))
+      << downs_;  // notified after the state changes
 }
 
 TEST_F(KernelLinkTest, MalformedKernelMessageIsSkipped) {

@@ -17,7 +17,7 @@ packages=(
 	# Control-plane tests: a real Prometheus server, certificates for TLS.
 	prometheus openssl curl
 	# Packaging checks: DKMS builds the packaged module source.
-	dkms
+	dkms file
 	# Kernel module: Kbuild against 6.1 headers and our 6.12 test kernel.
 	linux-headers-amd64 linux-source-6.12 flex bison bc libelf-dev
 	ccache kmod cpio sparse perl python3 xz-utils
@@ -26,6 +26,18 @@ packages=(
 	ffmpeg gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
 	gstreamer1.0-plugins-bad
 	vpx-tools
+	# aarch64 (Raspberry Pi 5): Debian's cross compiler, qemu-user to run the
+	# unit tests, and the arm64 libraries Bazel links against (multiarch).
+	# --no-install-recommends matters here: with recommends, apt would
+	# replace the host's g++ by g++:arm64.
+	crossbuild-essential-arm64 qemu-user-static
+	libgrpc++-dev:arm64 libprotobuf-dev:arm64 libabsl-dev:arm64 libssl-dev:arm64 zlib1g-dev:arm64
+	libavcodec-dev:arm64 libavformat-dev:arm64 libavutil-dev:arm64 libswscale-dev:arm64
+	libgtest-dev:arm64 libgmock-dev:arm64
+	# prometheus-cpp-dev cannot be installed for two architectures at once:
+	# the arm64 build uses the amd64 package's headers and these libraries
+	# (bazel/system links them by file name).
+	libprometheus-cpp-core1.0:arm64 libprometheus-cpp-pull1.0:arm64
 )
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -44,6 +56,7 @@ if [ ${#missing[@]} -eq 0 ]; then
 fi
 echo "install-deps: installing ${#missing[@]} packages: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+dpkg --print-foreign-architectures | grep -qx arm64 || dpkg --add-architecture arm64
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 echo "install-deps: done"

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: BSD-2-Clause
 #
 # Runs every test of daedalus-v4l2 and ends with "N passed, N failed":
-#   1. Bazel unit tests (GoogleTest), offline against Debian's libraries
+#   1. Bazel unit tests (GoogleTest), offline against Debian's libraries,
+#      on the host and cross-built for aarch64 under qemu-aarch64
 #   2. the module: warning-free against Debian's 6.1 headers and the 6.12
 #      test kernel, checkpatch --strict and sparse clean
 #   3. the VM tests: the 6.12 debug kernel (KASAN, kmemleak, lockdep) in
@@ -39,6 +40,16 @@ if grep -q '^ERROR:' "$log" || [ "$n_ok" -eq 0 ]; then n_bad=$((n_bad + 1)); fi
 passed=$((passed + n_ok))
 failed=$((failed + n_bad))
 echo "unit test targets: $n_ok passed, $n_bad failed"
+
+say "Unit tests for aarch64 (bazel test --config=aarch64 //..., under qemu-aarch64)"
+log=$DAEDALUS_CACHE/unit-tests-aarch64.log
+bazel_run test --config=aarch64 //... 2>&1 | tee "$log" | grep -E '^//|Executed|FAILED|ERROR' || true
+n_ok=$(grep -cE '^//[^ ]+ +(\(cached\) )?PASSED' "$log" || true)
+n_bad=$(grep -cE '^//[^ ]+ +(\(cached\) )?(FAILED|TIMEOUT|NO STATUS)' "$log" || true)
+if grep -q '^ERROR:' "$log" || [ "$n_ok" -eq 0 ]; then n_bad=$((n_bad + 1)); fi
+passed=$((passed + n_ok))
+failed=$((failed + n_bad))
+echo "aarch64 unit test targets: $n_ok passed, $n_bad failed"
 
 say "Kernel module"
 kcache=$(test_kernel)
@@ -104,7 +115,12 @@ mkdir -p "$pkg_out"
 rm -f "$pkg_out/console.log"
 bin=$(cd "$REPO" && bazel --output_user_root="$DAEDALUS_CACHE/bazel" info bazel-bin 2>/dev/null)
 set +e
-DAEDALUSD_BIN=$bin/daemon/daedalusd DAEDALUSCTL_BIN=$bin/cli/daedalusctl \
+bin_a64=$(cd "$REPO" && bazel --output_user_root="$DAEDALUS_CACHE/bazel" info --config=aarch64 \
+	bazel-bin 2>/dev/null)
+rm -rf "$DAEDALUS_CACHE/debs"
+DAEDALUSD_BIN=$bin_a64/daemon/daedalusd DAEDALUSCTL_BIN=$bin_a64/cli/daedalusctl \
+	"$REPO/scripts/build-debs.sh" "$DAEDALUS_CACHE/debs" arm64 &&
+	DAEDALUSD_BIN=$bin/daemon/daedalusd DAEDALUSCTL_BIN=$bin/cli/daedalusctl \
 	"$REPO/scripts/build-debs.sh" "$DAEDALUS_CACHE/debs" amd64 &&
 	"$REPO/tests/packaging_check.sh" "$DAEDALUS_CACHE/debs" "$kcache/build" "$stage" \
 		>"$pkg_out/console.log" 2>&1

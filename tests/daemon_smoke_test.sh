@@ -4,6 +4,9 @@
 # The real daedalusd and daedalusctl binaries on the host, with no module:
 # command line, socket, reflection, health, second-daemon refusal, SIGTERM.
 set -uo pipefail
+# Under `bazel test --config=aarch64` the programs are aarch64: run them
+# through the emulator bazel/run_under_emulator.sh names.
+emu=${DDV_EMULATOR:-}
 daemon=$1 ctl=$2 probe=$3
 dir=$(mktemp -d /tmp/ddv-smoke-XXXXXX)
 sock=$dir/d.sock
@@ -20,22 +23,22 @@ check() {  # check DESC CMD...
 	if "$@"; then echo "ok   $desc"; else echo "FAIL $desc"; fails=$((fails + 1)); fi
 }
 
-"$daemon" --help >"$dir/help" 2>&1
+$emu "$daemon" --help >"$dir/help" 2>&1
 check "daedalusd --help exits 0" test $? -eq 0
 check "--help documents signals and exit status" grep -q 'SIGTERM' "$dir/help"
-"$daemon" --no-such-flag >/dev/null 2>&1
+$emu "$daemon" --no-such-flag >/dev/null 2>&1
 check "unknown flag exits 2" test $? -eq 2
-"$daemon" --version | grep -q '^daedalusd 0\.3\.0$'
+$emu "$daemon" --version | grep -q '^daedalusd 0\.3\.0$'
 check "--version" test $? -eq 0
 
-"$daemon" --socket "$sock" --device "$dir/no-device" --reconnect-interval 0.1 --metrics-listen 127.0.0.1:0 \
+$emu "$daemon" --socket "$sock" --device "$dir/no-device" --reconnect-interval 0.1 --metrics-listen 127.0.0.1:0 \
 	>"$dir/log" 2>&1 &
 pid=$!
 for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
 check "socket created" test -S "$sock"
 check "socket mode 0660" test "$(stat -c %a "$sock")" = 660
 
-"$probe" "unix:$sock" >"$dir/probe" 2>&1
+$emu "$probe" "unix:$sock" >"$dir/probe" 2>&1
 check "reflection and health answer" test $? -eq 0
 for s in daedalus.v1.Status daedalus.v1.Diagnostics grpc.health.v1.Health \
 	grpc.reflection.v1alpha.ServerReflection; do
@@ -43,18 +46,18 @@ for s in daedalus.v1.Status daedalus.v1.Diagnostics grpc.health.v1.Health \
 done
 check "health NOT_SERVING without a kernel link" grep -qx 'health NOT_SERVING' "$dir/probe"
 
-"$ctl" --socket "$sock" status >"$dir/status" 2>&1
+$emu "$ctl" --socket "$sock" status >"$dir/status" 2>&1
 check "status exits 4 without a kernel link" test $? -eq 4
 check "status names the missing device" grep -q "kernel link:   DOWN, $dir/no-device: open" "$dir/status"
-"$ctl" --socket "$sock" ping -c 1 >/dev/null 2>&1
+$emu "$ctl" --socket "$sock" ping -c 1 >/dev/null 2>&1
 check "ping exits 4 without a kernel link" test $? -eq 4
-"$ctl" --socket "$sock" ping -c -1 >/dev/null 2>&1
+$emu "$ctl" --socket "$sock" ping -c -1 >/dev/null 2>&1
 check "bad ping count exits 2" test $? -eq 2
 
-"$daemon" --socket "$sock" --device "$dir/no-device" >"$dir/second" 2>&1
+$emu "$daemon" --socket "$sock" --device "$dir/no-device" >"$dir/second" 2>&1
 check "second daemon exits 1" test $? -eq 1
 check "second daemon names the owner" grep -q "another daedalusd (pid $pid) owns $sock" "$dir/second"
-"$ctl" --socket "$sock" status >/dev/null 2>&1
+$emu "$ctl" --socket "$sock" status >/dev/null 2>&1
 check "first daemon still answers" test $? -eq 4
 
 kill -TERM "$pid"
@@ -65,7 +68,7 @@ check "SIGTERM: exit 0" test $rc -eq 0
 check "SIGTERM: socket removed" test ! -e "$sock"
 check "daemon logged why the link is down, once" test "$(grep -c 'kernel link down' "$dir/log")" -eq 1
 
-"$ctl" --socket "$sock" --dial-timeout 0.5 status >/dev/null 2>&1
+$emu "$ctl" --socket "$sock" --dial-timeout 0.5 status >/dev/null 2>&1
 check "status exits 3 once the daemon is gone" test $? -eq 3
 
 echo "daemon_smoke_test: $fails failed"

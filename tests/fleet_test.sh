@@ -8,6 +8,9 @@
 # fleet, queried through its HTTP API, including every query of the
 # Grafana dashboard in docs/.
 set -uo pipefail
+# Under `bazel test --config=aarch64` the programs are aarch64: run them
+# through the emulator bazel/run_under_emulator.sh names.
+emu=${DDV_EMULATOR:-}
 fake=$1 ctl=$2 pki_script=$3 dashboard=$4
 # /tmp, not $TEST_TMPDIR: socket paths must stay under 108 bytes.
 dir=$(mktemp -d /tmp/ddv-fleet-XXXXXX)
@@ -32,7 +35,7 @@ free_port() {
 start_daemon() {
 	local name=$1
 	shift
-	"$fake" --socket "$dir/$name.sock" --listen 127.0.0.1:0 "$@" >"$dir/$name.out" 2>&1 &
+	$emu "$fake" --socket "$dir/$name.sock" --listen 127.0.0.1:0 "$@" >"$dir/$name.out" 2>&1 &
 	pids+=($!)
 	for _ in $(seq 100); do grep -q '^ready' "$dir/$name.out" && break; sleep 0.1; done
 	grpc_port=$(sed -n 's/^ready grpc=\([0-9]*\) metrics=.*/\1/p' "$dir/$name.out")
@@ -54,7 +57,7 @@ kill -TERM "${pids[-1]}"
 wait "${pids[-1]}" 2>/dev/null
 list="${endpoints[0]},${endpoints[1]},$dead,${endpoints[2]}"
 
-"$ctl" --insecure --dial-timeout 1 --endpoints "$list" -o json status >"$dir/status.json" 2>"$dir/status.err"
+$emu "$ctl" --insecure --dial-timeout 1 --endpoints "$list" -o json status >"$dir/status.json" 2>"$dir/status.err"
 rc=$?
 check "fleet status with one board down exits 3" test "$rc" -eq 3
 python3 - "$dir/status.json" "$list" >"$dir/json.check" 2>&1 <<'PY'
@@ -78,22 +81,22 @@ check "status -o json: one row per endpoint, in order, the dead one failed" \
 	grep -q 'json rows as expected' "$dir/json.check" || cat "$dir/json.check"
 check "stderr stays empty in json mode" test ! -s "$dir/status.err"
 
-"$ctl" --insecure --dial-timeout 1 --endpoints "$list" status >"$dir/status.txt" 2>"$dir/status.err"
+$emu "$ctl" --insecure --dial-timeout 1 --endpoints "$list" status >"$dir/status.txt" 2>"$dir/status.err"
 check "fleet status table exits 3" test $? -eq 3
 check "table: header and 4 rows" test "$(wc -l <"$dir/status.txt")" -eq 5
 check "table: the dead row says so" grep -q "^$dead  *ERROR: cannot reach daedalusd" "$dir/status.txt"
 check "table: live rows are up" test "$(grep -c ' up ' "$dir/status.txt")" -eq 3
 check "stderr names the dead endpoint" grep -q "daedalusctl: $dead: cannot reach" "$dir/status.err"
 
-DAEDALUS_ENDPOINTS="${endpoints[0]},${endpoints[1]}" DAEDALUS_INSECURE=1 "$ctl" -o json stats \
+DAEDALUS_ENDPOINTS="${endpoints[0]},${endpoints[1]}" DAEDALUS_INSECURE=1 $emu "$ctl" -o json stats \
 	>"$dir/stats.json" 2>&1
 check "endpoints and flags from the environment; stats exits 0" test $? -eq 0
 check "stats json carries frames_out" test "$(grep -o '"frames_out":"9"' "$dir/stats.json" | wc -l)" -ge 2
-"$ctl" --insecure --endpoints "$list" --dial-timeout 1 ping -c 2 -i 0 >"$dir/ping.txt" 2>&1
+$emu "$ctl" --insecure --endpoints "$list" --dial-timeout 1 ping -c 2 -i 0 >"$dir/ping.txt" 2>&1
 check "fleet ping exits 3 (one board down)" test $? -eq 3
 check "fleet ping: a row per live board with 2/2 replies" \
 	test "$(grep -cE '^127\.0\.0\.1:[0-9]+ +2 +2 +0%' "$dir/ping.txt")" -eq 3
-"$ctl" --insecure --endpoints "${endpoints[0]}" watch -i 0.2 -c 2 >"$dir/watch.txt" 2>&1
+$emu "$ctl" --insecure --endpoints "${endpoints[0]}" watch -i 0.2 -c 2 >"$dir/watch.txt" 2>&1
 check "watch -c 2 prints header and 2 lines" test "$(wc -l <"$dir/watch.txt")" -eq 3
 
 # --- TLS and mutual TLS -----------------------------------------------------
@@ -102,24 +105,24 @@ p=$dir/pki
 start_daemon secure --tls-cert "$p/server.pem" --tls-key "$p/server-key.pem" \
 	--tls-client-ca "$p/ca.pem" --diagnostics-cn operator
 secure="127.0.0.1:$grpc_port"
-"$ctl" --endpoints "$secure" --tls-ca "$p/ca.pem" --dial-timeout 2 status >"$dir/nocert" 2>&1
+$emu "$ctl" --endpoints "$secure" --tls-ca "$p/ca.pem" --dial-timeout 2 status >"$dir/nocert" 2>&1
 check "mTLS: a client without a certificate is refused (exit 3)" test $? -eq 3
 check "mTLS: the refusal hints at the TLS options" grep -q 'TLS: check --tls-ca' "$dir/nocert"
-"$ctl" --endpoints "$secure" --tls-ca "$p/ca.pem" --tls-cert "$p/rogue.pem" \
+$emu "$ctl" --endpoints "$secure" --tls-ca "$p/ca.pem" --tls-cert "$p/rogue.pem" \
 	--tls-key "$p/rogue-key.pem" --dial-timeout 2 status >/dev/null 2>&1
 check "mTLS: a certificate from an untrusted CA is refused" test $? -eq 3
-"$ctl" --endpoints "$secure" --tls-ca "$p/ca.pem" --tls-cert "$p/viewer.pem" \
+$emu "$ctl" --endpoints "$secure" --tls-ca "$p/ca.pem" --tls-cert "$p/viewer.pem" \
 	--tls-key "$p/viewer-key.pem" status >"$dir/viewer" 2>&1
 check "mTLS: a trusted certificate is served" test $? -eq 0
 check "mTLS: status over TLS shows the daemon" grep -q 'daedalusd 0.0.0-fake' "$dir/viewer"
-"$ctl" --endpoints "$secure" --tls-ca "$p/ca.pem" --tls-cert "$p/viewer.pem" \
+$emu "$ctl" --endpoints "$secure" --tls-ca "$p/ca.pem" --tls-cert "$p/viewer.pem" \
 	--tls-key "$p/viewer-key.pem" ping -c 1 >"$dir/viewer-ping" 2>&1
 check "Diagnostics policy: viewer may not ping (exit 6)" test $? -eq 6
 check "Diagnostics policy: the error says why" grep -q 'limited to client certificates named operator' "$dir/viewer-ping"
 DAEDALUS_TLS_CA=$p/ca.pem DAEDALUS_TLS_CERT=$p/operator.pem DAEDALUS_TLS_KEY=$p/operator-key.pem \
-	"$ctl" --endpoints "$secure" ping -c 1 >"$dir/operator-ping" 2>&1
+	$emu "$ctl" --endpoints "$secure" ping -c 1 >"$dir/operator-ping" 2>&1
 check "Diagnostics policy: operator may ping (TLS options from the environment)" test $? -eq 0
-"$ctl" --endpoints "$secure" --insecure --dial-timeout 1 status >/dev/null 2>&1
+$emu "$ctl" --endpoints "$secure" --insecure --dial-timeout 1 status >/dev/null 2>&1
 check "plaintext client cannot talk to the TLS port" test $? -eq 3
 
 # --- a real Prometheus scrapes the fleet ----------------------------------

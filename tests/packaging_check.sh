@@ -58,6 +58,14 @@ check "daedalusd depends on the libraries it links (libavcodec, gRPC, prometheus
 	bash -c "dpkg-deb -f '$daemon_deb' Depends | grep -q 'libavcodec59' &&
 		dpkg-deb -f '$daemon_deb' Depends | grep -q 'libgrpc++1.51' &&
 		dpkg-deb -f '$daemon_deb' Depends | grep -q 'libprometheus-cpp-pull'"
+arm64_deb=$(ls "$debs"/daedalusd_*_arm64.deb 2>/dev/null | head -1)
+check "daedalusd for arm64 (Raspberry Pi 5) was built too" test -f "$arm64_deb"
+mkdir -p "$work/arm64-root"
+dpkg-deb -x "$arm64_deb" "$work/arm64-root" 2>/dev/null
+check "the arm64 package holds aarch64 programs and depends on arm64 libavcodec" \
+	bash -c "file -b '$work/arm64-root/usr/sbin/daedalusd' | grep -q 'ARM aarch64' &&
+		file -b '$work/arm64-root/usr/bin/daedalusctl' | grep -q 'ARM aarch64' &&
+		dpkg-deb -f '$arm64_deb' Depends | grep -q libavcodec59"
 check "/etc/default/daedalusd is a conffile" \
 	bash -c "dpkg-deb --ctrl-tarfile '$daemon_deb' | tar -xO ./conffiles | grep -qx /etc/default/daedalusd"
 

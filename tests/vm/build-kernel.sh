@@ -29,7 +29,7 @@ if [ ! -f "$KSRC_DIR/Makefile" ]; then
 fi
 
 out=$KCACHE_DIR/build
-frags="$VM_DIR/configs/base.config $VM_DIR/configs/debug.config"
+frags=$KCACHE_FRAGS
 export CCACHE_DIR=$DAEDALUS_CACHE/ccache CCACHE_BASEDIR=$KSRC_DIR CCACHE_MAXSIZE=5G
 export KBUILD_BUILD_TIMESTAMP=2024-01-01 KBUILD_BUILD_USER=ci KBUILD_BUILD_HOST=ci
 mk=(make -C "$KSRC_DIR" O="$out" ARCH=x86_64)

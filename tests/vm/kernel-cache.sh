@@ -10,14 +10,23 @@
 : "${DAEDALUS_CACHE:=${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/daedalus}"
 VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
+# DDV_KERNEL_FLAVOUR picks the configuration: "debug" (the default, for the
+# tests: KASAN, kmemleak, lockdep) or "release" (base.config alone, for the
+# benchmark: the kernel a board runs). KCACHE_FRAGS lists its fragments.
 kcache_locate() {
-	local arch=$1 srcver
+	local arch=$1 srcver flavour=${DDV_KERNEL_FLAVOUR:-debug}
 	srcver=$(dpkg-query -W -f='${Version}' linux-source-6.12)
+	case $flavour in
+	debug) KCACHE_FRAGS="$VM_DIR/configs/base.config $VM_DIR/configs/debug.config" ;;
+	release) KCACHE_FRAGS="$VM_DIR/configs/base.config" ;;
+	*) echo "kernel-cache: unknown DDV_KERNEL_FLAVOUR=$flavour" >&2; return 1 ;;
+	esac
 	KCACHE_KEY=$( {
 		echo "$arch $srcver"
-		cat "$VM_DIR/configs/base.config" "$VM_DIR/configs/debug.config" \
-			"$VM_DIR/build-kernel.sh"
+		# shellcheck disable=SC2086
+		cat $KCACHE_FRAGS "$VM_DIR/build-kernel.sh"
 	} | sha256sum | cut -c1-16)
+	[ "$flavour" = debug ] || KCACHE_KEY=$flavour-$KCACHE_KEY
 	KCACHE_DIR=$DAEDALUS_CACHE/kernel-$arch-$KCACHE_KEY
 	KSRC_DIR=$DAEDALUS_CACHE/src/linux-source-6.12-$srcver
 }
