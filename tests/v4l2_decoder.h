@@ -181,8 +181,8 @@ class Decoder {
   }
 
   // What QBUF needs besides the index: the memory itself unless MMAP.
-  static v4l2_buffer QueueBuffer(uint32_t type, uint32_t memory, uint32_t index,
-                                 const Mapping& m, v4l2_plane* planes) {
+  static v4l2_buffer QueueBuffer(uint32_t type, uint32_t memory, uint32_t index, const Mapping& m,
+                                 v4l2_plane* planes) {
     v4l2_buffer b = Buffer(type, memory, index, planes);
     if (memory == V4L2_MEMORY_USERPTR) {
       planes[0].m.userptr = reinterpret_cast<unsigned long>(m.addr);
@@ -260,8 +260,7 @@ class Decoder {
       if (ioctl(fd, VIDIOC_QUERYBUF, &b) < 0) return Fail(r, "QUERYBUF"), false;
       Mapping m;
       m.len = planes[0].length;
-      m.addr =
-          mmap(nullptr, m.len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, planes[0].m.mem_offset);
+      m.addr = mmap(nullptr, m.len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, planes[0].m.mem_offset);
       if (m.addr == MAP_FAILED) return Fail(r, "mmap"), false;
       maps.push_back(m);
     }
@@ -338,8 +337,8 @@ class Decoder {
     }
     if (b.flags & V4L2_BUF_FLAG_ERROR) r.cap_errors++;
     if (planes[0].bytesused > 0) {
-      r.md5.push_back(
-          opt_.hash ? PictureMd5(static_cast<const uint8_t*>(cap_maps_[b.index].addr)) : "");
+      r.md5.push_back(opt_.hash ? PictureMd5(static_cast<const uint8_t*>(cap_maps_[b.index].addr))
+                                : "");
       r.timestamps.push_back(static_cast<uint64_t>(b.timestamp.tv_sec) * 1000000 +
                              b.timestamp.tv_usec);
       auto it = queued_at_.find(b.timestamp.tv_sec);
