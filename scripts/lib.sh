@@ -24,15 +24,16 @@ headers_61() {
 	ls -d /usr/src/linux-headers-6.1.*-amd64 | sort -V | tail -1
 }
 
-# build_module KDIR OUT_DIR: builds kernel/ out of tree against KDIR in a
-# copy at OUT_DIR (so trees never mix objects), warnings fatal (Kbuild adds
-# -Werror). Leaves OUT_DIR/daedalus-v4l2.ko.
+# build_module KDIR OUT_DIR [arm64]: builds kernel/ out of tree against KDIR
+# in a copy at OUT_DIR (so trees never mix objects), warnings fatal (Kbuild
+# adds -Werror), cross-compiled when asked. Leaves OUT_DIR/daedalus-v4l2.ko.
 build_module() {
-	local kdir=$1 dir=$2
+	local kdir=$1 dir=$2 cross=()
+	[ "${3:-}" = arm64 ] && cross=(ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-)
 	rm -rf "$dir"
 	mkdir -p "$dir"
 	cp -r "$REPO/kernel/." "$dir/"
-	make -s -C "$dir" KDIR="$kdir" >"$dir/build.log" 2>&1 || {
+	make -s -C "$dir" KDIR="$kdir" "${cross[@]}" >"$dir/build.log" 2>&1 || {
 		cat "$dir/build.log"
 		return 1
 	}

@@ -4,8 +4,9 @@
 # Runs every test of daedalus-v4l2 and ends with "N passed, N failed":
 #   1. Bazel unit tests (GoogleTest), offline against Debian's libraries,
 #      on the host and cross-built for aarch64 under qemu-aarch64
-#   2. the module: warning-free against Debian's 6.1 headers and the 6.12
-#      test kernel, checkpatch --strict and sparse clean
+#   2. the module: warning-free against Debian's 6.1 headers, the 6.12
+#      test kernel and (cross-built) an arm64 6.12 kernel, checkpatch
+#      --strict and sparse clean
 #   3. the VM tests: the 6.12 debug kernel (KASAN, kmemleak, lockdep) in
 #      QEMU running tests/vm/guest/skeleton.sh and decode.sh
 #   4. the Debian packages: contents, the systemd unit, a DKMS build, and
@@ -59,6 +60,9 @@ step "module builds warning-free against $(basename "$(headers_61)")" \
 	build_module "$(headers_61)" "$work/6.1"
 step "module builds warning-free against the 6.12 test kernel" \
 	build_module "$kcache/build" "$work/6.12"
+kcache_arm64=$(DDV_KERNEL_ARCH=arm64 "$REPO/tests/vm/build-kernel.sh" | tail -1)
+step "module cross-builds warning-free for arm64 against 6.12 (mem2mem configured)" \
+	build_module "$kcache_arm64/build" "$work/6.12-arm64" arm64
 sparse_clean() {
 	local out
 	rm -rf "$work/sparse"

@@ -10,7 +10,13 @@
 #   bzImage, modroot/lib/modules/<release>/, build/ (O= tree for M= builds)
 set -euo pipefail
 . "$(dirname "$0")/kernel-cache.sh"
-kcache_locate x86_64
+# DDV_KERNEL_ARCH=arm64 cross-builds the arm64 kernel instead.
+arch=${DDV_KERNEL_ARCH:-x86_64}
+kcache_locate "$arch"
+case $arch in
+x86_64) cross=() cc=gcc image=arch/x86/boot/bzImage target=bzImage ;;
+arm64) cross=(CROSS_COMPILE=aarch64-linux-gnu-) cc=aarch64-linux-gnu-gcc image=arch/arm64/boot/Image target=Image ;;
+esac
 jobs=${JOBS:-$(($(nproc) + 1))}
 
 if [ -f "$KCACHE_DIR/COMPLETE" ]; then
@@ -32,7 +38,7 @@ out=$KCACHE_DIR/build
 frags=$KCACHE_FRAGS
 export CCACHE_DIR=$DAEDALUS_CACHE/ccache CCACHE_BASEDIR=$KSRC_DIR CCACHE_MAXSIZE=5G
 export KBUILD_BUILD_TIMESTAMP=2024-01-01 KBUILD_BUILD_USER=ci KBUILD_BUILD_HOST=ci
-mk=(make -C "$KSRC_DIR" O="$out" ARCH=x86_64)
+mk=(make -C "$KSRC_DIR" O="$out" ARCH="$arch" "${cross[@]}")
 
 rm -rf "$KCACHE_DIR"
 mkdir -p "$out"
@@ -56,14 +62,14 @@ done < <(grep -hE '^CONFIG_[A-Za-z0-9_]+=' $frags)
 
 start=$(date +%s)
 echo "build-kernel: building (jobs=$jobs, log $out/build.log)" >&2
-if ! "${mk[@]}" CC="ccache gcc" HOSTCC="ccache gcc" -j"$jobs" bzImage modules \
+if ! "${mk[@]}" CC="ccache $cc" HOSTCC="ccache gcc" -j"$jobs" "$target" modules \
 	>"$out/build.log" 2>&1; then
 	tail -40 "$out/build.log" >&2
 	exit 1
 fi
 "${mk[@]}" -s INSTALL_MOD_PATH="$KCACHE_DIR/modroot" modules_install >/dev/null
 rm -f "$KCACHE_DIR"/modroot/lib/modules/*/build "$KCACHE_DIR"/modroot/lib/modules/*/source
-cp "$out/arch/x86/boot/bzImage" "$KCACHE_DIR/bzImage"
+cp "$out/$image" "$KCACHE_DIR/${image##*/}"
 echo "build-kernel: built $(cat "$out/include/config/kernel.release") in $(($(date +%s) - start)) s" >&2
 touch "$KCACHE_DIR/COMPLETE"
 echo "$KCACHE_DIR"

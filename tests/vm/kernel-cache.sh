@@ -10,16 +10,18 @@
 : "${DAEDALUS_CACHE:=${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/daedalus}"
 VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
-# DDV_KERNEL_FLAVOUR picks the configuration: "debug" (the default, for the
+# kcache_locate ARCH (x86_64 or arm64). For x86_64, DDV_KERNEL_FLAVOUR
+# picks the configuration: "debug" (the default, for the
 # tests: KASAN, kmemleak, lockdep) or "release" (base.config alone, for the
 # benchmark: the kernel a board runs). KCACHE_FRAGS lists its fragments.
 kcache_locate() {
 	local arch=$1 srcver flavour=${DDV_KERNEL_FLAVOUR:-debug}
 	srcver=$(dpkg-query -W -f='${Version}' linux-source-6.12)
-	case $flavour in
-	debug) KCACHE_FRAGS="$VM_DIR/configs/base.config $VM_DIR/configs/debug.config" ;;
-	release) KCACHE_FRAGS="$VM_DIR/configs/base.config" ;;
-	*) echo "kernel-cache: unknown DDV_KERNEL_FLAVOUR=$flavour" >&2; return 1 ;;
+	case $arch/$flavour in
+	x86_64/debug) KCACHE_FRAGS="$VM_DIR/configs/base.config $VM_DIR/configs/debug.config" ;;
+	x86_64/release) KCACHE_FRAGS="$VM_DIR/configs/base.config" ;;
+	arm64/*) KCACHE_FRAGS="$VM_DIR/configs/arm64.config" flavour=debug ;;
+	*) echo "kernel-cache: no kernel for $arch/$flavour" >&2; return 1 ;;
 	esac
 	KCACHE_KEY=$( {
 		echo "$arch $srcver"
