@@ -16,15 +16,12 @@
 #include "absl/time/clock.h"
 #include "cli/exit_codes.h"
 #include "cli/output.h"
+#include "control/proto_time.h"
 #include "daedalus/v1/diagnostics.grpc.pb.h"
 #include "daedalus/v1/status.grpc.pb.h"
 
 namespace daedalus::cli {
 namespace {
-
-absl::Duration FromProto(const google::protobuf::Duration& d) {
-  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
-}
 
 std::string Ms3(absl::Duration d) { return absl::StrFormat("%.3f", absl::ToDoubleMilliseconds(d)); }
 
@@ -265,9 +262,7 @@ int RunWatch(const Options& o, const WatchOptions& w, std::ostream& out, std::os
       SetDeadline(ctx, w.interval * w.count + o.command_timeout);
     }
     daedalus::v1::WatchStatsRequest req;
-    int64_t ns = absl::ToInt64Nanoseconds(w.interval);
-    req.mutable_interval()->set_seconds(ns / 1000000000);
-    req.mutable_interval()->set_nanos(static_cast<int32_t>(ns % 1000000000));
+    control::ToProto(w.interval, req.mutable_interval());
     req.set_count(static_cast<uint32_t>(w.count));
     auto reader = stub->WatchStats(&ctx, req);
     daedalus::v1::Stats s;
@@ -275,8 +270,7 @@ int RunWatch(const Options& o, const WatchOptions& w, std::ostream& out, std::os
     absl::Time last_time;
     bool first = true;
     while (reader->Read(&s)) {
-      absl::Time taken =
-          absl::FromUnixSeconds(s.taken_at().seconds()) + absl::Nanoseconds(s.taken_at().nanos());
+      absl::Time taken = control::FromProto(s.taken_at());
       double fps = 0;
       if (!first && taken > last_time) {
         fps = static_cast<double>(s.totals().frames_out() - last_frames) /
@@ -325,9 +319,7 @@ int RunPing(const Options& o, const PingOptions& p, std::ostream& out, std::ostr
       // The daemon waits reply_timeout for the kernel; allow for the RPC itself.
       SetDeadline(ctx, p.reply_timeout + o.command_timeout);
       daedalus::v1::PingRequest req;
-      int64_t ns = absl::ToInt64Nanoseconds(p.reply_timeout);
-      req.mutable_timeout()->set_seconds(ns / 1000000000);
-      req.mutable_timeout()->set_nanos(static_cast<int32_t>(ns % 1000000000));
+      control::ToProto(p.reply_timeout, req.mutable_timeout());
       daedalus::v1::PingResponse resp;
       sent++;
       grpc::Status st = diag->Ping(&ctx, req, &resp);
@@ -342,7 +334,7 @@ int RunPing(const Options& o, const PingOptions& p, std::ostream& out, std::ostr
         }
         continue;
       }
-      absl::Duration rtt = FromProto(resp.kernel_rtt());
+      absl::Duration rtt = control::FromProto(resp.kernel_rtt());
       received++;
       min = std::min(min, rtt);
       max = std::max(max, rtt);

@@ -63,7 +63,11 @@ std::vector<MetricFamily> StatsCollector::Collect() const {
   daedalus::v1::Stats s = TakeStatsSnapshot(backend_, started_, /*with_contexts=*/true);
   LinkStatus link = backend_.GetLinkStatus();
   const daedalus::v1::DecodeCounters& t = s.totals();
-  const daedalus::v1::KernelCounters& k = s.kernel();  // zeros while the link is down
+  // While the link is down the snapshot has no kernel counters; export
+  // every kernel series at zero then, so none ever disappears.
+  daedalus::v1::KernelCounters zero;
+  FillKernelCounters(ddv_stats{}, &zero);
+  const daedalus::v1::KernelCounters& k = s.has_kernel() ? s.kernel() : zero;
   Families f;
 
   MetricFamily& build =
@@ -138,13 +142,8 @@ std::vector<MetricFamily> StatsCollector::Collect() const {
       Families::CounterOf(k.bytes_from_daemon(), {{"direction", "from_daemon"}}));
   MetricFamily& kerr = f.Add("daedalus_kernel_protocol_errors_total",
                              "Messages the kernel refused, by kind.", MetricType::Counter);
-  // Kinds are fixed; while the link is down they are still exported as 0.
-  daedalus::v1::KernelCounters zero;
-  FillKernelCounters(ddv_stats{}, &zero);
-  for (const auto& [kind, unused] : zero.errors()) {
-    auto it = k.errors().find(kind);
-    kerr.metric.push_back(Families::CounterOf(
-        it == k.errors().end() ? 0 : static_cast<double>(it->second), {{"kind", kind}}));
+  for (const auto& [kind, n] : k.errors()) {
+    kerr.metric.push_back(Families::CounterOf(static_cast<double>(n), {{"kind", kind}}));
   }
   f.Counter("daedalus_kernel_pings_total", "PINGs the kernel sent to the daemon.", k.pings_sent());
   f.Counter("daedalus_kernel_pings_timed_out_total", "Kernel PINGs the daemon never answered.",

@@ -15,6 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "control/grpc_status.h"
+#include "control/proto_time.h"
 #include "control/stats_snapshot.h"
 
 namespace daedalus::control {
@@ -24,7 +25,7 @@ absl::StatusOr<absl::Duration> ToDuration(const google::protobuf::Duration& d) {
   if (d.seconds() < 0 || d.nanos() < 0 || d.nanos() >= 1000000000) {
     return absl::InvalidArgumentError("durations must not be negative");
   }
-  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
+  return FromProto(d);
 }
 
 std::string CompilerName() {
@@ -163,7 +164,7 @@ StatusService::~StatusService() { StopWatchers(); }
 grpc::Status StatusService::GetStatus(grpc::ServerContext*, const daedalus::v1::GetStatusRequest*,
                                       daedalus::v1::GetStatusResponse* response) {
   response->set_daemon_version(info_.version);
-  SetDuration(absl::Now() - started_, response->mutable_uptime());
+  ToProto(absl::Now() - started_, response->mutable_uptime());
 
   LinkStatus link = backend_.GetLinkStatus();
   daedalus::v1::KernelLink* out = response->mutable_kernel();
@@ -309,7 +310,7 @@ grpc::Status DiagnosticsService::Ping(grpc::ServerContext* context,
   absl::StatusOr<PingReply> reply = backend_.Ping(timeout);
   if (!reply.ok()) return ToGrpcStatus(reply.status());
   response->set_kernel_cookie(reply->kernel_cookie);
-  SetDuration(reply->kernel_rtt, response->mutable_kernel_rtt());
+  ToProto(reply->kernel_rtt, response->mutable_kernel_rtt());
   response->set_fifo_depth(reply->fifo_depth);
   return grpc::Status::OK;
 }

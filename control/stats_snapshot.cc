@@ -9,14 +9,9 @@
 #include <string>
 
 #include "absl/time/clock.h"
+#include "control/proto_time.h"
 
 namespace daedalus::control {
-
-void SetDuration(absl::Duration d, google::protobuf::Duration* out) {
-  int64_t ns = absl::ToInt64Nanoseconds(d);
-  out->set_seconds(ns / 1000000000);
-  out->set_nanos(static_cast<int32_t>(ns % 1000000000));
-}
 
 void FillKernelCounters(const ddv_stats& s, daedalus::v1::KernelCounters* out) {
   out->set_fifo_depth(s.fifo_depth);
@@ -71,10 +66,8 @@ daedalus::v1::Stats TakeStatsSnapshot(Backend& backend, absl::Time started, bool
   daedalus::v1::Stats out;
   backend.GetDecodeStats(with_contexts, &out);
   absl::Time now = absl::Now();
-  SetDuration(now - started, out.mutable_uptime());
-  int64_t ns = absl::ToUnixNanos(now);
-  out.mutable_taken_at()->set_seconds(ns / 1000000000);
-  out.mutable_taken_at()->set_nanos(static_cast<int32_t>(ns % 1000000000));
+  ToProto(now - started, out.mutable_uptime());
+  ToProto(now, out.mutable_taken_at());
   // The link may drop at any moment; the snapshot still answers.
   absl::StatusOr<ddv_stats> kernel = backend.GetKernelStats();
   if (kernel.ok()) FillKernelCounters(*kernel, out.mutable_kernel());

@@ -23,8 +23,6 @@ void FillKernelCounters(const ddv_stats& s, daedalus::v1::KernelCounters* out);
 // CPU time, resident memory and threads of this process.
 void FillProcessStats(daedalus::v1::ProcessStats* out);
 
-void SetDuration(absl::Duration d, google::protobuf::Duration* out);
-
 }  // namespace daedalus::control
 
 #endif  // DAEDALUS_CONTROL_STATS_SNAPSHOT_H_

@@ -42,15 +42,16 @@ std::optional<ddv_decode_done> DecodeJobs::Run(const ddv_decode& req, JobIo& io)
   stats_.JobStarted(req.ctx_id, req.src_queued, req.dst_queued);
   std::optional<ddv_decode_done> done = RunJob(req, io);
   auto ctx = contexts_.find(req.ctx_id);
-  if (ctx != contexts_.end()) stats_.PicturesWaiting(req.ctx_id, ctx->second.pending.size());
-  if (!done) stats_.JobDropped(req.ctx_id);
-  if (done) {
-    auto it = contexts_.find(req.ctx_id);
-    Log(Severity::kDebug,
-        absl::StrFormat("context %d job %d: flags 0x%x ts %d -> done 0x%x ts %d, %d pending",
-                        req.ctx_id, req.job_id, req.flags, req.src_timestamp, done->flags,
-                        done->timestamp, it == contexts_.end() ? 0 : it->second.pending.size()));
+  size_t pending = ctx == contexts_.end() ? 0 : ctx->second.pending.size();
+  if (ctx != contexts_.end()) stats_.PicturesWaiting(req.ctx_id, pending);
+  if (!done) {
+    stats_.JobDropped(req.ctx_id);
+    return done;
   }
+  Log(Severity::kDebug,
+      absl::StrFormat("context %d job %d: flags 0x%x ts %d -> done 0x%x ts %d, %d pending",
+                      req.ctx_id, req.job_id, req.flags, req.src_timestamp, done->flags,
+                      done->timestamp, pending));
   return done;
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/time/clock.h"
+#include "control/proto_time.h"
 
 namespace daedalus {
 namespace {
@@ -22,17 +23,6 @@ int64_t MonotonicNs() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
-
-void SetDuration(absl::Duration d, google::protobuf::Duration* out) {
-  int64_t ns = absl::ToInt64Nanoseconds(d);
-  out->set_seconds(ns / 1000000000);
-  out->set_nanos(static_cast<int32_t>(ns % 1000000000));
-}
-
-const char* ChromaName(const decode::PictureFormat& f) {
-  if (f.chroma_shift_x) return f.chroma_shift_y ? "4:2:0" : "4:2:2";
-  return f.chroma_shift_y ? "4:4:0" : "4:4:4";
 }
 
 }  // namespace
@@ -197,7 +187,7 @@ void DecodeStats::FillContext(uint32_t id, const Context& c, absl::Time now,
     out->set_width(static_cast<uint32_t>(c.format.width));
     out->set_height(static_cast<uint32_t>(c.format.height));
     out->set_bit_depth(static_cast<uint32_t>(c.format.bit_depth));
-    out->set_chroma(ChromaName(c.format));
+    out->set_chroma(c.format.ChromaName());
   }
   FillCounters(c.counters, out->mutable_counters());
   out->set_output_queued(c.output_queued);
@@ -215,7 +205,7 @@ void DecodeStats::FillContext(uint32_t id, const Context& c, absl::Time now,
   if (n > 0 && span > absl::ZeroDuration()) {
     out->set_frames_per_second(static_cast<double>(n) / absl::ToDoubleSeconds(span));
   }
-  SetDuration(now - c.opened, out->mutable_age());
+  control::ToProto(now - c.opened, out->mutable_age());
 }
 
 void DecodeStats::FillContexts(

@@ -32,25 +32,25 @@ step() {  # step DESC CMD...: runs one host check
 say "Installing packages"
 "$REPO/scripts/install-deps.sh"
 
+# unit_tests NAME LOG [BAZEL_FLAGS...]: `bazel test //...`, each target
+# counted once; a build error or no target at all counts as a failure.
+unit_tests() {
+	local name=$1 log=$2 n_ok n_bad
+	shift 2
+	bazel_run test "$@" //... 2>&1 | tee "$log" | grep -E '^//|Executed|FAILED|ERROR' || true
+	n_ok=$(grep -cE '^//[^ ]+ +(\(cached\) )?PASSED' "$log" || true)
+	n_bad=$(grep -cE '^//[^ ]+ +(\(cached\) )?(FAILED|TIMEOUT|NO STATUS)' "$log" || true)
+	if grep -q '^ERROR:' "$log" || [ "$n_ok" -eq 0 ]; then n_bad=$((n_bad + 1)); fi
+	passed=$((passed + n_ok))
+	failed=$((failed + n_bad))
+	echo "$name: $n_ok passed, $n_bad failed"
+}
+
 say "Unit tests (bazel test //...)"
-log=$DAEDALUS_CACHE/unit-tests.log
-bazel_run test //... 2>&1 | tee "$log" | grep -E '^//|Executed|FAILED|ERROR' || true
-n_ok=$(grep -cE '^//[^ ]+ +(\(cached\) )?PASSED' "$log" || true)
-n_bad=$(grep -cE '^//[^ ]+ +(\(cached\) )?(FAILED|TIMEOUT|NO STATUS)' "$log" || true)
-if grep -q '^ERROR:' "$log" || [ "$n_ok" -eq 0 ]; then n_bad=$((n_bad + 1)); fi
-passed=$((passed + n_ok))
-failed=$((failed + n_bad))
-echo "unit test targets: $n_ok passed, $n_bad failed"
+unit_tests "unit test targets" "$DAEDALUS_CACHE/unit-tests.log"
 
 say "Unit tests for aarch64 (bazel test --config=aarch64 //..., under qemu-aarch64)"
-log=$DAEDALUS_CACHE/unit-tests-aarch64.log
-bazel_run test --config=aarch64 //... 2>&1 | tee "$log" | grep -E '^//|Executed|FAILED|ERROR' || true
-n_ok=$(grep -cE '^//[^ ]+ +(\(cached\) )?PASSED' "$log" || true)
-n_bad=$(grep -cE '^//[^ ]+ +(\(cached\) )?(FAILED|TIMEOUT|NO STATUS)' "$log" || true)
-if grep -q '^ERROR:' "$log" || [ "$n_ok" -eq 0 ]; then n_bad=$((n_bad + 1)); fi
-passed=$((passed + n_ok))
-failed=$((failed + n_bad))
-echo "aarch64 unit test targets: $n_ok passed, $n_bad failed"
+unit_tests "aarch64 unit test targets" "$DAEDALUS_CACHE/unit-tests-aarch64.log" --config=aarch64
 
 say "Kernel module"
 kcache=$(test_kernel)

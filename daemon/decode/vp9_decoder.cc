@@ -22,10 +22,13 @@ std::string AvError(int err) {
   return buf;
 }
 
+const char* PictureFormat::ChromaName() const {
+  if (chroma_shift_x) return chroma_shift_y ? "4:2:0" : "4:2:2";
+  return chroma_shift_y ? "4:4:0" : "4:4:4";
+}
+
 std::string PictureFormat::ToString() const {
-  const char* chroma =
-      chroma_shift_x ? (chroma_shift_y ? "4:2:0" : "4:2:2") : (chroma_shift_y ? "4:4:0" : "4:4:4");
-  return absl::StrFormat("%dx%d %s %d-bit", width, height, chroma, bit_depth);
+  return absl::StrFormat("%dx%d %s %d-bit", width, height, ChromaName(), bit_depth);
 }
 
 absl::StatusOr<std::unique_ptr<Vp9Decoder>> Vp9Decoder::Create(const Options& options) {

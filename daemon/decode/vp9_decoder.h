@@ -47,6 +47,8 @@ struct PictureFormat {
   }
   bool operator!=(const PictureFormat& o) const { return !(*this == o); }
   bool Is8Bit420() const { return bit_depth == 8 && chroma_shift_x == 1 && chroma_shift_y == 1; }
+  // "4:2:0", "4:2:2", "4:4:0" or "4:4:4".
+  const char* ChromaName() const;
   std::string ToString() const;
 };
 
