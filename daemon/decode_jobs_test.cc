@@ -9,6 +9,7 @@
 #include <linux/videodev2.h>
 
 #include <cerrno>
+#include <tuple>
 
 #include "gtest/gtest.h"
 #include "tests/vp9_stream.h"
@@ -88,7 +89,9 @@ Outcome Play(DecodeJobs& jobs, FakeJobIo& io, const std::vector<testing::Compres
     if (done->flags & DDV_DONE_PICTURE) out.timestamps.push_back(done->timestamp);
     out.last = done->flags & DDV_DONE_LAST;
     // The LAST buffer is always empty.
-    if (out.last) EXPECT_FALSE(done->flags & DDV_DONE_PICTURE);
+    if (out.last) {
+      EXPECT_FALSE(done->flags & DDV_DONE_PICTURE);
+    }
   }
   return out;
 }
@@ -103,7 +106,8 @@ std::vector<testing::CompressedFrame> Frames(const std::string& name) {
   return frames;
 }
 
-class DecodeJobsConformance : public ::testing::TestWithParam<int> {};
+// Frame threads, and whether jobs decode ahead.
+class DecodeJobsConformance : public ::testing::TestWithParam<std::tuple<int, bool>> {};
 
 TEST_P(DecodeJobsConformance, EveryStreamThroughTheJobProtocol) {
   int exact = 0, total = 0;
@@ -114,7 +118,7 @@ TEST_P(DecodeJobsConformance, EveryStreamThroughTheJobProtocol) {
     auto want = testing::ReadFrameMd5s(testing::Vp9Dir() + "/conformance/" + name + ".md5");
     ASSERT_TRUE(want.ok());
     DecodeStats stats;
-    DecodeJobs jobs({GetParam()}, stats);
+    DecodeJobs jobs({std::get<0>(GetParam()), std::get<1>(GetParam())}, stats);
     FakeJobIo io;
     Outcome out = Play(jobs, io, Frames(name));
     EXPECT_TRUE(out.last);
@@ -147,11 +151,13 @@ TEST_P(DecodeJobsConformance, EveryStreamThroughTheJobProtocol) {
     EXPECT_EQ(snap.decode_time().count(), snap.totals().frames_in());
     exact += all;
   }
-  std::printf("decode jobs, %d thread(s): %d/%d 4:2:0 streams bit-exact\n", GetParam(), exact,
+  std::printf("decode jobs, %d thread(s)%s: %d/%d 4:2:0 streams bit-exact\n",
+              std::get<0>(GetParam()), std::get<1>(GetParam()) ? ", decoding ahead" : "", exact,
               total);
 }
 
-INSTANTIATE_TEST_SUITE_P(Threads, DecodeJobsConformance, ::testing::Values(1, 2));
+INSTANTIATE_TEST_SUITE_P(ThreadsAndAhead, DecodeJobsConformance,
+                         ::testing::Combine(::testing::Values(1, 2), ::testing::Bool()));
 
 TEST(DecodeJobsTest, Profile1444IsAnnouncedForTheKernelToRefuse) {
   DecodeStats stats;
@@ -172,9 +178,12 @@ TEST(DecodeJobsTest, Profile1444IsAnnouncedForTheKernelToRefuse) {
   EXPECT_EQ(done->format.bit_depth, 8u);
 }
 
-TEST(DecodeJobsTest, CorruptFramesAreFlaggedAndTheContextGoesOn) {
+class DecodeJobsAhead : public ::testing::TestWithParam<bool> {};
+
+// Decoding ahead, the error is flagged one job late, but it is flagged.
+TEST_P(DecodeJobsAhead, CorruptFramesAreFlaggedAndTheContextGoesOn) {
   DecodeStats stats;
-  DecodeJobs jobs({1}, stats);
+  DecodeJobs jobs({1, GetParam()}, stats);
   FakeJobIo io;
   auto frames = Frames("vp90-2-09-lf_deltas.webm");
   ASSERT_GT(frames.size(), 10u);
@@ -191,6 +200,8 @@ TEST(DecodeJobsTest, CorruptFramesAreFlaggedAndTheContextGoesOn) {
   EXPECT_EQ(snap.contexts(0).counters().errors().at("corrupt_bitstream"),
             static_cast<uint64_t>(out.errors));
 }
+
+INSTANTIATE_TEST_SUITE_P(Ahead, DecodeJobsAhead, ::testing::Bool());
 
 TEST(DecodeJobsTest, GoneJobsGetNoAnswer) {
   DecodeStats stats;
