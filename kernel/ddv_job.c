@@ -361,20 +361,23 @@ static void ddv_new_format(struct ddv_ctx *ctx, const struct ddv_stream_format *
 	if (ctx->state == DDV_STATE_HEADER) {
 		ctx->state = DDV_STATE_CAPTURE_SETUP;
 		WRITE_ONCE(ctx->resume_on_poll, fits);
-	} else {
-		bool last = ctx->job_dst;
-
-		if (last)
-			ddv_dst_done(ctx, 0, 0, true);
-		ctx->state = DDV_STATE_RES_CHANGE;
-		/* Buffers are done in sequence order; the LAST one is the newest. */
-		ctx->src_change_seq = last ? ctx->cap_seq - 1 : ctx->cap_seq;
-		if (ctx->cap_dequeued < ctx->src_change_seq) {
-			ctx->src_change_deferred = true;
-			return;
-		}
+		ddv_queue_event(ctx, V4L2_EVENT_SOURCE_CHANGE);
+		return;
 	}
-	ddv_queue_event(ctx, V4L2_EVENT_SOURCE_CHANGE);
+	ctx->state = DDV_STATE_RES_CHANGE;
+	/* Buffers are done in sequence order: the LAST one gets the next. */
+	ctx->src_change_seq = ctx->cap_seq;
+	if (ctx->cap_dequeued < ctx->src_change_seq)
+		ctx->src_change_deferred = true;
+	else
+		ddv_queue_event(ctx, V4L2_EVENT_SOURCE_CHANGE);
+	/*
+	 * The event is pending before the LAST buffer is done, so a poller
+	 * that sees the buffer sees the event too (v4l2_m2m_poll() checks the
+	 * queues before the events).
+	 */
+	if (ctx->job_dst)
+		ddv_dst_done(ctx, 0, 0, true);
 }
 
 static int ddv_job_complete(struct ddv_ctx *ctx, const struct ddv_decode_done *done)
@@ -402,16 +405,20 @@ static int ddv_job_complete(struct ddv_ctx *ctx, const struct ddv_decode_done *d
 	if (flags & DDV_DONE_FORMAT) {
 		ddv_new_format(ctx, &done->format);
 	} else {
-		if (ctx->job_dst && (flags & (DDV_DONE_PICTURE | DDV_DONE_LAST)))
-			ddv_dst_done(ctx, (flags & DDV_DONE_PICTURE) ?
-				     ctx->job_layout.sizeimage : 0,
-				     done->timestamp, flags & DDV_DONE_LAST);
-		/* Without a CAPTURE buffer: a stream that showed nothing. */
+		/*
+		 * EOS before the LAST buffer (as for SOURCE_CHANGE in
+		 * ddv_new_format()); without a CAPTURE buffer it is a stream
+		 * that showed nothing.
+		 */
 		if (flags & DDV_DONE_LAST) {
 			ctx->drain = false;
 			ctx->state = DDV_STATE_DRAINED;
 			ddv_queue_event(ctx, V4L2_EVENT_EOS);
 		}
+		if (ctx->job_dst && (flags & (DDV_DONE_PICTURE | DDV_DONE_LAST)))
+			ddv_dst_done(ctx, (flags & DDV_DONE_PICTURE) ?
+				     ctx->job_layout.sizeimage : 0,
+				     done->timestamp, flags & DDV_DONE_LAST);
 	}
 	ctx->job_active = false;
 	ctx->job_src = NULL;
