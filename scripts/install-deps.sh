@@ -38,6 +38,11 @@ packages=(
 	# the arm64 build uses the amd64 package's headers and these libraries
 	# (bazel/system links them by file name).
 	libprometheus-cpp-core1.0:arm64 libprometheus-cpp-pull1.0:arm64
+	# The arm64 guest: qemu-system-aarch64, and the arm64 libraries of the
+	# real clients it runs (ffmpeg and v4l2-compliance themselves cannot be
+	# installed beside the amd64 ones: tests/vm/arm64-tools.sh unpacks them).
+	qemu-system-arm libavfilter8:arm64 libavdevice59:arm64 libpostproc56:arm64
+	libv4l-0:arm64 libv4l2rds0:arm64 libv4lconvert0:arm64
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -40,15 +40,19 @@ build_module() {
 	! grep -E 'warning:|error:' "$dir/build.log"
 }
 
-# stage_guest KERNEL_DIR STAGE: what the guest needs, as real files.
+# stage_guest KERNEL_DIR STAGE [arm64]: what the guest needs, as real files:
+# the module built against KERNEL_DIR and our programs for the guest's
+# architecture (the aarch64 ones from `bazel build --config=aarch64`).
 stage_guest() {
-	local kdir=$1 stage=$2 bin
+	local kdir=$1 stage=$2 arch=${3:-} bin config=()
+	[ "$arch" = arm64 ] && config=(--config=aarch64)
 	rm -rf "$stage"
 	mkdir -p "$stage/bin" "$stage/guest"
-	build_module "$kdir/build" "$stage/module-build"
+	build_module "$kdir/build" "$stage/module-build" $arch
 	mv "$stage/module-build/daedalus-v4l2.ko" "$stage/"
 	rm -rf "$stage/module-build"
-	bin=$(cd "$REPO" && bazel --output_user_root="$DAEDALUS_CACHE/bazel" info bazel-bin 2>/dev/null)
+	bin=$(cd "$REPO" && bazel --output_user_root="$DAEDALUS_CACHE/bazel" info "${config[@]}" \
+		bazel-bin 2>/dev/null)
 	cp "$bin/daemon/daedalusd" "$bin/cli/daedalusctl" "$bin/tests/bridge_check" \
 		"$bin/tests/reflection_probe" "$bin/tests/stream_to_hdr" "$bin/tests/v4l2_check" \
 		"$stage/bin/"

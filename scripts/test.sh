@@ -11,6 +11,8 @@
 #      QEMU running tests/vm/guest/skeleton.sh and decode.sh
 #   4. the Debian packages: contents, the systemd unit, a DKMS build, and
 #      tests/vm/guest/package.sh running what they install
+#   5. the arm64 guest (qemu-system-aarch64, 6.12 debug kernel): the module
+#      and aarch64 programs through skeleton.sh and decode-arm64.sh
 # Needs root for the package install. Cold: ~20 min (the kernel build);
 # warm: ~3 min. Artefacts are cached in ~/.cache/daedalus.
 . "$(dirname "$0")/lib.sh"
@@ -141,6 +143,20 @@ set +e
 vm_rc=$?
 set -e
 add_guest_result "$vm_out" "$vm_rc"
+
+say "VM test on arm64 (qemu-system-aarch64, Cortex-A76, 6.12 debug kernel)"
+# The module cross-built for arm64 and the aarch64 programs, with Debian's
+# arm64 ffmpeg and v4l2-compliance (tests/vm/arm64-tools.sh).
+stage_arm64=$DAEDALUS_CACHE/stage-test-arm64
+stage_guest "$kcache_arm64" "$stage_arm64" arm64
+for script in skeleton decode-arm64; do
+	vm_out=$DAEDALUS_CACHE/vm-out/arm64-$script
+	set +e
+	"$REPO/tests/vm/run-vm.sh" "$kcache_arm64" "$stage_arm64" "$script" "$vm_out" 2400
+	vm_rc=$?
+	set -e
+	add_guest_result "$vm_out" "$vm_rc"
+done
 
 echo
 echo "$passed passed, $failed failed"

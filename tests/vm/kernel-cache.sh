@@ -10,7 +10,8 @@
 : "${DAEDALUS_CACHE:=${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/daedalus}"
 VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
-# kcache_locate ARCH (x86_64 or arm64). For x86_64, DDV_KERNEL_FLAVOUR
+# kcache_locate ARCH (x86_64 or arm64; arm64 is always the debug kernel:
+# the arm64 guest gates on the same reports). For x86_64, DDV_KERNEL_FLAVOUR
 # picks the configuration: "debug" (the default, for the
 # tests: KASAN, kmemleak, lockdep) or "release" (base.config alone, for the
 # benchmark: the kernel a board runs). KCACHE_FRAGS lists its fragments.
@@ -20,7 +21,7 @@ kcache_locate() {
 	case $arch/$flavour in
 	x86_64/debug) KCACHE_FRAGS="$VM_DIR/configs/base.config $VM_DIR/configs/debug.config" ;;
 	x86_64/release) KCACHE_FRAGS="$VM_DIR/configs/base.config" ;;
-	arm64/*) KCACHE_FRAGS="$VM_DIR/configs/arm64.config" flavour=debug ;;
+	arm64/*) KCACHE_FRAGS="$VM_DIR/configs/arm64.config $VM_DIR/configs/debug.config" flavour=debug ;;
 	*) echo "kernel-cache: no kernel for $arch/$flavour" >&2; return 1 ;;
 	esac
 	KCACHE_KEY=$( {

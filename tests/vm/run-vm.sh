@@ -3,11 +3,13 @@
 #
 # Boots the test kernel in QEMU (KVM if available, else TCG) with the host
 # root shared read-only over 9p, runs one guest script and collects its
-# results.
+# results. An arm64 kernel (a cache dir with Image) boots on
+# qemu-system-aarch64's virt machine with a Cortex-A76 (the Raspberry Pi
+# 5's core) under TCG, with busybox and the arm64 tools of arm64-tools.sh.
 #
 #   run-vm.sh KERNEL_DIR STAGE_DIR SCRIPT OUT_DIR [TIMEOUT_S]
 #
-# KERNEL_DIR  a build-kernel.sh cache dir (bzImage, modroot/)
+# KERNEL_DIR  a build-kernel.sh cache dir (bzImage or Image, modroot/)
 # STAGE_DIR   what the guest tests use: daedalus-v4l2.ko, binaries, guest/
 # SCRIPT      guest script name in STAGE_DIR/guest, without .sh
 # OUT_DIR     receives console.log and whatever the guest writes to $OUT
@@ -15,7 +17,8 @@
 # Exit: 0 the guest reported "N passed, 0 failed"; 1 it reported failures;
 # 2 no result (boot failure, panic, timeout).
 #
-# DDV_QEMU_CPU overrides the guest CPU model (default: max).
+# DDV_QEMU_CPU overrides the guest CPU model (default: max on x86-64,
+# cortex-a76 on arm64).
 set -uo pipefail
 kdir=$(cd "$1" && pwd)
 stage=$(cd "$2" && pwd)
@@ -24,34 +27,46 @@ out=$4
 tmo=${5:-900}
 vm_dir=$(cd "$(dirname "$0")" && pwd)
 
-[ -f "$kdir/bzImage" ] || { echo "run-vm: no $kdir/bzImage" >&2; exit 2; }
 rm -rf "$out"
 mkdir -p "$out"
-accel=tcg
-[ -w /dev/kvm ] && accel=kvm
-
 share() {  # tag path [ro]
 	local ro=
 	[ "${3:-}" = ro ] && ro=,readonly=on
 	qemu+=(-fsdev "local,id=$1,path=$2,security_model=none,multidevs=remap$ro"
 		-device "virtio-9p-pci,fsdev=$1,mount_tag=$1")
 }
-qemu=(qemu-system-x86_64 -M "pc,accel=$accel" -cpu "${DDV_QEMU_CPU:-max}" -smp 2 -m 2G -no-reboot
-	-display none -monitor none -serial stdio -nodefaults -vga none
-	-kernel "$kdir/bzImage")
+common=(-smp 2 -m 2G -no-reboot -display none -monitor none -serial stdio -nodefaults)
+if [ -f "$kdir/bzImage" ]; then
+	accel=tcg
+	[ -w /dev/kvm ] && accel=kvm
+	qemu=(qemu-system-x86_64 -M "pc,accel=$accel" -cpu "${DDV_QEMU_CPU:-max}" "${common[@]}"
+		-vga none -kernel "$kdir/bzImage")
+	init=("init=$vm_dir/guest/init.sh" console=ttyS0)
+elif [ -f "$kdir/Image" ]; then
+	accel=tcg
+	tools=$("$vm_dir/arm64-tools.sh" | tail -1) || exit 2
+	qemu=(qemu-system-aarch64 -M virt -cpu "${DDV_QEMU_CPU:-cortex-a76}" "${common[@]}"
+		-kernel "$kdir/Image")
+	# init is the arm64 busybox; what follows "--" is its command line.
+	init=("init=$tools/root/bin/busybox" console=ttyAMA0 "DDV_TOOLS=$tools/root")
+	init_args=" -- sh $vm_dir/guest/init-arm64.sh"
+else
+	echo "run-vm: no bzImage or Image in $kdir" >&2
+	exit 2
+fi
 share root / ro
 share stage "$stage" ro
 share modroot "$kdir/modroot" ro
 share out "$out"
 # Unknown key=value parameters without a dot become init's environment.
 cmdline="root=root rootfstype=9p rootflags=trans=virtio,version=9p2000.L,cache=loose,msize=262144"
-cmdline+=" ro init=$vm_dir/guest/init.sh console=ttyS0 panic=-1 oops=panic"
+cmdline+=" ro ${init[*]} panic=-1 oops=panic"
 cmdline+=" loglevel=6 printk.devkmsg=on DDV_SCRIPT=$script"
 # The VP9 vectors beside the checkout, read through the host root share.
 cmdline+=" BENCH_THREADS=${BENCH_THREADS:-2}"
-cmdline+=" VP9_DIR=$(cd "$vm_dir/../../../shared/vp9" 2>/dev/null && pwd)"
+cmdline+=" VP9_DIR=$(cd "$vm_dir/../../../shared/vp9" 2>/dev/null && pwd)${init_args:-}"
 
-echo "run-vm: $script on $(cat "$kdir/build/include/config/kernel.release") (accel=$accel)"
+echo "run-vm: $script on $(cat "$kdir/build/include/config/kernel.release") (${qemu[0]}, accel=$accel)"
 start=$(date +%s)
 timeout -k 10 "$tmo" "${qemu[@]}" -append "$cmdline" </dev/null 2>&1 |
 	tr -d '\r' >"$out/console.log"

@@ -5,11 +5,9 @@
 # v4l2vp9dec) decoding every conformance stream, compared frame by frame
 # with the reference MD5s.
 . "$STAGE/guest/lib.sh"
-VP9=$VP9_DIR/conformance
+. "$STAGE/guest/decode-lib.sh"
 
-load_media_core && ok "media core modules" || bad "media core modules"
-insmod "$MODULE" && ok "insmod daedalus-v4l2.ko" || bad "insmod"
-dev=$(decoder_node) && ok "decoder node $dev" || bad "no decoder node"
+decoder_up
 
 echo "== udev rule"
 # udevadm test runs the rules against the live sysfs devices without
@@ -23,72 +21,10 @@ expect_out udev_decoder "DEVLINKS=(.* )?/dev/video-dec${node#video}( |$)" \
 expect_out udev_decoder "60-daedalus-v4l2.rules:[0-9]+ (GROUP|MODE)" "udev: the decoder rule sets group and mode"
 run udev_chardev udevadm test --action=add /sys/class/misc/daedalus-v4l2
 expect_out udev_chardev "60-daedalus-v4l2.rules:[0-9]+ MODE 0660" "udev: /dev/daedalus-v4l2 mode 0660 by rule"
-"$BIN/daedalusd" --decoder-threads 2 >"$OUT/daedalusd.log" 2>&1 &
-daemon=$!
-wait_for "daedalusd linked to the kernel" 30 "$BIN/daedalusctl" status
 
-echo "== v4l2-compliance"
-# Debian's v4l-utils 1.22.1 is older than this kernel's V4L2 core, and
-# reports failures that come from the core, not from a driver
-# (shared/notes/vm-harness.md): the core renamed NV12's description
-# ('Y/UV 4:2:0' -> 'Y/CbCr 4:2:0'), which also aborts the tool's format
-# enumeration so that later formats look unreported; and 6.12's core fills
-# crbufs.reserved in CREATE_BUFS, which the old tool wants zero. Instead of
-# trusting a list, the kernel's own reference decoder, vicodec, is run
-# through the same tool on the same kernel here: a line of ours is allowed
-# only if vicodec's output has it too (formats and buffer types aside).
-normalize() {
-	grep -E '(fail|warn):' "$1" | sed -E 's/^[[:space:]]+//; s/pixelformat [0-9a-f]+ \([^)]*\)/pixelformat P/; s/buftype [0-9]+/buftype T/' |
-		sort -u
-}
-modprobe -d "$MODROOT" vicodec multiplanar=1
-vicodec=$(for n in /sys/class/video4linux/video*; do
-	[ "$(cat "$n/name")" = stateful-decoder ] && echo "/dev/${n##*/}"
-done | head -1)
-run compliance_vicodec timeout -k 5 300 v4l2-compliance -d "$vicodec"
-grep -E '^Total for' "$OUT/compliance_vicodec.txt" | sed 's/^/vicodec: /'
-rmmod vicodec
-"$BIN/stream_to_hdr" "$VP9/vp90-2-09-lf_deltas.webm" /tmp/stream.hdr >/dev/null
-run compliance timeout -k 5 300 v4l2-compliance -d "$dev" -s 20 --stream-from-hdr /tmp/stream.hdr
-grep -E '^Total for' "$OUT/compliance.txt" | sed 's/^/summary: /'
-normalize "$OUT/compliance_vicodec.txt" >"$OUT/compliance-vicodec-lines.txt"
-normalize "$OUT/compliance.txt" >"$OUT/compliance-lines.txt"
-unexpected=$(comm -23 "$OUT/compliance-lines.txt" "$OUT/compliance-vicodec-lines.txt")
-if [ -n "$vicodec" ] && [ -z "$unexpected" ] &&
-	grep -qE '^Total for .*Warnings: 0$' "$OUT/compliance.txt"; then
-	ok "v4l2-compliance -s: 0 warnings; failures only those vicodec gets too ($(wc -l <"$OUT/compliance-lines.txt") kinds)"
-else
-	bad "v4l2-compliance -s (vicodec at '$vicodec'): lines vicodec does not get:"
-	echo "$unexpected" | head -20
-fi
+compliance_check
 
-echo "== FFmpeg vp9_v4l2m2m"
-# Cases the ffmpeg CLI cannot express, covered by GStreamer and our own
-# client instead:
-#  - it scales every frame to the stream's first size, so streams that change
-#    size mid-stream cannot be compared;
-#  - FFmpeg 5.1 places single-plane YUV420's V plane a quarter of the luma
-#    plane after U, while V4L2 (v4l2_fill_pixfmt_mp) and GStreamer round
-#    chroma rows up: for an odd height (351x287) FFmpeg reads V from the
-#    wrong offset, and it offers no way to ask for NV12 instead.
-ff_pass=0
-ff_total=0
-for f in "$VP9"/*.webm "$VP9"/*.ivf; do
-	name=${f##*/}
-	case $name in *resize*|*351x287*|vp91-2-04-yuv444.webm) continue ;; esac
-	ff_total=$((ff_total + 1))
-	ffmpeg_frame_md5s "$f" "$OUT/ff-$name.got"
-	reference_md5s "$f.md5" >"$OUT/ff-$name.want"
-	if cmp -s "$OUT/ff-$name.got" "$OUT/ff-$name.want"; then
-		ff_pass=$((ff_pass + 1))
-	else
-		echo "    ffmpeg mismatch: $name ($(wc -l <"$OUT/ff-$name.got")/$(wc -l <"$OUT/ff-$name.want") frames)"
-		head -3 "$OUT/ff-$name.got.err"
-	fi
-done
-echo "ffmpeg: $ff_pass/$ff_total streams bit-exact"
-[ "$ff_pass" -eq "$ff_total" ] && ok "ffmpeg: $ff_pass/$ff_total streams bit-exact" ||
-	bad "ffmpeg: $ff_pass/$ff_total streams bit-exact"
+ffmpeg_conformance
 
 echo "== GStreamer v4l2vp9dec"
 # Every stream twice: the decoder gives YUV420 (I420, what GStreamer picks by
@@ -175,17 +111,9 @@ metric=$(curl -s --max-time 5 http://127.0.0.1:9477/metrics | sed -n 's/^daedalu
 want=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["endpoints"][0]["result"]["totals"]["frames_out"])' "$OUT/stats-after.json")
 [ "$metric" = "$want" ] && ok "/metrics agrees: daedalus_frames_out_total $metric" ||
 	bad "/metrics says daedalus_frames_out_total '$metric', stats says $want"
-run ctl_ping "$BIN/daedalusctl" ping -c 3 -i 0.2
-expect_rc 0 "daedalusctl ping through the guest kernel"
-expect_out ctl_ping '^rtt min/avg/max = [0-9.]+/[0-9.]+/[0-9.]+ ms \(measured in the kernel\)$' \
-	"ping reports the guest kernel's RTT: $(grep '^rtt' "$OUT/ctl_ping.txt" 2>/dev/null)"
+kernel_ping
 
-echo "== our own client: drain, seek, resolution change, concurrency, corrupt streams"
-export DAEDALUS_VP9_DIR="$VP9_DIR"
-run v4l2_check timeout -k 5 900 "$BIN/v4l2_check" "$dev"
-expect_rc 0 "v4l2_check"
-expect_out v4l2_check '^v4l2_check: [0-9]+ checks passed, 0 failed$' "v4l2_check summary"
-kill -0 "$daemon" && ok "daedalusd survived everything" || bad "daedalusd died"
+own_client_check
 
 echo "== a daemon that hangs or dies never leaves a client blocked"
 # What the kernel owes the client is a prompt EIO. FFmpeg 5.1 reports it
@@ -235,10 +163,6 @@ frames=$(grep -vc '^#' "$OUT/ff-444.fmd5")
 dmesg | grep -q 'stream is not 8-bit 4:2:0' && ok "kernel log says why (not 8-bit 4:2:0)" ||
 	bad "no clear 4:4:4 message in the kernel log"
 
-"$BIN/daedalusctl" status | sed 's/^/    | /'
-kill -TERM "$daemon" && wait "$daemon"
-RC=$?
-expect_rc 0 "daedalusd stops cleanly"
-rmmod daedalus_v4l2 && ok "rmmod" || bad "rmmod"
+decoder_down
 kernel_reports
 finish

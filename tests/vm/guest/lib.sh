@@ -10,9 +10,10 @@ BIN=$STAGE/bin
 MODULE=$STAGE/daedalus-v4l2.ko
 SOCK=/run/daedalus/daedalusd.sock
 
-# The media core modules our module needs, from the test kernel's tree.
+# The media core modules our module needs, from the test kernel's tree
+# (init.sh mounts it on /lib/modules).
 load_media_core() {
-	modprobe -d "$MODROOT" v4l2-mem2mem && modprobe -d "$MODROOT" videobuf2-vmalloc
+	modprobe v4l2-mem2mem && modprobe videobuf2-vmalloc
 }
 
 # /dev/videoN of our decoder, by its name in sysfs.

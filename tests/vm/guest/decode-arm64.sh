@@ -1,0 +1,18 @@
+# SPDX-License-Identifier: BSD-2-Clause
+#
+# Guest test on arm64 (the Raspberry Pi 5's architecture, under
+# qemu-system-aarch64): the module cross-built for arm64 6.12 and the
+# aarch64 daedalusd, daedalusctl and test client, with Debian's arm64
+# v4l2-compliance and ffmpeg. The x86-64-only parts of decode.sh (udev,
+# GStreamer, Python checks) stay there: their code is the same on both.
+. "$STAGE/guest/lib.sh"
+. "$STAGE/guest/decode-lib.sh"
+
+decoder_up
+kernel_ping
+compliance_check
+ffmpeg_conformance
+own_client_check
+decoder_down
+kernel_reports
+finish
