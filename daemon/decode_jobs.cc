@@ -29,10 +29,11 @@ ddv_stream_format ToStreamFormat(const decode::PictureFormat& f) {
 absl::StatusOr<DecodeJobs::Context*> DecodeJobs::GetContext(uint32_t id) {
   auto it = contexts_.find(id);
   if (it != contexts_.end()) return &it->second;
-  absl::StatusOr<std::unique_ptr<DecodeWorker>> worker = DecodeWorker::Create({options_.threads});
-  if (!worker.ok()) return worker.status();
+  absl::StatusOr<std::unique_ptr<decode::Vp9Decoder>> dec =
+      decode::Vp9Decoder::Create({options_.threads});
+  if (!dec.ok()) return dec.status();
   Context& c = contexts_[id];
-  c.worker = *std::move(worker);
+  c.decoder = *std::move(dec);
   stats_.ContextOpened(id);
   return &c;
 }
@@ -70,8 +71,8 @@ std::optional<ddv_decode_done> DecodeJobs::RunJob(const ddv_decode& req, JobIo& 
   Context& c = **ctx;
 
   if (req.flags & DDV_DECODE_SRC) {
-    std::string bitstream(req.src_bytes, '\0');
-    absl::StatusOr<size_t> n = io.ReadSrc(req.ctx_id, req.job_id, bitstream);
+    bitstream_.resize(req.src_bytes);
+    absl::StatusOr<size_t> n = io.ReadSrc(req.ctx_id, req.job_id, bitstream_);
     if (!n.ok()) {
       if (absl::IsNotFound(n.status())) return std::nullopt;
       Log(Severity::kError, std::string(n.status().message()));
@@ -82,19 +83,21 @@ std::optional<ddv_decode_done> DecodeJobs::RunJob(const ddv_decode& req, JobIo& 
     }
     done.flags |= DDV_DONE_SRC_CONSUMED;
     if (*n > 0) {
-      bitstream.resize(*n);
-      c.worker->Submit(std::move(bitstream), static_cast<int64_t>(req.src_timestamp));
+      absl::Time start = absl::Now();
+      absl::Status st = c.decoder->Decode(std::string_view(bitstream_.data(), *n),
+                                          static_cast<int64_t>(req.src_timestamp), &c.pending);
+      stats_.BitstreamDecoded(req.ctx_id, *n, absl::Now() - start);
+      if (!st.ok()) {
+        stats_.Error(req.ctx_id, DecodeError::kCorruptBitstream);
+        Log(Severity::kDebug,
+            absl::StrFormat("context %d job %d: %s", req.ctx_id, req.job_id, st.message()));
+        done.flags |= DDV_DONE_ERROR;
+        done.status = -EBADMSG;
+      }
     }
   }
-  // The newest frame may still be decoding when the job answers only in a
-  // running stream; a header job must report the format, a drain all.
-  bool ahead = options_.decode_ahead && c.announced && (req.flags & DDV_DECODE_DST) &&
-               !(req.flags & DDV_DECODE_DRAIN);
-  Account(req, c.worker->Collect(ahead ? 1 : 0, &c.pending), done);
   if ((req.flags & DDV_DECODE_DRAIN) && !c.drained) {
-    std::vector<DecodeWorker::Decoded> finished;
-    (void)c.worker->Drain(&finished, &c.pending);  // errors were counted per frame
-    Account(req, finished, done);
+    (void)c.decoder->Drain(&c.pending);  // errors were counted per frame
     c.drained = true;
   }
 
@@ -144,30 +147,15 @@ std::optional<ddv_decode_done> DecodeJobs::RunJob(const ddv_decode& req, JobIo& 
   return done;
 }
 
-void DecodeJobs::Account(const ddv_decode& req, const std::vector<DecodeWorker::Decoded>& finished,
-                         ddv_decode_done& done) {
-  for (const DecodeWorker::Decoded& d : finished) {
-    stats_.BitstreamDecoded(req.ctx_id, d.bytes, d.time);
-    if (d.status.ok()) continue;
-    stats_.Error(req.ctx_id, DecodeError::kCorruptBitstream);
-    Log(Severity::kDebug,
-        absl::StrFormat("context %d job %d: %s", req.ctx_id, req.job_id, d.status.message()));
-    done.flags |= DDV_DONE_ERROR;
-    done.status = -EBADMSG;
-  }
-}
-
 void DecodeJobs::Flush(uint32_t id) {
   auto it = contexts_.find(id);
   if (it == contexts_.end()) return;
-  Context& c = it->second;
-  std::vector<DecodeWorker::Decoded> finished;
-  size_t dropped = c.pending.size() + c.worker->Reset(&finished);
-  for (const DecodeWorker::Decoded& d : finished) stats_.BitstreamDecoded(id, d.bytes, d.time);
-  stats_.Flushed(id, dropped);
-  Log(Severity::kDebug, absl::StrFormat("context %d: flush, %d pictures dropped", id, dropped));
-  c.pending.clear();
-  c.drained = false;
+  stats_.Flushed(id, it->second.pending.size());
+  Log(Severity::kDebug,
+      absl::StrFormat("context %d: flush, %d pictures dropped", id, it->second.pending.size()));
+  it->second.decoder->Reset();
+  it->second.pending.clear();
+  it->second.drained = false;
 }
 
 void DecodeJobs::Close(uint32_t id) {

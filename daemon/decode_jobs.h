@@ -9,17 +9,6 @@
 // format is announced (DDV_DONE_FORMAT) before it is written. Everything
 // that happens is counted in a DecodeStats.
 //
-// Decoding ahead (the default): each context decodes on its own thread
-// (DecodeWorker). Once its stream is running (format announced, CAPTURE
-// buffers coming), a job hands its bitstream to that thread and answers as
-// soon as the previous frame is decoded, writing the oldest waiting
-// picture; the frame decodes while the kernel and the client turn the job
-// around. Pictures come one job later, which the V4L2 decoder interface
-// allows (clients keep queueing OUTPUT buffers, and drain at the end); a
-// corrupt frame is flagged on the OUTPUT buffer of the job that finds it,
-// one frame late, as with libavcodec's frame threads. Jobs without a
-// CAPTURE buffer (stream header) and drains wait for every frame.
-//
 //   DecodeStats stats;
 //   DecodeJobs jobs({.threads = 2}, stats);
 //   std::optional<ddv_decode_done> done = jobs.Run(request, chardev);
@@ -35,13 +24,11 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "daemon/decode/vp9_decoder.h"
 #include "daemon/decode_stats.h"
-#include "daemon/decode_worker.h"
 
 namespace daedalus {
 
@@ -59,8 +46,7 @@ class JobIo {
 class DecodeJobs {
  public:
   struct Options {
-    int threads = 1;           // libavcodec frame threads per context
-    bool decode_ahead = true;  // see above; false: each job waits for its frame
+    int threads = 1;  // libavcodec frame threads per context
   };
   DecodeJobs(Options options, DecodeStats& stats) : options_(options), stats_(stats) {}
 
@@ -78,7 +64,7 @@ class DecodeJobs {
 
  private:
   struct Context {
-    std::unique_ptr<DecodeWorker> worker;
+    std::unique_ptr<decode::Vp9Decoder> decoder;
     std::deque<decode::Picture> pending;
     std::optional<decode::PictureFormat> announced;  // last DDV_DONE_FORMAT
     bool drained = false;                            // Drain() ran for the current drain
@@ -86,12 +72,10 @@ class DecodeJobs {
 
   absl::StatusOr<Context*> GetContext(uint32_t id);
   std::optional<ddv_decode_done> RunJob(const ddv_decode& request, JobIo& io);
-  // Counts how the packets went; flags `done` for a corrupt one.
-  void Account(const ddv_decode& request, const std::vector<DecodeWorker::Decoded>& finished,
-               ddv_decode_done& done);
 
   const Options options_;
   std::map<uint32_t, Context> contexts_;
+  std::string bitstream_;  // reused between jobs
   DecodeStats& stats_;
 };
 

@@ -9,7 +9,6 @@
 #include <linux/videodev2.h>
 
 #include <cerrno>
-#include <tuple>
 
 #include "gtest/gtest.h"
 #include "tests/vp9_stream.h"
@@ -89,9 +88,7 @@ Outcome Play(DecodeJobs& jobs, FakeJobIo& io, const std::vector<testing::Compres
     if (done->flags & DDV_DONE_PICTURE) out.timestamps.push_back(done->timestamp);
     out.last = done->flags & DDV_DONE_LAST;
     // The LAST buffer is always empty.
-    if (out.last) {
-      EXPECT_FALSE(done->flags & DDV_DONE_PICTURE);
-    }
+    if (out.last) EXPECT_FALSE(done->flags & DDV_DONE_PICTURE);
   }
   return out;
 }
@@ -106,8 +103,7 @@ std::vector<testing::CompressedFrame> Frames(const std::string& name) {
   return frames;
 }
 
-// Frame threads, and whether jobs decode ahead.
-class DecodeJobsConformance : public ::testing::TestWithParam<std::tuple<int, bool>> {};
+class DecodeJobsConformance : public ::testing::TestWithParam<int> {};
 
 TEST_P(DecodeJobsConformance, EveryStreamThroughTheJobProtocol) {
   int exact = 0, total = 0;
@@ -118,7 +114,7 @@ TEST_P(DecodeJobsConformance, EveryStreamThroughTheJobProtocol) {
     auto want = testing::ReadFrameMd5s(testing::Vp9Dir() + "/conformance/" + name + ".md5");
     ASSERT_TRUE(want.ok());
     DecodeStats stats;
-    DecodeJobs jobs({std::get<0>(GetParam()), std::get<1>(GetParam())}, stats);
+    DecodeJobs jobs({GetParam()}, stats);
     FakeJobIo io;
     Outcome out = Play(jobs, io, Frames(name));
     EXPECT_TRUE(out.last);
@@ -151,13 +147,11 @@ TEST_P(DecodeJobsConformance, EveryStreamThroughTheJobProtocol) {
     EXPECT_EQ(snap.decode_time().count(), snap.totals().frames_in());
     exact += all;
   }
-  std::printf("decode jobs, %d thread(s)%s: %d/%d 4:2:0 streams bit-exact\n",
-              std::get<0>(GetParam()), std::get<1>(GetParam()) ? ", decoding ahead" : "", exact,
+  std::printf("decode jobs, %d thread(s): %d/%d 4:2:0 streams bit-exact\n", GetParam(), exact,
               total);
 }
 
-INSTANTIATE_TEST_SUITE_P(ThreadsAndAhead, DecodeJobsConformance,
-                         ::testing::Combine(::testing::Values(1, 2), ::testing::Bool()));
+INSTANTIATE_TEST_SUITE_P(Threads, DecodeJobsConformance, ::testing::Values(1, 2));
 
 TEST(DecodeJobsTest, Profile1444IsAnnouncedForTheKernelToRefuse) {
   DecodeStats stats;
@@ -178,12 +172,9 @@ TEST(DecodeJobsTest, Profile1444IsAnnouncedForTheKernelToRefuse) {
   EXPECT_EQ(done->format.bit_depth, 8u);
 }
 
-class DecodeJobsAhead : public ::testing::TestWithParam<bool> {};
-
-// Decoding ahead, the error is flagged one job late, but it is flagged.
-TEST_P(DecodeJobsAhead, CorruptFramesAreFlaggedAndTheContextGoesOn) {
+TEST(DecodeJobsTest, CorruptFramesAreFlaggedAndTheContextGoesOn) {
   DecodeStats stats;
-  DecodeJobs jobs({1, GetParam()}, stats);
+  DecodeJobs jobs({1}, stats);
   FakeJobIo io;
   auto frames = Frames("vp90-2-09-lf_deltas.webm");
   ASSERT_GT(frames.size(), 10u);
@@ -200,8 +191,6 @@ TEST_P(DecodeJobsAhead, CorruptFramesAreFlaggedAndTheContextGoesOn) {
   EXPECT_EQ(snap.contexts(0).counters().errors().at("corrupt_bitstream"),
             static_cast<uint64_t>(out.errors));
 }
-
-INSTANTIATE_TEST_SUITE_P(Ahead, DecodeJobsAhead, ::testing::Bool());
 
 TEST(DecodeJobsTest, GoneJobsGetNoAnswer) {
   DecodeStats stats;

@@ -15,9 +15,7 @@
 namespace daedalus {
 
 KernelLink::KernelLink(Options options, SyscallApi& sys)
-    : options_(std::move(options)),
-      dev_(sys),
-      jobs_({options_.decoder_threads, options_.decode_ahead}, stats_) {}
+    : options_(std::move(options)), dev_(sys), jobs_({options_.decoder_threads}, stats_) {}
 
 void KernelLink::SetLinkObserver(std::function<void(bool)> observer) {
   observer_ = std::move(observer);

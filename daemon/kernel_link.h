@@ -39,7 +39,6 @@ class KernelLink final : public control::Backend {
     std::string daemon_version;
     absl::Duration reconnect_interval = absl::Seconds(1);
     int decoder_threads = 1;
-    bool decode_ahead = true;  // DecodeJobs::Options::decode_ahead
   };
 
   explicit KernelLink(Options options, SyscallApi& sys = RealSyscalls());

@@ -101,9 +101,6 @@ int main(int argc, char** argv) {
                  "libavcodec frame threads per decoding context")
       ->check(CLI::Range(1, 16))
       ->capture_default_str();
-  app.add_flag("!--no-decode-ahead", link_options.decode_ahead,
-               "decode each frame inside its job instead of on the context's own thread "
-               "while the job is answered (pictures then come one job earlier)");
   app.add_flag("-v,--verbose", verbose, "log debug messages");
   try {
     app.parse(argc, argv);
