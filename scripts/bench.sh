@@ -5,7 +5,7 @@
 # decoded in one guest run both directly with libavcodec and through
 # /dev/videoN, with the same number of frame threads. Prints frames per
 # second for each, their ratio, and the latency through the node.
-#   BENCH_THREADS (default 2), BENCH_FRAMES (default 60),
+#   BENCH_THREADS (default 2), BENCH_FRAMES (default 60), BENCH_ROUNDS (default 5),
 #   DDV_QEMU_CPU (default max,-fsrm,-erms),
 #   DDV_KERNEL_FLAVOUR (default release: no debug options; debug: the test kernel)
 # Figures, not a pass/fail test; docs/performance.md records them.
