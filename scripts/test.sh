@@ -13,8 +13,9 @@
 #      tests/vm/guest/package.sh running what they install
 #   5. the arm64 guest (qemu-system-aarch64, 6.12 debug kernel): the module
 #      and aarch64 programs through skeleton.sh and decode-arm64.sh
-# Needs root for the package install. Cold: ~20 min (the kernel build);
-# warm: ~3 min. Artefacts are cached in ~/.cache/daedalus.
+# Needs root for the package install. Cold: about an hour on 2 cores (the
+# amd64 and arm64 kernels, the arm64 packages); warm: about 20 minutes,
+# most of it the emulated guests. Artefacts are cached in ~/.cache/daedalus.
 . "$(dirname "$0")/lib.sh"
 
 passed=0

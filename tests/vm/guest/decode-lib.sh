@@ -39,11 +39,11 @@ compliance_check() {
 		[ "$(cat "$n/name")" = stateful-decoder ] && echo "/dev/${n##*/}"
 	done | head -1)
 	run compliance_vicodec timeout -k 5 300 v4l2-compliance -d "$vicodec"
-	grep -E '^Total for' "$OUT/compliance_vicodec.txt" | sed 's/^/vicodec: /'
+	grep -E '^Total for' "$OUT/compliance_vicodec.txt" | sed 's/^/guest: v4l2-compliance on vicodec: /'
 	rmmod vicodec
 	"$BIN/stream_to_hdr" "$VP9/vp90-2-09-lf_deltas.webm" /tmp/stream.hdr >/dev/null
 	run compliance timeout -k 5 300 v4l2-compliance -d "$dev" -s 20 --stream-from-hdr /tmp/stream.hdr
-	grep -E '^Total for' "$OUT/compliance.txt" | sed 's/^/summary: /'
+	grep -E '^Total for' "$OUT/compliance.txt" | sed 's/^/guest: v4l2-compliance on ours: /'
 	compliance_lines "$OUT/compliance_vicodec.txt" >"$OUT/compliance-vicodec-lines.txt"
 	compliance_lines "$OUT/compliance.txt" >"$OUT/compliance-lines.txt"
 	# Ours that vicodec lacks (grep, not comm: busybox has no comm).
