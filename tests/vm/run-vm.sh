@@ -62,9 +62,11 @@ share out "$out"
 cmdline="root=root rootfstype=9p rootflags=trans=virtio,version=9p2000.L,cache=loose,msize=262144"
 cmdline+=" ro ${init[*]} panic=-1 oops=panic"
 cmdline+=" loglevel=6 printk.devkmsg=on DDV_SCRIPT=$script"
-# The VP9 vectors beside the checkout, read through the host root share.
 cmdline+=" BENCH_THREADS=${BENCH_THREADS:-2} BENCH_ROUNDS=${BENCH_ROUNDS:-5}"
-cmdline+=" VP9_DIR=$(cd "$vm_dir/../../../shared/vp9" 2>/dev/null && pwd)${init_args:-}"
+# The VP9 vectors beside the checkout, read through the host root share.
+cmdline+=" VP9_DIR=$(cd "$vm_dir/../../../shared/vp9" 2>/dev/null && pwd)"
+# Last: the arguments after "--" are init's (arm64: busybox's sh, the script).
+cmdline+="${init_args:-}"
 
 echo "run-vm: $script on $(cat "$kdir/build/include/config/kernel.release") (${qemu[0]}, accel=$accel)"
 start=$(date +%s)
