@@ -88,7 +88,9 @@ Outcome Play(DecodeJobs& jobs, FakeJobIo& io, const std::vector<testing::Compres
     if (done->flags & DDV_DONE_PICTURE) out.timestamps.push_back(done->timestamp);
     out.last = done->flags & DDV_DONE_LAST;
     // The LAST buffer is always empty.
-    if (out.last) EXPECT_FALSE(done->flags & DDV_DONE_PICTURE);
+    if (out.last) {
+      EXPECT_FALSE(done->flags & DDV_DONE_PICTURE);
+    }
   }
   return out;
 }

@@ -24,7 +24,7 @@ bazel_run build //... >/dev/null 2>&1 || bazel_run build //...
 kcache=$(DDV_KERNEL_FLAVOUR=${DDV_KERNEL_FLAVOUR:-release} test_kernel)
 stage=$DAEDALUS_CACHE/stage-bench
 stage_guest "$kcache" "$stage"
-cp "$(cd "$REPO" && bazel --output_user_root="$DAEDALUS_CACHE/bazel" info bazel-bin 2>/dev/null)/tests/vp9_bench" "$stage/bin/"
+cp "$(bazel_bin)/tests/vp9_bench" "$stage/bin/"
 
 clip=$DAEDALUS_CACHE/bench/clip-1080p-$frames.ivf
 if [ ! -f "$clip" ]; then

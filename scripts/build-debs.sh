@@ -24,7 +24,7 @@ if [ -z "${DAEDALUSD_BIN:-}" ]; then
 	config=()
 	[ "$arch" = arm64 ] && config=(--config=aarch64)
 	bazel_run build "${config[@]}" //daemon:daedalusd //cli:daedalusctl
-	bin=$(bazel_run info "${config[@]}" bazel-bin 2>/dev/null)
+	bin=$(bazel_bin "${config[@]}")
 	DAEDALUSD_BIN=$bin/daemon/daedalusd
 	DAEDALUSCTL_BIN=$bin/cli/daedalusctl
 fi

@@ -19,6 +19,11 @@ bazel_run() {
 		"$cmd" --disk_cache="$DAEDALUS_CACHE/bazel-disk" "$@")
 }
 
+# bazel_bin [--config=aarch64]: where Bazel puts the programs it built.
+bazel_bin() {
+	bazel_run info "$@" bazel-bin 2>/dev/null
+}
+
 # The newest Debian 6.1 headers (linux-headers-amd64).
 headers_61() {
 	ls -d /usr/src/linux-headers-6.1.*-amd64 | sort -V | tail -1
@@ -51,8 +56,7 @@ stage_guest() {
 	build_module "$kdir/build" "$stage/module-build" $arch
 	mv "$stage/module-build/daedalus-v4l2.ko" "$stage/"
 	rm -rf "$stage/module-build"
-	bin=$(cd "$REPO" && bazel --output_user_root="$DAEDALUS_CACHE/bazel" info "${config[@]}" \
-		bazel-bin 2>/dev/null)
+	bin=$(bazel_bin "${config[@]}")
 	cp "$bin/daemon/daedalusd" "$bin/cli/daedalusctl" "$bin/tests/bridge_check" \
 		"$bin/tests/reflection_probe" "$bin/tests/stream_to_hdr" "$bin/tests/v4l2_check" \
 		"$stage/bin/"

@@ -120,10 +120,9 @@ say "Packages: contents, systemd unit, DKMS build"
 pkg_out=$DAEDALUS_CACHE/vm-out/packaging
 mkdir -p "$pkg_out"
 rm -f "$pkg_out/console.log"
-bin=$(cd "$REPO" && bazel --output_user_root="$DAEDALUS_CACHE/bazel" info bazel-bin 2>/dev/null)
+bin=$(bazel_bin)
 set +e
-bin_a64=$(cd "$REPO" && bazel --output_user_root="$DAEDALUS_CACHE/bazel" info --config=aarch64 \
-	bazel-bin 2>/dev/null)
+bin_a64=$(bazel_bin --config=aarch64)
 rm -rf "$DAEDALUS_CACHE/debs"
 DAEDALUSD_BIN=$bin_a64/daemon/daedalusd DAEDALUSCTL_BIN=$bin_a64/cli/daedalusctl \
 	"$REPO/scripts/build-debs.sh" "$DAEDALUS_CACHE/debs" arm64 &&

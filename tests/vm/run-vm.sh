@@ -36,14 +36,13 @@ share() {  # tag path [ro]
 		-device "virtio-9p-pci,fsdev=$1,mount_tag=$1")
 }
 common=(-smp 2 -m 2G -no-reboot -display none -monitor none -serial stdio -nodefaults)
+accel=tcg
 if [ -f "$kdir/bzImage" ]; then
-	accel=tcg
 	[ -w /dev/kvm ] && accel=kvm
 	qemu=(qemu-system-x86_64 -M "pc,accel=$accel" -cpu "${DDV_QEMU_CPU:-max}" "${common[@]}"
 		-vga none -kernel "$kdir/bzImage")
 	init=("init=$vm_dir/guest/init.sh" console=ttyS0)
 elif [ -f "$kdir/Image" ]; then
-	accel=tcg
 	tools=$("$vm_dir/arm64-tools.sh" | tail -1) || exit 2
 	qemu=(qemu-system-aarch64 -M virt -cpu "${DDV_QEMU_CPU:-cortex-a76}" "${common[@]}"
 		-kernel "$kdir/Image")

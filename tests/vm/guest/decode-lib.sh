@@ -13,7 +13,7 @@ decoder_up() {
 	dev=$(decoder_node) && ok "decoder node $dev" || bad "no decoder node"
 	"$BIN/daedalusd" --decoder-threads 2 >"$OUT/daedalusd.log" 2>&1 &
 	daemon=$!
-	wait_for "daedalusd linked to the kernel" 60 "$BIN/daedalusctl" status
+	wait_for "daedalusd linked to the kernel" 30 "$BIN/daedalusctl" status
 }
 
 # Debian's v4l-utils 1.22.1 is older than this kernel's V4L2 core, and
