@@ -194,6 +194,21 @@ void ddv_job_run(struct ddv_ctx *ctx)
 		v4l2_m2m_job_finish(ctx->dev->m2m_dev, m2m);
 		return;
 	}
+	if (dst && vb2_plane_size(&dst->vb2_buf, 0) < ctx->dst_fmt.plane_fmt[0].sizeimage) {
+		/*
+		 * Kept across a format change (DEC_CMD_START) but too small
+		 * for the new one: give it back flagged; the picture waits
+		 * for the next buffer.
+		 */
+		v4l2_m2m_dst_buf_remove_by_buf(m2m, dst);
+		dst->field = V4L2_FIELD_NONE;
+		dst->sequence = ctx->cap_seq++;
+		vb2_set_plane_payload(&dst->vb2_buf, 0, 0);
+		v4l2_m2m_buf_done(dst, VB2_BUF_STATE_ERROR);
+		mutex_unlock(&ctx->state_lock);
+		v4l2_m2m_job_finish(ctx->dev->m2m_dev, m2m);
+		return;
+	}
 
 	req.ctx_id = ctx->id;
 	req.job_id = ++ctx->next_job_id;

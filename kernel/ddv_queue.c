@@ -44,7 +44,8 @@ static int ddv_buf_prepare(struct vb2_buffer *vb)
 	if (V4L2_TYPE_IS_OUTPUT(vb->vb2_queue->type))
 		return 0;
 	mutex_lock(&ctx->state_lock);
-	size = ctx->dst_fmt.plane_fmt[0].sizeimage;
+	size = vb2_is_streaming(vb->vb2_queue) ? ctx->cap_sizeimage
+					       : ctx->dst_fmt.plane_fmt[0].sizeimage;
 	mutex_unlock(&ctx->state_lock);
 	if (vb2_plane_size(vb, 0) < size)
 		return -EINVAL;
@@ -75,6 +76,7 @@ static int ddv_start_streaming(struct vb2_queue *q, unsigned int count)
 	} else {
 		ctx->cap_seq = 0;
 		ctx->cap_dequeued = 0;
+		ctx->cap_sizeimage = ctx->dst_fmt.plane_fmt[0].sizeimage;
 		/*
 		 * CAPTURE (re)starts after the format became known or changed;
 		 * a drain asked for meanwhile goes on. After a finished drain,

@@ -268,6 +268,8 @@ static int ddv_decoder_cmd(struct file *file, void *priv, struct v4l2_decoder_cm
 		} else if (ctx->state == DDV_STATE_DRAINED || ctx->state == DDV_STATE_RES_CHANGE) {
 			ctx->state = DDV_STATE_DECODING;
 			ctx->drain = false;
+			/* Kept buffers must fit the new format from now on. */
+			ctx->cap_sizeimage = ctx->dst_fmt.plane_fmt[0].sizeimage;
 			vb2_clear_last_buffer_dequeued(dst_vq);
 		}
 	}

@@ -95,6 +95,10 @@ struct ddv_dev {
  * @min_bufs_ctrl: V4L2_CID_MIN_BUFFERS_FOR_CAPTURE
  * @src_fmt: OUTPUT format
  * @dst_fmt: CAPTURE format
+ * @cap_sizeimage: the size CAPTURE buffers queued while CAPTURE streams
+ *	must have: @dst_fmt's at STREAMON. A format change mid-stream updates
+ *	@dst_fmt at once, but the client may still requeue old-size buffers
+ *	until it has dequeued the LAST one and restarted CAPTURE
  * @state: an enum ddv_state
  * @drain: DEC_CMD_STOP received, drain not finished
  * @fatal: the context failed; queues are in error (EIO)
@@ -130,6 +134,7 @@ struct ddv_ctx {
 	struct v4l2_ctrl *min_bufs_ctrl;
 	struct v4l2_pix_format_mplane src_fmt;
 	struct v4l2_pix_format_mplane dst_fmt;
+	u32 cap_sizeimage;
 	enum ddv_state state;
 	bool drain;
 	bool fatal;

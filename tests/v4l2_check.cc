@@ -136,14 +136,22 @@ int main(int argc, char** argv) {
                                           Describe(r, s));
     }
   }
-  // Resolution changes mid-stream.
-  for (const char* name : {"vp90-2-21-resize_inter_320x180_5_1-2.webm", "vp90-2-05-resize.ivf"}) {
-    Stream s = Load(conf, name);
-    Decoder d(g_dev);
-    Result r = d.Run(s.frames, s.width, s.height);
-    Check(BitExact(r, s) && r.source_changes >= 2,
-          std::string("resolution change ") + name + ": " + Describe(r, s) + ", " +
-              std::to_string(r.source_changes) + " source changes");
+  // Resolution changes mid-stream; then a client slow to give buffers back,
+  // which requeues pictures of the old size after the decoder has already
+  // seen the new one (up to the LAST buffer that is allowed).
+  for (int delay_ms : {0, 150}) {
+    for (const char* name :
+         {"vp90-2-21-resize_inter_320x180_5_1-2.webm", "vp90-2-05-resize.ivf"}) {
+      Stream s = Load(conf, name);
+      Options opt;
+      opt.requeue_delay_ms = delay_ms;
+      Decoder d(g_dev);
+      Result r = d.Run(s.frames, s.width, s.height, opt);
+      std::string client = delay_ms ? " (requeue after " + std::to_string(delay_ms) + " ms)" : "";
+      Check(BitExact(r, s) && r.source_changes >= 2,
+            std::string("resolution change ") + name + client + ": " + Describe(r, s) + ", " +
+                std::to_string(r.source_changes) + " source changes");
+    }
   }
   // Seek back to the start after 10 pictures: the tail is the whole stream.
   {

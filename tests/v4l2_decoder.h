@@ -52,6 +52,8 @@ struct Result {
   bool fatal = false;  // EIO: the context failed
   std::string error;
   std::vector<double> latency_ms;  // per picture: its OUTPUT QBUF to its DQBUF
+  // When the first and the last picture were dequeued (benchmarks).
+  std::chrono::steady_clock::time_point first_picture_at, last_picture_at;
 };
 
 struct Options {
@@ -61,6 +63,8 @@ struct Options {
   uint32_t out_memory = V4L2_MEMORY_MMAP;
   uint32_t cap_memory = V4L2_MEMORY_MMAP;
   bool hash = true;  // false: pictures are counted, not hashed (benchmarks)
+  int requeue_delay_ms = 0;  // hold each picture this long before requeueing
+                             // its buffer, like a slow renderer
 };
 
 inline const char* MemoryName(uint32_t memory) {
@@ -337,6 +341,8 @@ class Decoder {
     }
     if (b.flags & V4L2_BUF_FLAG_ERROR) r.cap_errors++;
     if (planes[0].bytesused > 0) {
+      r.last_picture_at = std::chrono::steady_clock::now();
+      if (r.md5.empty()) r.first_picture_at = r.last_picture_at;
       r.md5.push_back(opt_.hash ? PictureMd5(static_cast<const uint8_t*>(cap_maps_[b.index].addr))
                                 : "");
       r.timestamps.push_back(static_cast<uint64_t>(b.timestamp.tv_sec) * 1000000 +
@@ -349,6 +355,7 @@ class Decoder {
       }
     }
     if (b.flags & V4L2_BUF_FLAG_LAST) return EndOfSequence(r) ? 1 : -1;
+    if (opt_.requeue_delay_ms > 0) usleep(opt_.requeue_delay_ms * 1000);
     b = QueueBuffer(b.type, b.memory, b.index, cap_maps_[b.index], planes);
     if (ioctl(fd_, VIDIOC_QBUF, &b) < 0) {
       Fail(r, "QBUF CAPTURE");
