@@ -3,12 +3,15 @@
 // vp9_bench: decodes one VP9 clip twice in the same run, with the same
 // number of frame threads: directly with libavcodec (the decode core alone)
 // and through the V4L2 node (kernel + daedalusd, which must run with
-// --decoder-threads THREADS). Prints frames per second for each, their
-// ratio, and the per-frame latency through the node, over ROUNDS
-// alternating rounds of each (default 5). Each round's ratio is printed too,
-// and their median: on a shared or emulated machine a burst of load slows
-// one round of one path, which the median of paired rounds shrugs off.
-// Figures, not a test: it fails only if a decode fails.
+// --decoder-threads THREADS), over ROUNDS alternating rounds of each
+// (default 5). For each path it prints frames per second twice: over the
+// whole clip from start-up (creating the decoder; opening the node) and in
+// the steady state from the first picture to the last, the throughput a
+// player sees once pictures flow; start-up to the first picture is printed
+// apart. Each round's ratios are printed too, and their median: on a shared
+// or emulated machine a burst of load slows one round of one path, which
+// the median of paired rounds shrugs off. Then the per-frame latency
+// through the node. Figures, not a test: it fails only if a decode fails.
 //
 //   usage: vp9_bench /dev/videoN CLIP.ivf THREADS [ROUNDS]
 
@@ -17,6 +20,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
+#include <vector>
 
 #include "daemon/decode/vp9_decoder.h"
 #include "tests/v4l2_decoder.h"
@@ -35,6 +39,57 @@ double Percentile(std::vector<double> v, double p) {
   std::sort(v.begin(), v.end());
   size_t i = static_cast<size_t>(p * (v.size() - 1) + 0.5);
   return v[std::min(i, v.size() - 1)];
+}
+
+// Pictures over a stretch of time.
+struct Span {
+  double pictures = 0, seconds = 0;
+  double Fps() const { return pictures / seconds; }
+};
+
+// One path's round: the whole clip from start-up to the last picture, and
+// the steady state from the first picture to the last (without start-up:
+// opening the node, allocating buffers, the daemon's decoder, the format
+// round trip).
+struct Timing {
+  Timing() = default;
+  Timing(Clock::time_point start, Clock::time_point first, Clock::time_point last, size_t pictures)
+      : whole{static_cast<double>(pictures), std::chrono::duration<double>(last - start).count()},
+        steady{static_cast<double>(pictures) - 1,
+               std::chrono::duration<double>(last - first).count()},
+        first_s(std::chrono::duration<double>(first - start).count()) {}
+  Span whole, steady;
+  double first_s = 0;
+};
+
+struct Round {
+  Timing direct, node;
+};
+
+// Both paths' frame rates over all rounds (all pictures over all time),
+// their ratio, and the median and range of the rounds' ratios.
+void Summary(const char* what, const std::vector<Round>& runs, Span Timing::*span,
+             const char* dev) {
+  Span direct, node;
+  std::vector<double> ratios;
+  for (const Round& run : runs) {
+    const Span& d = run.direct.*span;
+    const Span& n = run.node.*span;
+    direct.pictures += d.pictures;
+    direct.seconds += d.seconds;
+    node.pictures += n.pictures;
+    node.seconds += n.seconds;
+    ratios.push_back(n.Fps() / d.Fps());
+  }
+  std::printf("%s:\n", what);
+  std::printf("  direct libavcodec:    %6.2f fps\n", direct.Fps());
+  std::printf("  through %s: %6.2f fps\n", dev, node.Fps());
+  std::printf(
+      "  ratio node/direct:    %6.3f over all rounds, median of %zu rounds %.3f (%.3f..%.3f)"
+      " (goal >= 0.95)\n",
+      node.Fps() / direct.Fps(), ratios.size(), Percentile(ratios, 0.5),
+      *std::min_element(ratios.begin(), ratios.end()),
+      *std::max_element(ratios.begin(), ratios.end()));
 }
 
 }  // namespace
@@ -62,51 +117,65 @@ int main(int argc, char** argv) {
 
   // Rounds alternate between the two paths, so that neither gets warmer
   // caches or a quieter machine.
-  double direct_s = 0, node_s = 0;
-  std::vector<double> latency_ms, round_ratios;
+  std::vector<Round> runs;
+  std::vector<double> latency_ms;
   for (int round = 0; round < rounds; round++) {
-    // Directly with libavcodec.
-    auto dec = daedalus::decode::Vp9Decoder::Create({threads});
-    if (!dec.ok()) return 1;
+    Round run;
+    // Directly with libavcodec, from creating the decoder on.
     std::deque<daedalus::decode::Picture> pics;
     auto start = Clock::now();
+    auto dec = daedalus::decode::Vp9Decoder::Create({threads});
+    if (!dec.ok()) return 1;
+    Clock::time_point first, last;
+    size_t shown = 0;
+    auto collect = [&] {
+      if (pics.empty()) return;
+      last = Clock::now();
+      if (shown == 0) first = last;
+      shown += pics.size();
+      pics.clear();  // as the daemon does once a picture is written
+    };
     for (size_t i = 0; i < frames.size(); i++) {
       (void)(*dec)->Decode(frames[i].data, static_cast<int64_t>(i), &pics);
-      pics.clear();  // as the daemon does once a picture is written
+      collect();
     }
     (void)(*dec)->Drain(&pics);
-    double round_direct_s = Seconds(start);
-    direct_s += round_direct_s;
+    collect();
+    run.direct = Timing(start, first, last, shown);
 
-    // Through the V4L2 node; pictures counted, not hashed, like above.
-    daedalus::testing::Decoder node(argv[1]);
+    // Through the V4L2 node, from opening it on; pictures counted, not
+    // hashed, like above.
     daedalus::testing::Options opt;
     opt.hash = false;
     start = Clock::now();
+    daedalus::testing::Decoder node(argv[1]);
     daedalus::testing::Result r = node.Run(frames, (*in)->width(), (*in)->height(), opt);
-    double round_node_s = Seconds(start);
-    node_s += round_node_s;
-    if (!r.error.empty() || r.md5.size() != frames.size()) {
-      std::fprintf(stderr, "vp9_bench: node decode failed: %s (%zu/%zu pictures)\n",
-                   r.error.c_str(), r.md5.size(), frames.size());
+    run.node = Timing(start, r.first_picture_at, r.last_picture_at, r.md5.size());
+    if (!r.error.empty() || r.md5.size() != frames.size() || shown != frames.size()) {
+      std::fprintf(stderr, "vp9_bench: decode failed: %s (node %zu, direct %zu of %zu pictures)\n",
+                   r.error.c_str(), r.md5.size(), shown, frames.size());
       return 1;
     }
     latency_ms.insert(latency_ms.end(), r.latency_ms.begin(), r.latency_ms.end());
-    round_ratios.push_back(round_direct_s / round_node_s);
-    std::printf("round %d: direct %.2f fps, node %.2f fps, ratio %.3f\n", round + 1,
-                frames.size() / round_direct_s, frames.size() / round_node_s, round_ratios.back());
+    std::printf(
+        "round %d: whole clip: direct %.2f fps, node %.2f fps, ratio %.3f; "
+        "steady: direct %.2f fps, node %.2f fps, ratio %.3f; "
+        "first picture: direct %.0f ms, node %.0f ms\n",
+        round + 1, run.direct.whole.Fps(), run.node.whole.Fps(),
+        run.node.whole.Fps() / run.direct.whole.Fps(), run.direct.steady.Fps(),
+        run.node.steady.Fps(), run.node.steady.Fps() / run.direct.steady.Fps(),
+        run.direct.first_s * 1000, run.node.first_s * 1000);
+    runs.push_back(run);
   }
-  double direct_fps = rounds * frames.size() / direct_s;
-  double node_fps = rounds * frames.size() / node_s;
-
-  std::printf("direct libavcodec:    %6.2f fps (%.2f s)\n", direct_fps, direct_s);
-  std::printf("through %s: %6.2f fps (%.2f s)\n", argv[1], node_fps, node_s);
-  std::printf(
-      "ratio node/direct:    %6.3f over all rounds, median of %d rounds %.3f "
-      "(%.3f..%.3f) (goal >= 0.95)\n",
-      node_fps / direct_fps, rounds, Percentile(round_ratios, 0.5),
-      *std::min_element(round_ratios.begin(), round_ratios.end()),
-      *std::max_element(round_ratios.begin(), round_ratios.end()));
+  Summary("whole clip (start-up included)", runs, &Timing::whole, argv[1]);
+  Summary("steady state (first to last picture)", runs, &Timing::steady, argv[1]);
+  std::vector<double> first_direct, first_node;
+  for (const Round& run : runs) {
+    first_direct.push_back(run.direct.first_s * 1000);
+    first_node.push_back(run.node.first_s * 1000);
+  }
+  std::printf("start-up to the first picture, median: direct %.0f ms, node %.0f ms\n",
+              Percentile(first_direct, 0.5), Percentile(first_node, 0.5));
   std::printf("latency through the node, QBUF to DQBUF: p50 %.1f ms, p99 %.1f ms\n",
               Percentile(latency_ms, 0.5), Percentile(latency_ms, 0.99));
   return 0;

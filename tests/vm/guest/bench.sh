@@ -11,7 +11,7 @@ daemon=$!
 wait_for "daedalusd up" 30 "$BIN/daedalusctl" status
 run bench timeout -k 5 1800 "$BIN/vp9_bench" "$dev" "$STAGE/clip.ivf" "$threads" "${BENCH_ROUNDS:-5}"
 expect_rc 0 "vp9_bench"
-grep -E '^(clip|round|direct|through|ratio|latency)' "$OUT/bench.txt" | sed 's/^/BENCH: /'
+sed 's/^/BENCH: /' "$OUT/bench.txt"
 # Where the node's time went, per stage, as the daemon measured it.
 "$BIN/daedalusctl" stats >"$OUT/stats.txt" 2>&1
 grep -E '^(job latency|decode time|picture copy):' "$OUT/stats.txt" | sed 's/^/BENCH: daemon /'
