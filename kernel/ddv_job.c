@@ -16,6 +16,7 @@
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/uio.h>
 #include <media/v4l2-event.h>
 
 #include "ddv_v4l2.h"
@@ -535,6 +536,22 @@ long ddv_v4l2_read_src(struct ddv_bridge *br, void __user *arg)
 	return ret;
 }
 
+/*
+ * One block of a picture, with non-temporal stores where the architecture
+ * has them (x86; elsewhere a plain copy): the picture is for the client,
+ * not for this CPU's caches, which hold the decoder's reference frames.
+ */
+static int ddv_copy_block(u8 *dst, u64 src, size_t len)
+{
+	void __user *from = u64_to_user_ptr(src);
+	struct iov_iter iter;
+
+	if (!access_ok(from, len))
+		return -EFAULT;
+	iov_iter_ubuf(&iter, ITER_SOURCE, from, len);
+	return copy_from_iter_nocache(dst, len, &iter) == len ? 0 : -EFAULT;
+}
+
 static int ddv_copy_rows(u8 *dst, u32 dst_stride, u64 src, u32 src_stride, u32 width, u32 rows)
 {
 	u32 y;
@@ -543,8 +560,7 @@ static int ddv_copy_rows(u8 *dst, u32 dst_stride, u64 src, u32 src_stride, u32 w
 		return 0;
 	/* Same strides (the usual case): the plane is one block. */
 	if (dst_stride == src_stride)
-		return copy_from_user(dst, u64_to_user_ptr(src),
-				      (size_t)(rows - 1) * dst_stride + width) ? -EFAULT : 0;
+		return ddv_copy_block(dst, src, (size_t)(rows - 1) * dst_stride + width);
 	for (y = 0; y < rows; y++)
 		if (copy_from_user(dst + (size_t)y * dst_stride,
 				   u64_to_user_ptr(src + (u64)y * src_stride), width))
