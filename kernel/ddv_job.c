@@ -171,6 +171,17 @@ void ddv_job_init(struct ddv_ctx *ctx)
 	INIT_DELAYED_WORK(&ctx->watchdog, ddv_watchdog);
 }
 
+/* Gives a CAPTURE buffer back to the client, next in sequence order. */
+static void ddv_dst_return(struct ddv_ctx *ctx, struct vb2_v4l2_buffer *dst, u32 bytes,
+			   enum vb2_buffer_state state)
+{
+	v4l2_m2m_dst_buf_remove_by_buf(ctx->fh.m2m_ctx, dst);
+	vb2_set_plane_payload(&dst->vb2_buf, 0, bytes);
+	dst->field = V4L2_FIELD_NONE;
+	dst->sequence = ctx->cap_seq++;
+	v4l2_m2m_buf_done(dst, state);
+}
+
 /**
  * ddv_job_run() - mem2mem's device_run: send one DECODE to the daemon
  * @ctx: the context whose job_ready() said yes
@@ -201,11 +212,7 @@ void ddv_job_run(struct ddv_ctx *ctx)
 		 * for the new one: give it back flagged; the picture waits
 		 * for the next buffer.
 		 */
-		v4l2_m2m_dst_buf_remove_by_buf(m2m, dst);
-		dst->field = V4L2_FIELD_NONE;
-		dst->sequence = ctx->cap_seq++;
-		vb2_set_plane_payload(&dst->vb2_buf, 0, 0);
-		v4l2_m2m_buf_done(dst, VB2_BUF_STATE_ERROR);
+		ddv_dst_return(ctx, dst, 0, VB2_BUF_STATE_ERROR);
 		mutex_unlock(&ctx->state_lock);
 		v4l2_m2m_job_finish(ctx->dev->m2m_dev, m2m);
 		return;
@@ -293,16 +300,12 @@ static void ddv_dst_done(struct ddv_ctx *ctx, u32 bytes, u64 timestamp, bool las
 {
 	struct vb2_v4l2_buffer *dst = ctx->job_dst;
 
-	v4l2_m2m_dst_buf_remove_by_buf(ctx->fh.m2m_ctx, dst);
-	vb2_set_plane_payload(&dst->vb2_buf, 0, bytes);
 	dst->vb2_buf.timestamp = timestamp;
 	if (bytes)
 		ddv_copy_src_meta(ctx, dst, timestamp);
-	dst->field = V4L2_FIELD_NONE;
-	dst->sequence = ctx->cap_seq++;
 	if (last)
 		dst->flags |= V4L2_BUF_FLAG_LAST;
-	v4l2_m2m_buf_done(dst, VB2_BUF_STATE_DONE);
+	ddv_dst_return(ctx, dst, bytes, VB2_BUF_STATE_DONE);
 	ctx->job_dst = NULL;
 }
 
