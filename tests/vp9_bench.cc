@@ -30,8 +30,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double Seconds(Clock::time_point since) {
-  return std::chrono::duration<double>(Clock::now() - since).count();
+double Seconds(Clock::time_point from, Clock::time_point to) {
+  return std::chrono::duration<double>(to - from).count();
 }
 
 double Percentile(std::vector<double> v, double p) {
@@ -54,10 +54,9 @@ struct Span {
 struct Timing {
   Timing() = default;
   Timing(Clock::time_point start, Clock::time_point first, Clock::time_point last, size_t pictures)
-      : whole{static_cast<double>(pictures), std::chrono::duration<double>(last - start).count()},
-        steady{static_cast<double>(pictures) - 1,
-               std::chrono::duration<double>(last - first).count()},
-        first_s(std::chrono::duration<double>(first - start).count()) {}
+      : whole{static_cast<double>(pictures), Seconds(start, last)},
+        steady{static_cast<double>(pictures) - 1, Seconds(first, last)},
+        first_s(Seconds(start, first)) {}
   Span whole, steady;
   double first_s = 0;
 };
