@@ -11,9 +11,12 @@
 namespace daedalus {
 
 namespace {
-// Enough CAPTURE buffers to keep the pipeline moving: the decoder keeps its
-// own references, so the client's buffers only carry finished pictures.
-constexpr uint32_t kMinCaptureBuffers = 4;
+// The decoder keeps its own references, so a CAPTURE buffer only carries a
+// finished picture: one is being filled while the client holds the other.
+// Clients add what their display needs on top; each 1080p buffer is 3 MiB
+// the kernel allocates and zeroes, so asking for more costs memory and
+// start-up time for nothing.
+constexpr uint32_t kMinCaptureBuffers = 2;
 }  // namespace
 
 ddv_stream_format ToStreamFormat(const decode::PictureFormat& f) {

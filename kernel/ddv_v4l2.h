@@ -23,7 +23,8 @@
 #define DDV_MIN_DIM		8
 #define DDV_DEFAULT_WIDTH	1280
 #define DDV_DEFAULT_HEIGHT	720
-#define DDV_MIN_CAPTURE_BUFS	4
+/* Pictures only: the daemon's decoder keeps the reference frames. */
+#define DDV_MIN_CAPTURE_BUFS	2
 /* OUTPUT buffers whose metadata is kept until their picture comes out. */
 #define DDV_SRC_META		32
 
