@@ -558,16 +558,19 @@ static int ddv_copy_block(u8 *dst, u64 src, size_t len)
 static int ddv_copy_rows(u8 *dst, u32 dst_stride, u64 src, u32 src_stride, u32 width, u32 rows)
 {
 	u32 y;
+	int ret;
 
 	if (!rows)
 		return 0;
 	/* Same strides (the usual case): the plane is one block. */
 	if (dst_stride == src_stride)
 		return ddv_copy_block(dst, src, (size_t)(rows - 1) * dst_stride + width);
-	for (y = 0; y < rows; y++)
-		if (copy_from_user(dst + (size_t)y * dst_stride,
-				   u64_to_user_ptr(src + (u64)y * src_stride), width))
-			return -EFAULT;
+	for (y = 0; y < rows; y++) {
+		ret = ddv_copy_block(dst + (size_t)y * dst_stride,
+				     src + (u64)y * src_stride, width);
+		if (ret)
+			return ret;
+	}
 	return 0;
 }
 
