@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-2-Clause
 #
-# Boots the test kernel in QEMU (KVM if available, else TCG) with the host
+# Boots the test kernel in QEMU (KVM where it really runs the guest, else
+# TCG: choose-accel.sh decides by trying) with the host
 # root shared read-only over 9p, runs one guest script and collects its
 # results. An arm64 kernel (a cache dir with Image) boots on
 # qemu-system-aarch64's virt machine with a Cortex-A76 (the Raspberry Pi
@@ -18,7 +19,9 @@
 # 2 no result (boot failure, panic, timeout).
 #
 # DDV_QEMU_CPU overrides the guest CPU model (default: max on x86-64,
-# cortex-a76 on arm64).
+# cortex-a76 on arm64). DDV_QEMU_ACCEL=auto|tcg|kvm (default auto) picks
+# the x86-64 accelerator (choose-accel.sh); an arm64 guest on an x86-64
+# host is always TCG. DDV_QEMU_X86 names the x86-64 QEMU binary (tests).
 set -uo pipefail
 kdir=$(cd "$1" && pwd)
 stage=$(cd "$2" && pwd)
@@ -38,11 +41,15 @@ share() {  # tag path [ro]
 common=(-smp 2 -m 2G -no-reboot -display none -monitor none -serial stdio -nodefaults)
 accel=tcg
 if [ -f "$kdir/bzImage" ]; then
-	[ -w /dev/kvm ] && accel=kvm
-	qemu=(qemu-system-x86_64 -M "pc,accel=$accel" -cpu "${DDV_QEMU_CPU:-max}" "${common[@]}"
-		-vga none -kernel "$kdir/bzImage")
+	accel=$("$vm_dir/choose-accel.sh" "$kdir/bzImage" | tail -1) || exit 2
+	qemu=("${DDV_QEMU_X86:-qemu-system-x86_64}" -M "pc,accel=$accel" -cpu "${DDV_QEMU_CPU:-max}"
+		"${common[@]}" -vga none -kernel "$kdir/bzImage")
 	init=("init=$vm_dir/guest/init.sh" console=ttyS0)
 elif [ -f "$kdir/Image" ]; then
+	if [ "${DDV_QEMU_ACCEL:-auto}" = kvm ]; then
+		echo "run-vm: DDV_QEMU_ACCEL=kvm, but an arm64 guest runs under TCG on this host" >&2
+		exit 2
+	fi
 	tools=$("$vm_dir/arm64-tools.sh" | tail -1) || exit 2
 	qemu=(qemu-system-aarch64 -M virt -cpu "${DDV_QEMU_CPU:-cortex-a76}" "${common[@]}"
 		-kernel "$kdir/Image")

@@ -13,5 +13,5 @@ $bb mount -t tmpfs tmpfs /run
 $bb mkdir -p /run/bin
 $bb cp "$bb" /run/bin/busybox
 /run/bin/busybox --install -s /run/bin
-export PATH=/run/bin:$DDV_TOOLS/usr/bin DDV_BUSYBOX=1
+export PATH=/run/bin:$DDV_TOOLS/usr/bin DDV_BUSYBOX=1 DDV_PROC_MOUNTED=1
 exec sh "${0%/*}/init.sh"

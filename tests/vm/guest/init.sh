@@ -9,7 +9,11 @@ if [ -z "${DDV_BUSYBOX:-}" ]; then
 	export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 fi
 export HOME=/tmp TERM=dumb
-[ -e /proc/mounts ] || mount -t proc proc /proc
+# The guest's own procfs, always: the root is the host's over 9p, so /proc
+# exists there already (the host's, whose files read back empty) and says
+# nothing about whether this guest has mounted its own. init-arm64.sh has
+# (busybox needs it) and says so.
+[ -n "${DDV_PROC_MOUNTED:-}" ] || mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mkdir -p /dev/pts /dev/shm

@@ -5,6 +5,15 @@
 # failure modes a user meets first (no daemon, no module).
 . "$STAGE/guest/lib.sh"
 
+echo "== the guest's own procfs"
+# read is a shell builtin: /proc/self is this shell, so a guest procfs
+# names $$ here; the host's /proc seen through the 9p root would not.
+read -r self_pid _ </proc/self/stat 2>/dev/null
+[ "${self_pid:-}" = "$$" ] && ok "/proc/self/stat is this guest's (pid $$)" ||
+	bad "/proc/self/stat gives pid '${self_pid:-}', want $$: not the guest's procfs"
+grep -q '^proc /proc proc ' /proc/mounts && ok "/proc/mounts lists the guest's procfs" ||
+	bad "/proc/mounts has no procfs on /proc"
+
 echo "== module and bridge_check (no daemon)"
 load_media_core || bad "media core modules"
 if insmod "$MODULE"; then ok "insmod daedalus-v4l2.ko"; else bad "insmod"; finish; exit 1; fi
@@ -58,6 +67,12 @@ expect_out status '^kernel link:   up, /dev/daedalus-v4l2, protocol v3, module 0
 expect_out status '^fifo:          depth 0/64, high-water [0-9]+$' "status: FIFO depth"
 expect_out status '^pings:         3 sent, 3 answered, 0 timed out$' "status: kernel counted the 3 pings"
 expect_out status '^kernel errors: none$' "status: no kernel errors"
+run stats "$BIN/daedalusctl" stats
+expect_rc 0 "daedalusctl stats"
+# The daemon reads its RSS and threads from /proc/self: a zero means it
+# read a procfs that is not this guest's.
+expect_out stats '^process: +cpu [0-9.]+s user [0-9.]+s system, rss [1-9][0-9.]* [KMG]iB, [1-9][0-9]* threads$' \
+	"stats: the daemon's RSS and threads are non-zero"
 grep -q "kernel link up: /dev/daedalus-v4l2, module 0.3.0, protocol 3" "$OUT/daedalusd.log" &&
 	ok "daemon logged the link" || bad "daemon log lacks the link-up line"
 
