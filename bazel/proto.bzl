@@ -9,7 +9,7 @@ active target platform (host or --config=aarch64).
 _PROTOC = "/usr/bin/protoc"
 _GRPC_PLUGIN = "/usr/bin/grpc_cpp_plugin"
 
-def cc_grpc_proto_library(name, srcs, deps = [], visibility = None):
+def cc_grpc_proto_library(name, srcs, deps = [], system_root = None, visibility = None):
     """A cc_library with the messages and gRPC stubs of `srcs`.
 
     Args:
@@ -17,6 +17,10 @@ def cc_grpc_proto_library(name, srcs, deps = [], visibility = None):
       srcs: .proto files of this package. The package is the proto root:
         imports and generated includes are relative to it.
       deps: other cc_grpc_proto_library targets whose protos are imported.
+      system_root: instead of this package's files, `srcs` are paths under
+        this absolute folder of a Debian package (e.g. grpc-proto's
+        /usr/share/grpc-proto), which is then the proto root. Like protoc
+        and /usr/include, such files are the system's, not Bazel inputs.
       visibility: as usual.
     """
     pkg = native.package_name()
@@ -25,24 +29,26 @@ def cc_grpc_proto_library(name, srcs, deps = [], visibility = None):
         base = src[:-len(".proto")]
         outs += [base + ".pb.h", base + ".pb.cc", base + ".grpc.pb.h", base + ".grpc.pb.cc"]
 
+    root = system_root if system_root else pkg
+    local_srcs = [] if system_root else srcs
     native.genrule(
         name = name + "_codegen",
-        srcs = srcs + [d + "_protos" for d in deps],
+        srcs = local_srcs + [d + "_protos" for d in deps],
         outs = outs,
         cmd = " ".join([
             _PROTOC,
-            "-I" + pkg,
+            "-I" + root,
             "-I/usr/include",
             "--cpp_out=$(GENDIR)/" + pkg,
             "--plugin=protoc-gen-grpc=" + _GRPC_PLUGIN,
             "--grpc_out=$(GENDIR)/" + pkg,
-        ] + [pkg + "/" + s for s in srcs]),
+        ] + [root + "/" + s for s in srcs]),
         message = "protoc " + name,
     )
 
     native.filegroup(
         name = name + "_protos",
-        srcs = srcs + [d + "_protos" for d in deps],
+        srcs = local_srcs + [d + "_protos" for d in deps],
         visibility = visibility,
     )
 

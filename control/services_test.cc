@@ -236,7 +236,12 @@ TEST_F(ServicesTest, PingTimeoutIsCappedByTheCallersDeadline) {
   req.mutable_timeout()->set_seconds(5);
   daedalus::v1::PingResponse resp;
   ASSERT_TRUE(diag_->Ping(&ctx, req, &resp).ok());
-  EXPECT_LE(backend_.last_timeout, absl::Milliseconds(300));
+  // gRPC carries the deadline as a rounded-up grpc-timeout header and the
+  // server rebuilds it on its own clock, so the server's view can end a
+  // little later than 300 ms (seen: 300.86 ms on a loaded host). Far from
+  // the 5 s asked for, which is what the cap is about.
+  EXPECT_LE(backend_.last_timeout, absl::Milliseconds(350));
+  EXPECT_GT(backend_.last_timeout, absl::ZeroDuration());
 }
 
 TEST_F(ServicesTest, PingRejectsBadTimeouts) {

@@ -107,8 +107,9 @@ absl::StatusOr<std::optional<protocol::Message>> Chardev::Read() {
     int err = errno;
     if (err == EAGAIN) return std::nullopt;
     if (err == EMSGSIZE) {
-      // Our buffer holds the largest v1 message, so the kernel speaks
-      // something else. The message stays queued: reading again cannot help.
+      // Our buffer holds the largest message of our protocol version, so
+      // the kernel speaks something else. The message stays queued: reading
+      // again cannot help.
       return absl::InternalError(absl::StrFormat("read %s: next message exceeds %d bytes: %s",
                                                  path_, buf_.size(), Errno(err)));
     }

@@ -10,22 +10,16 @@
 
 namespace daedalus {
 
-namespace {
-// The decoder keeps its own references, so a CAPTURE buffer only carries a
-// finished picture: one is being filled while the client holds the other.
-// Clients add what their display needs on top; each 1080p buffer is 3 MiB
-// the kernel allocates and zeroes, so asking for more costs memory and
-// start-up time for nothing.
-constexpr uint32_t kMinCaptureBuffers = 2;
-}  // namespace
-
 ddv_stream_format ToStreamFormat(const decode::PictureFormat& f) {
   ddv_stream_format out = {};
   out.width = static_cast<uint32_t>(f.width);
   out.height = static_cast<uint32_t>(f.height);
   out.bit_depth = static_cast<uint32_t>(f.bit_depth);
   out.chroma = f.chroma_shift_x ? (f.chroma_shift_y ? 420 : 422) : (f.chroma_shift_y ? 440 : 444);
-  out.min_buffers = kMinCaptureBuffers;
+  // The floor the kernel keeps anyway (see the UAPI header). Clients add
+  // what their display needs on top; each 1080p buffer is 3 MiB the kernel
+  // allocates and zeroes, so asking for more costs memory for nothing.
+  out.min_buffers = DDV_MIN_CAPTURE_BUFS;
   return out;
 }
 

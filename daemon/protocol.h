@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //
-// Encoding, decoding and validation of chardev messages (protocol v1).
+// Encoding, decoding and validation of chardev messages (the protocol of
+// DDV_PROTO_VERSION in the UAPI header).
 //
 // The kernel validates what the daemon writes; this library validates what
 // the daemon reads, with the same rules, so a corrupt or foreign message is

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * daedalus-v4l2: debugfs files, for people and for the v0 round-trip check.
+ * daedalus-v4l2: debugfs files, for people and for the round-trip check of
+ * tests/vm (a PING queued without a daemon request).
  *
- *   test_ping  write anything: queue a PING with cookie 0x1234 (v0 trigger)
+ *   test_ping  write anything: queue a PING with cookie 0x1234 (the test trigger)
  *   stats      the counters of DDV_IOC_GET_STATS, one "name value" a line
  *
  * Nothing in the daemon depends on these; they are absent without debugfs.

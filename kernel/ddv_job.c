@@ -98,19 +98,6 @@ static void __ddv_ctx_fatal(struct ddv_ctx *ctx, int err, const char *why)
 	vb2_queue_error(v4l2_m2m_get_dst_vq(ctx->fh.m2m_ctx));
 }
 
-/**
- * ddv_ctx_fatal() - fail a context
- * @ctx: the context
- * @err: negative errno, for the log
- * @why: what went wrong, for the log
- */
-void ddv_ctx_fatal(struct ddv_ctx *ctx, int err, const char *why)
-{
-	mutex_lock(&ctx->state_lock);
-	__ddv_ctx_fatal(ctx, err, why);
-	mutex_unlock(&ctx->state_lock);
-}
-
 /*
  * Ends the running job: returns its unused buffers with an error, fails the
  * context and lets mem2mem go on. Context: state_lock held; the caller
@@ -144,7 +131,7 @@ static bool __ddv_job_fail(struct ddv_ctx *ctx, int err, const char *why)
  * @err: negative errno
  * @why: for the log
  */
-void ddv_job_fail(struct ddv_ctx *ctx, int err, const char *why)
+static void ddv_job_fail(struct ddv_ctx *ctx, int err, const char *why)
 {
 	bool finish;
 

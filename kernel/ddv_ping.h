@@ -7,7 +7,7 @@
 
 #include "ddv.h"
 
-/* Cookie and payload of the v0 test trigger (debugfs test_ping). */
+/* Cookie and payload of the debugfs test_ping trigger. */
 #define DDV_TEST_PING_COOKIE	0x1234
 #define DDV_PING_PAYLOAD	"DAEDALUS-V4L2-PING-PL"
 #define DDV_PING_PAYLOAD_LEN	24

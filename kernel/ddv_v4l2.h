@@ -23,8 +23,6 @@
 #define DDV_MIN_DIM		8
 #define DDV_DEFAULT_WIDTH	1280
 #define DDV_DEFAULT_HEIGHT	720
-/* Pictures only: the daemon's decoder keeps the reference frames. */
-#define DDV_MIN_CAPTURE_BUFS	2
 /* OUTPUT buffers whose metadata is kept until their picture comes out. */
 #define DDV_SRC_META		32
 
@@ -167,12 +165,10 @@ int ddv_queue_init(void *priv, struct vb2_queue *src_vq, struct vb2_queue *dst_v
 /* ddv_job.c: jobs with the daemon */
 void ddv_ctx_release_ref(struct kref *ref);
 void ddv_job_run(struct ddv_ctx *ctx);
-void ddv_job_fail(struct ddv_ctx *ctx, int err, const char *why);
 void ddv_job_init(struct ddv_ctx *ctx);
 void ddv_ctx_send(struct ddv_ctx *ctx, u32 type);
 void ddv_cap_dequeued(struct ddv_ctx *ctx, u32 sequence);
 void ddv_cap_stopped(struct ddv_ctx *ctx);
-void ddv_ctx_fatal(struct ddv_ctx *ctx, int err, const char *why);
 
 int ddv_v4l2_init(struct ddv_bridge *br);
 void ddv_v4l2_exit(struct ddv_bridge *br);

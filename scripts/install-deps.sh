@@ -11,6 +11,7 @@ packages=(
 	# Userspace build: Bazel 4.2.3 offline against Debian's libraries.
 	bazel-bootstrap build-essential pkg-config
 	protobuf-compiler protobuf-compiler-grpc libprotobuf-dev
+	grpc-proto  # gRPC's health and reflection .proto files, for test clients
 	libgrpc++-dev libgrpc-dev libabsl-dev libssl-dev zlib1g-dev
 	libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
 	googletest libgtest-dev libgmock-dev libcli11-dev prometheus-cpp-dev

@@ -200,7 +200,10 @@ int main(int argc, char** argv) {
   // Every corrupt stream: errors flagged or the context failed, never a
   // hang; the next stream decodes bit-exact.
   Stream good = Load(conf, "vp90-2-03-size-226x226.webm");
-  for (const std::string& name : daedalus::testing::InvalidStreams()) {
+  std::vector<std::string> corrupt = daedalus::testing::InvalidStreams();
+  Check(corrupt.size() >= 8, "corrupt streams found in " + invalid + ": " +
+                                 std::to_string(corrupt.size()));
+  for (const std::string& name : corrupt) {
     Stream bad = Load(invalid, name);
     {
       Decoder d(g_dev);

@@ -23,12 +23,19 @@
 /* Largest coded size the V4L2 decoder node accepts. */
 #define DDV_MAX_WIDTH		4096
 #define DDV_MAX_HEIGHT		2304
+/*
+ * Fewest CAPTURE buffers a stream gets (V4L2_CID_MIN_BUFFERS_FOR_CAPTURE):
+ * the daemon's decoder keeps its own references, so a CAPTURE buffer only
+ * carries a finished picture, one being filled while the client holds the
+ * other. A daemon may ask for more in ddv_stream_format.min_buffers.
+ */
+#define DDV_MIN_CAPTURE_BUFS	2
 
 /* Types with this bit set answer a message that travelled the other way. */
 #define DDV_MSG_RESPONSE	0x80000000u
 
 /**
- * enum ddv_msg_type - message types of protocol v1
+ * enum ddv_msg_type - message types of the chardev protocol (DDV_PROTO_VERSION)
  * @DDV_MSG_PING: kernel to daemon; the daemon answers with a PONG that
  *	carries the same cookie and the same payload.
  * @DDV_MSG_PONG: daemon to kernel; answer to a PING.
@@ -239,7 +246,8 @@ struct ddv_decode {
  * @height: visible height
  * @bit_depth: 8, 10 or 12
  * @chroma: 420, 422, 440 or 444
- * @min_buffers: CAPTURE buffers the client needs at least
+ * @min_buffers: CAPTURE buffers the client needs at least (the kernel
+ *	clamps it to DDV_MIN_CAPTURE_BUFS..32)
  * @reserved: zero
  */
 struct ddv_stream_format {
