@@ -3,7 +3,9 @@
 #
 # Runs every test of daedalus-v4l2 and ends with "N passed, N failed":
 #   1. Bazel unit tests (GoogleTest), offline against Debian's libraries,
-#      on the host and cross-built for aarch64 under qemu-aarch64
+#      on the host and cross-built for aarch64 under qemu-aarch64, all
+#      built with -Wextra -Werror; a clang build with -Wthread-safety; the
+#      .clang-format check
 #   2. the module: warning-free against Debian's 6.1 headers, the 6.12
 #      test kernel and (cross-built) an arm64 6.12 kernel, checkpatch
 #      --strict and sparse clean
@@ -55,6 +57,16 @@ unit_tests "unit test targets" "$DAEDALUS_CACHE/unit-tests.log"
 
 say "Unit tests for aarch64 (bazel test --config=aarch64 //..., under qemu-aarch64)"
 unit_tests "aarch64 unit test targets" "$DAEDALUS_CACHE/unit-tests-aarch64.log" --config=aarch64
+
+say "Userspace checks: clang thread-safety build, clang-format"
+# The gcc builds above already run with -Wextra -Werror (.bazelrc).
+step "userspace builds with clang -Wthread-safety -Werror (bazel build --config=clang)" \
+	bazel_run build --config=clang //...
+format_clean() {
+	(cd "$REPO" && git ls-files '*.cc' '*.h' | grep -v '^kernel/' |
+		xargs clang-format --dry-run --Werror)
+}
+step "userspace sources match .clang-format" format_clean
 
 say "Kernel module"
 kcache=$(test_kernel)

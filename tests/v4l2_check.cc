@@ -140,8 +140,7 @@ int main(int argc, char** argv) {
   // which requeues pictures of the old size after the decoder has already
   // seen the new one (up to the LAST buffer that is allowed).
   for (int delay_ms : {0, 150}) {
-    for (const char* name :
-         {"vp90-2-21-resize_inter_320x180_5_1-2.webm", "vp90-2-05-resize.ivf"}) {
+    for (const char* name : {"vp90-2-21-resize_inter_320x180_5_1-2.webm", "vp90-2-05-resize.ivf"}) {
       Stream s = Load(conf, name);
       Options opt;
       opt.requeue_delay_ms = delay_ms;
@@ -201,8 +200,8 @@ int main(int argc, char** argv) {
   // hang; the next stream decodes bit-exact.
   Stream good = Load(conf, "vp90-2-03-size-226x226.webm");
   std::vector<std::string> corrupt = daedalus::testing::InvalidStreams();
-  Check(corrupt.size() >= 8, "corrupt streams found in " + invalid + ": " +
-                                 std::to_string(corrupt.size()));
+  Check(corrupt.size() >= 8,
+        "corrupt streams found in " + invalid + ": " + std::to_string(corrupt.size()));
   for (const std::string& name : corrupt) {
     Stream bad = Load(invalid, name);
     {

@@ -62,7 +62,7 @@ struct Options {
   size_t seek_to = 0;    // frame to restart at
   uint32_t out_memory = V4L2_MEMORY_MMAP;
   uint32_t cap_memory = V4L2_MEMORY_MMAP;
-  bool hash = true;  // false: pictures are counted, not hashed (benchmarks)
+  bool hash = true;          // false: pictures are counted, not hashed (benchmarks)
   int requeue_delay_ms = 0;  // hold each picture this long before requeueing
                              // its buffer, like a slow renderer
 };

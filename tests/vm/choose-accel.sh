@@ -87,13 +87,15 @@ if [ -f "$verdict_file" ]; then
 else
 	log=$cache_dir/probe-$key.log
 	start=$(date +%s)
-	timeout -k 2 "$probe_timeout" "$qemu" -M pc,accel=kvm -cpu "$cpu" -smp 2 -m 2G \
+	# In a subshell, so the shell's own "Aborted" report of a QEMU that
+	# dies on a signal lands in the log too.
+	(timeout -k 2 "$probe_timeout" "$qemu" -M pc,accel=kvm -cpu "$cpu" -smp 2 -m 2G \
 		-no-reboot -display none -monitor none -serial stdio -nodefaults -vga none \
 		-fsdev "local,id=root,path=/,security_model=none,multidevs=remap,readonly=on" \
 		-device virtio-9p-pci,fsdev=root,mount_tag=root \
 		-kernel "$image" \
 		-append "root=root rootfstype=9p rootflags=trans=virtio,version=9p2000.L ro console=ttyS0 panic=-1 init=$vm_dir/guest/accel-probe.sh" \
-		</dev/null >"$log" 2>&1
+		</dev/null; exit $?) >"$log" 2>&1
 	qrc=$?
 	secs=$(($(date +%s) - start))
 	if grep -q '^accel-probe: init reached' "$log"; then
