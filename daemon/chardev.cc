@@ -196,23 +196,17 @@ absl::StatusOr<size_t> Chardev::ReadSrc(uint32_t ctx, uint32_t job, std::string&
   return static_cast<size_t>(n);
 }
 
-absl::Status Chardev::WritePicture(uint32_t ctx, uint32_t job, const decode::Picture& pic) {
+absl::Status Chardev::WritePicture(uint32_t ctx, uint32_t job, const PictureView& pic) {
   if (fd_ < 0) return absl::UnavailableError("chardev is not open");
-  if (!pic.format.Is8Bit420()) {
-    return absl::FailedPreconditionError("picture is " + pic.format.ToString() +
-                                         "; only 8-bit 4:2:0 can be written");
-  }
-  const AVFrame& f = *pic.frame;
   ddv_picture_io io = {};
   io.ctx_id = ctx;
   io.job_id = job;
   for (int p = 0; p < 3; p++) {
-    if (f.linesize[p] <= 0) return absl::InternalError("picture with a negative stride");
-    io.plane[p] = reinterpret_cast<uintptr_t>(f.data[p]);
-    io.stride[p] = static_cast<uint32_t>(f.linesize[p]);
+    io.plane[p] = reinterpret_cast<uintptr_t>(pic.planes[p]);
+    io.stride[p] = pic.strides[p];
   }
-  io.width = static_cast<uint32_t>(f.width);
-  io.height = static_cast<uint32_t>(f.height);
+  io.width = pic.width;
+  io.height = pic.height;
   if (sys_.Ioctl(fd_, DDV_IOC_WRITE_PICTURE, &io) < 0) {
     return JobIoError("DDV_IOC_WRITE_PICTURE", ctx, job, errno);
   }

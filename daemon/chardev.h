@@ -27,7 +27,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "daemon/decode_jobs.h"
+#include "daemon/job_io.h"
 #include "daemon/protocol.h"
 
 namespace daedalus {
@@ -72,7 +72,7 @@ class Chardev final : public JobIo {
 
   // JobIo: DDV_IOC_READ_SRC and DDV_IOC_WRITE_PICTURE.
   absl::StatusOr<size_t> ReadSrc(uint32_t ctx, uint32_t job, std::string& buf) override;
-  absl::Status WritePicture(uint32_t ctx, uint32_t job, const decode::Picture& picture) override;
+  absl::Status WritePicture(uint32_t ctx, uint32_t job, const PictureView& picture) override;
 
  private:
   SyscallApi& sys_;

@@ -10,6 +10,23 @@
 
 namespace daedalus {
 
+absl::StatusOr<PictureView> ViewOf(const decode::Picture& pic) {
+  if (!pic.format.Is8Bit420()) {
+    return absl::FailedPreconditionError("picture is " + pic.format.ToString() +
+                                         "; only 8-bit 4:2:0 can be written");
+  }
+  const AVFrame& f = *pic.frame;
+  PictureView view;
+  view.width = static_cast<uint32_t>(f.width);
+  view.height = static_cast<uint32_t>(f.height);
+  for (int p = 0; p < 3; p++) {
+    if (f.linesize[p] <= 0) return absl::InternalError("picture with a negative stride");
+    view.planes[p] = f.data[p];
+    view.strides[p] = static_cast<uint32_t>(f.linesize[p]);
+  }
+  return view;
+}
+
 ddv_stream_format ToStreamFormat(const decode::PictureFormat& f) {
   ddv_stream_format out = {};
   out.width = static_cast<uint32_t>(f.width);
@@ -116,7 +133,8 @@ std::optional<ddv_decode_done> DecodeJobs::RunJob(const ddv_decode& req, JobIo& 
     }
     if (req.flags & DDV_DECODE_DST) {
       absl::Time start = absl::Now();
-      absl::Status st = io.WritePicture(req.ctx_id, req.job_id, pic);
+      absl::StatusOr<PictureView> view = ViewOf(pic);
+      absl::Status st = view.ok() ? io.WritePicture(req.ctx_id, req.job_id, *view) : view.status();
       absl::Duration write_time = absl::Now() - start;
       if (!st.ok()) {
         if (absl::IsNotFound(st)) return std::nullopt;

@@ -29,19 +29,9 @@
 #include "absl/status/statusor.h"
 #include "daemon/decode/vp9_decoder.h"
 #include "daemon/decode_stats.h"
+#include "daemon/job_io.h"
 
 namespace daedalus {
-
-// Access to a running job's buffers (the chardev's data ioctls).
-class JobIo {
- public:
-  virtual ~JobIo() = default;
-  // Copies the job's bitstream into `buf` (sized by the caller); returns
-  // the bytes copied. NotFound: the job is gone.
-  virtual absl::StatusOr<size_t> ReadSrc(uint32_t ctx, uint32_t job, std::string& buf) = 0;
-  // Writes `picture` into the job's CAPTURE buffer. NotFound: job gone.
-  virtual absl::Status WritePicture(uint32_t ctx, uint32_t job, const decode::Picture& picture) = 0;
-};
 
 class DecodeJobs {
  public:
@@ -81,6 +71,11 @@ class DecodeJobs {
 
 // The stream format as the kernel sees it.
 ddv_stream_format ToStreamFormat(const decode::PictureFormat& format);
+
+// What the chardev writes of `picture`. FailedPrecondition for a format
+// the CAPTURE formats cannot carry (only 8-bit 4:2:0 today); Internal for
+// a frame libavcodec laid out bottom-up (negative strides).
+absl::StatusOr<PictureView> ViewOf(const decode::Picture& picture);
 
 }  // namespace daedalus
 

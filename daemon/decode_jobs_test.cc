@@ -9,6 +9,8 @@
 #include <linux/videodev2.h>
 
 #include <cerrno>
+#include <deque>
+#include <string>
 
 #include "gtest/gtest.h"
 #include "tests/vp9_stream.h"
@@ -29,11 +31,23 @@ class FakeJobIo final : public JobIo {
     buf.assign(src);
     return src.size();
   }
-  absl::Status WritePicture(uint32_t, uint32_t, const decode::Picture& pic) override {
+  absl::Status WritePicture(uint32_t, uint32_t, const PictureView& pic) override {
     if (gone) return absl::NotFoundError("gone");
-    EXPECT_EQ(static_cast<uint32_t>(pic.format.width), layout.width);
-    EXPECT_EQ(static_cast<uint32_t>(pic.format.height), layout.height);
-    written.push_back(testing::PlanarMd5(*pic.frame));
+    EXPECT_EQ(pic.width, layout.width);
+    EXPECT_EQ(pic.height, layout.height);
+    // Planar I420, as the reference MD5s are taken.
+    std::string planar;
+    for (int p = 0; p < 3; p++) {
+      uint32_t w = p ? (pic.width + 1) / 2 : pic.width;
+      uint32_t h = p ? (pic.height + 1) / 2 : pic.height;
+      for (uint32_t y = 0; y < h; y++) {
+        planar.append(
+            reinterpret_cast<const char*>(pic.planes[p]) + static_cast<size_t>(y) * pic.strides[p],
+            w);
+      }
+    }
+    written.push_back(
+        testing::Md5Hex(reinterpret_cast<const uint8_t*>(planar.data()), planar.size()));
     return absl::OkStatus();
   }
 };
@@ -158,6 +172,37 @@ TEST_P(DecodeJobsConformance, EveryStreamThroughTheJobProtocol) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Threads, DecodeJobsConformance, ::testing::Values(1, 2));
+
+TEST(DecodeJobsTest, OnlyEightBit420PicturesHaveAView) {
+  auto dec = decode::Vp9Decoder::Create({1});
+  ASSERT_TRUE(dec.ok());
+  std::deque<decode::Picture> pics;
+  for (const auto& f : Frames("vp91-2-04-yuv444.webm")) {
+    (void)(*dec)->Decode(f.data, 0, &pics);
+  }
+  ASSERT_TRUE((*dec)->Drain(&pics).ok());
+  ASSERT_FALSE(pics.empty());
+  absl::StatusOr<PictureView> view = ViewOf(pics[0]);
+  EXPECT_EQ(view.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(view.status().message().find("4:4:4"), std::string::npos) << view.status();
+
+  pics.clear();
+  auto dec420 = decode::Vp9Decoder::Create({1});
+  ASSERT_TRUE(dec420.ok());
+  auto frames = Frames("vp90-2-02-size-10x16.webm");
+  ASSERT_FALSE(frames.empty());
+  ASSERT_TRUE((*dec420)->Decode(frames[0].data, 0, &pics).ok());
+  ASSERT_TRUE((*dec420)->Drain(&pics).ok());
+  ASSERT_FALSE(pics.empty());
+  view = ViewOf(pics[0]);
+  ASSERT_TRUE(view.ok()) << view.status();
+  EXPECT_EQ(view->width, 10u);
+  EXPECT_EQ(view->height, 16u);
+  for (int p = 0; p < 3; p++) {
+    EXPECT_EQ(view->planes[p], pics[0].frame->data[p]);
+    EXPECT_GE(view->strides[p], p ? 5u : 10u);
+  }
+}
 
 TEST(DecodeJobsTest, Profile1444IsAnnouncedForTheKernelToRefuse) {
   DecodeStats stats;

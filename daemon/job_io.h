@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//
+// JobIo: access to the buffers of a running decode job, which the chardev's
+// data ioctls give (DDV_IOC_READ_SRC, DDV_IOC_WRITE_PICTURE). Its own header
+// so that the syscall layer (Chardev) and the job layer (DecodeJobs) meet
+// here without either depending on the other, and without libavcodec.
+//
+//   PictureView view{width, height, {y, u, v}, {y_stride, u_stride, v_stride}};
+//   absl::Status st = io.WritePicture(ctx_id, job_id, view);
+
+#ifndef DAEDALUS_DAEMON_JOB_IO_H_
+#define DAEDALUS_DAEMON_JOB_IO_H_
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace daedalus {
+
+// A decoded 8-bit 4:2:0 picture in memory: the luma plane and two chroma
+// planes of half the size (rounded up), each with its row stride in bytes.
+// It borrows the decoder's memory: valid while that picture lives.
+struct PictureView {
+  uint32_t width = 0;
+  uint32_t height = 0;
+  std::array<const uint8_t*, 3> planes = {};
+  std::array<uint32_t, 3> strides = {};
+};
+
+class JobIo {
+ public:
+  virtual ~JobIo() = default;
+  // Copies the job's bitstream into `buf` (sized by the caller); returns
+  // the bytes copied. NotFound: the job is gone.
+  virtual absl::StatusOr<size_t> ReadSrc(uint32_t ctx, uint32_t job, std::string& buf) = 0;
+  // Writes `picture` into the job's CAPTURE buffer. NotFound: job gone.
+  virtual absl::Status WritePicture(uint32_t ctx, uint32_t job, const PictureView& picture) = 0;
+};
+
+}  // namespace daedalus
+
+#endif  // DAEDALUS_DAEMON_JOB_IO_H_
