@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //
 // What the control plane needs from the daemon. The gRPC services and the
-// /metrics exporter only translate; the daemon's KernelLink implements
+// /metrics exporter only translate; the daemon's DaemonBackend implements
 // this for real, and tests substitute their own.
 
 #ifndef DAEDALUS_CONTROL_BACKEND_H_

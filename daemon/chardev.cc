@@ -213,4 +213,9 @@ absl::Status Chardev::WritePicture(uint32_t ctx, uint32_t job, const PictureView
   return absl::OkStatus();
 }
 
+absl::Status Chardev::Answer(uint32_t cookie, const ddv_decode_done& done) {
+  return Write({DDV_MSG_DECODE_DONE, cookie,
+                std::string(reinterpret_cast<const char*>(&done), sizeof(done))});
+}
+
 }  // namespace daedalus

@@ -50,6 +50,9 @@ class FakeJobIo final : public JobIo {
         testing::Md5Hex(reinterpret_cast<const uint8_t*>(planar.data()), planar.size()));
     return absl::OkStatus();
   }
+  absl::Status Answer(uint32_t, const ddv_decode_done&) override {
+    return absl::UnimplementedError("DecodeJobs returns its answers");
+  }
 };
 
 struct Outcome {

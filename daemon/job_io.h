@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //
 // JobIo: access to the buffers of a running decode job, which the chardev's
-// data ioctls give (DDV_IOC_READ_SRC, DDV_IOC_WRITE_PICTURE). Its own header
+// data ioctls give (DDV_IOC_READ_SRC, DDV_IOC_WRITE_PICTURE), and the way
+// its answer (DECODE_DONE) goes back. Its own header
 // so that the syscall layer (Chardev) and the job layer (DecodeJobs) meet
 // here without either depending on the other, and without libavcodec.
 //
@@ -10,6 +11,8 @@
 
 #ifndef DAEDALUS_DAEMON_JOB_IO_H_
 #define DAEDALUS_DAEMON_JOB_IO_H_
+
+#include <linux/daedalus-v4l2.h>
 
 #include <array>
 #include <cstddef>
@@ -39,6 +42,9 @@ class JobIo {
   virtual absl::StatusOr<size_t> ReadSrc(uint32_t ctx, uint32_t job, std::string& buf) = 0;
   // Writes `picture` into the job's CAPTURE buffer. NotFound: job gone.
   virtual absl::Status WritePicture(uint32_t ctx, uint32_t job, const PictureView& picture) = 0;
+  // Sends the job's DECODE_DONE, answering the DECODE of `cookie`.
+  // NotFound: the kernel ended the job meanwhile (timeout, close).
+  virtual absl::Status Answer(uint32_t cookie, const ddv_decode_done& done) = 0;
 };
 
 }  // namespace daedalus

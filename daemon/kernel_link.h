@@ -1,64 +1,79 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //
-// KernelLink: the daemon's conversation with the kernel module.
+// KernelLink: the daemon's connection to the kernel module through
+// /dev/daedalus-v4l2. It opens the chardev and says HELLO, answers the
+// kernel's PINGs, matches injected pings with their results, hands the
+// decode path's messages (DECODE, FLUSH, CTX_CLOSE) to a JobHandler, and
+// closes the chardev when the link breaks. It owns no thread: the event
+// loop (EventLoop) calls TryConnect() and ReadAll(); gRPC threads call
+// Status(), KernelStats() and Ping(). All methods are thread-safe.
 //
-// Run() is the daemon's event loop: it polls the chardev, answers the
-// kernel's PINGs, completes injected pings, and when the link breaks (module
-// unloaded, device error) closes it and retries every reconnect_interval,
-// so the daemon outlives module reloads. Other threads (gRPC handlers) use
-// the Backend methods, which are thread-safe.
-//
-//   KernelLink link({.device = "/dev/daedalus-v4l2"});
-//   std::thread loop([&] { link.Run(stop_fd); });
+//   JobDispatcher jobs({.threads = 2}, stats);
+//   KernelLink link({.device = "/dev/daedalus-v4l2"}, jobs);
+//   link.TryConnect();                      // from the event loop
 //   absl::StatusOr<control::PingReply> r = link.Ping(absl::Seconds(1));
 
 #ifndef DAEDALUS_DAEMON_KERNEL_LINK_H_
 #define DAEDALUS_DAEMON_KERNEL_LINK_H_
 
+#include <linux/daedalus-v4l2.h>
+
 #include <cstdint>
-#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "control/backend.h"
 #include "daemon/chardev.h"
-#include "daemon/decode_jobs.h"
-#include "daemon/decode_stats.h"
+#include "daemon/job_io.h"
 #include "daemon/protocol.h"
 
 namespace daedalus {
 
-class KernelLink final : public control::Backend {
+// Where KernelLink sends the decode path's messages. Called with the
+// link's lock held, from the thread that called ReadAll().
+class JobHandler {
+ public:
+  virtual ~JobHandler() = default;
+  // DECODE, FLUSH or CTX_CLOSE. `io` reaches the job's buffers and takes
+  // the answer. A returned status for which IsLinkLost() holds means the
+  // chardev is broken; anything else was handled (and logged) already.
+  virtual absl::Status Handle(const protocol::Message& msg, JobIo& io) = 0;
+  // The link closed: every kernel context is gone.
+  virtual void LinkLost() = 0;
+};
+
+class KernelLink {
  public:
   struct Options {
     std::string device = "/dev/daedalus-v4l2";
-    std::string daemon_version;
-    absl::Duration reconnect_interval = absl::Seconds(1);
-    int decoder_threads = 1;
+    std::string daemon_version;  // announced in HELLO
   };
 
-  explicit KernelLink(Options options, SyscallApi& sys = RealSyscalls());
+  // `jobs` and `sys` must outlive the KernelLink.
+  KernelLink(Options options, JobHandler& jobs, SyscallApi& sys = RealSyscalls());
 
-  // Called (from the loop thread, without locks held) whenever the link
-  // goes up or down. Set before Run().
-  void SetLinkObserver(std::function<void(bool up)> observer);
-  // Called from the loop thread at least every `every` while Run() runs:
-  // proof that the event loop is alive (the systemd watchdog). Set before
-  // Run().
-  void SetHeartbeat(absl::Duration every, std::function<void()> heartbeat);
+  // The chardev's fd to poll, or -1 while it is closed.
+  int fd();
+  // Opens the chardev and says HELLO, unless it is open already; the link
+  // is up once the kernel's HELLO_ACK has been read.
+  void TryConnect();
+  // Reads and handles every queued message; closes the link if it broke.
+  void ReadAll();
+  // Closes the chardev and fails every pending ping with `why`.
+  void Disconnect(const absl::Status& why);
+  bool up();
 
-  // Runs the event loop until `stop_fd` is readable (e.g. an eventfd or a
-  // signalfd), then closes the chardev and fails pending pings.
-  void Run(int stop_fd);
-
-  control::LinkStatus GetLinkStatus() override;
-  absl::StatusOr<ddv_stats> GetKernelStats() override;
-  absl::StatusOr<control::PingReply> Ping(absl::Duration timeout) override;
-  void GetDecodeStats(bool with_contexts, daedalus::v1::Stats* out) override;
+  control::LinkStatus Status();
+  // Unavailable while the link is down.
+  absl::StatusOr<ddv_stats> KernelStats();
+  // Has the kernel inject a PING and waits up to `timeout` for its result.
+  absl::StatusOr<control::PingReply> Ping(absl::Duration timeout);
 
  private:
   struct PendingPing {
@@ -66,21 +81,13 @@ class KernelLink final : public control::Backend {
     absl::StatusOr<control::PingReply> result;
   };
 
-  void TryConnect();
-  void ReadAll();
   void Handle(const protocol::Message& msg) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void OnHelloAck(const protocol::Message& msg) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnPingResult(const protocol::Message& msg) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void OnDecode(const protocol::Message& msg) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void OnContextMessage(const protocol::Message& msg) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Closes the chardev and fails every pending ping with `why`.
-  void Disconnect(const absl::Status& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void NotifyIfChanged();
+  void DisconnectLocked(const absl::Status& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Options options_;
-  std::function<void(bool)> observer_;
-  absl::Duration heartbeat_every_ = absl::ZeroDuration();
-  std::function<void()> heartbeat_;
-  bool last_reported_up_ = false;  // loop thread only
+  JobHandler& jobs_;
 
   absl::Mutex mu_;
   absl::CondVar ping_done_;
@@ -91,8 +98,6 @@ class KernelLink final : public control::Backend {
   uint32_t hello_cookie_ ABSL_GUARDED_BY(mu_) = 0;
   uint32_t next_cookie_ ABSL_GUARDED_BY(mu_) = 1;
   std::map<uint32_t, std::shared_ptr<PendingPing>> pending_ ABSL_GUARDED_BY(mu_);
-  DecodeStats stats_;  // its own lock: readable while a job decodes
-  DecodeJobs jobs_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace daedalus

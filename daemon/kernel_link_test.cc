@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //
-// KernelLink's event loop against a fake kernel. The fake's fd is a real
-// eventfd that is readable while messages are queued, so poll() behaves
-// as it does on /dev/daedalus-v4l2.
+// KernelLink against a fake kernel, driven by a real EventLoop thread as
+// in the daemon: HELLO, PINGs both ways, a broken and reopened link, bad
+// messages, and the routing of decode-path messages to the JobHandler.
+// DaemonBackend is what the tests ask, as the control plane does.
 
 #include "daemon/kernel_link.h"
 
@@ -11,142 +12,55 @@
 
 #include <atomic>
 #include <cerrno>
-#include <cstring>
-#include <deque>
+#include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "absl/time/clock.h"
+#include "daemon/daemon_backend.h"
+#include "daemon/decode_stats.h"
+#include "daemon/event_loop.h"
+#include "daemon/testing/fake_kernel.h"
 #include "gtest/gtest.h"
 
 namespace daedalus {
 namespace {
 
-class FakeKernel final : public SyscallApi {
+using testing::Eventually;
+using testing::FakeKernel;
+
+// Records what the link hands to the decode path.
+class RecordingJobs final : public JobHandler {
  public:
-  FakeKernel() : efd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
-  ~FakeKernel() override { close(efd_); }
-
-  // Knobs and observations, all under mu_.
+  absl::Status Handle(const protocol::Message& msg, JobIo&) override {
+    std::lock_guard<std::mutex> lock(mu);
+    types.push_back(msg.type);
+    return absl::OkStatus();
+  }
+  void LinkLost() override {
+    std::lock_guard<std::mutex> lock(mu);
+    links_lost++;
+  }
   std::mutex mu;
-  bool module_loaded = true;
-  bool answer_injects = true;  // queue a PING for each PING_INJECT
-  uint32_t result_status = 0;  // status in PING_RESULTs
-  int read_errno = 0;          // next reads fail with this
-  int opens = 0;
-  std::string hello_version;
-  std::vector<protocol::Message> pongs;
-
-  void Queue(const protocol::Message& msg) {
-    std::lock_guard<std::mutex> lock(mu);
-    QueueLocked(msg);
-  }
-
-  int Open(const char*, int) override {
-    std::lock_guard<std::mutex> lock(mu);
-    if (!module_loaded) {
-      errno = ENOENT;
-      return -1;
-    }
-    opens++;
-    read_errno = 0;
-    return efd_;
-  }
-  ssize_t Read(int, void* buf, size_t len) override {
-    std::lock_guard<std::mutex> lock(mu);
-    if (read_errno) {
-      errno = read_errno;
-      return -1;
-    }
-    if (queue_.empty()) {
-      errno = EAGAIN;
-      return -1;
-    }
-    std::string wire = protocol::Encode(queue_.front());
-    queue_.pop_front();
-    if (queue_.empty()) {
-      uint64_t v;
-      (void)!read(efd_, &v, sizeof(v));
-    }
-    std::memcpy(buf, wire.data(), std::min(len, wire.size()));
-    return static_cast<ssize_t>(wire.size());
-  }
-  ssize_t Write(int, const void* buf, size_t len) override {
-    std::lock_guard<std::mutex> lock(mu);
-    absl::StatusOr<protocol::Message> msg =
-        protocol::Decode(std::string_view(static_cast<const char*>(buf), len));
-    if (!msg.ok()) {
-      errno = EINVAL;
-      return -1;
-    }
-    switch (msg->type) {
-      case DDV_MSG_HELLO: {
-        ddv_hello hello;
-        std::memcpy(&hello, msg->payload.data(), sizeof(hello));
-        hello_version = hello.daemon_version;
-        ddv_hello_ack ack = {DDV_PROTO_VERSION, DDV_FIFO_CAPACITY, "9.9.9"};
-        QueueLocked({DDV_MSG_HELLO_ACK, msg->cookie,
-                     std::string(reinterpret_cast<char*>(&ack), sizeof(ack))});
-        break;
-      }
-      case DDV_MSG_PING_INJECT:
-        if (answer_injects) {
-          inject_cookie_ = msg->cookie;
-          QueueLocked({DDV_MSG_PING, 0x500, "payload"});
-        }
-        break;
-      case DDV_MSG_PONG: {
-        pongs.push_back(*msg);
-        if (msg->cookie == 0x500) {
-          ddv_ping_result res = {0x500, result_status, 250000};
-          QueueLocked({DDV_MSG_PING_RESULT, inject_cookie_,
-                       std::string(reinterpret_cast<char*>(&res), sizeof(res))});
-        }
-        break;
-      }
-    }
-    return static_cast<ssize_t>(len);
-  }
-  int Ioctl(int, unsigned long, void* arg) override {
-    std::memset(arg, 0, sizeof(ddv_stats));
-    return 0;
-  }
-  int Close(int) override { return 0; }
-
-  // Makes the fd readable so the loop notices a read error.
-  void Break(int err) {
-    std::lock_guard<std::mutex> lock(mu);
-    read_errno = err;
-    module_loaded = false;
-    uint64_t one = 1;
-    (void)!write(efd_, &one, sizeof(one));
-  }
-
- private:
-  void QueueLocked(const protocol::Message& msg) {
-    queue_.push_back(msg);
-    uint64_t one = 1;
-    (void)!write(efd_, &one, sizeof(one));
-  }
-
-  int efd_;
-  uint32_t inject_cookie_ = 0;
-  std::deque<protocol::Message> queue_;
+  std::vector<uint32_t> types;
+  int links_lost = 0;
 };
 
 class KernelLinkTest : public ::testing::Test {
  protected:
-  void Start(std::function<void()> heartbeat = nullptr) {
-    link_ = std::make_unique<KernelLink>(
-        KernelLink::Options{"/dev/fake", "test 1.0", absl::Milliseconds(20)}, kernel_);
-    if (heartbeat) link_->SetHeartbeat(absl::Milliseconds(30), std::move(heartbeat));
-    link_->SetLinkObserver([this](bool up) {
+  void Start() {
+    link_ =
+        std::make_unique<KernelLink>(KernelLink::Options{"/dev/fake", "test 1.0"}, jobs_, kernel_);
+    backend_ = std::make_unique<DaemonBackend>(*link_, stats_);
+    event_loop_ = std::make_unique<EventLoop>(EventLoop::Options{absl::Milliseconds(20)}, *link_);
+    event_loop_->SetLinkObserver([this](bool up) {
       if (up)
         ups_++;
       else
         downs_++;
     });
-    loop_ = std::thread([this] { link_->Run(stop_fd_); });
+    loop_ = std::thread([this] { event_loop_->Run(stop_fd_); });
   }
   void TearDown() override {
     uint64_t one = 1;
@@ -154,27 +68,21 @@ class KernelLinkTest : public ::testing::Test {
     if (loop_.joinable()) loop_.join();
     close(stop_fd_);
   }
-  // Polls `pred` for up to 5 s.
-  template <typename Pred>
-  bool Eventually(Pred pred) {
-    for (int i = 0; i < 500; i++) {
-      if (pred()) return true;
-      absl::SleepFor(absl::Milliseconds(10));
-    }
-    return false;
-  }
-
   FakeKernel kernel_;
+  RecordingJobs jobs_;
+  DecodeStats stats_;
   int stop_fd_ = eventfd(0, EFD_CLOEXEC);
   std::unique_ptr<KernelLink> link_;
+  std::unique_ptr<DaemonBackend> backend_;
+  std::unique_ptr<EventLoop> event_loop_;
   std::thread loop_;
   std::atomic<int> ups_{0}, downs_{0};
 };
 
 TEST_F(KernelLinkTest, SaysHelloAndComesUp) {
   Start();
-  ASSERT_TRUE(Eventually([&] { return link_->GetLinkStatus().up; }));
-  control::LinkStatus st = link_->GetLinkStatus();
+  ASSERT_TRUE(Eventually([&] { return backend_->GetLinkStatus().up; }));
+  control::LinkStatus st = backend_->GetLinkStatus();
   EXPECT_EQ(st.module_version, "9.9.9");
   EXPECT_EQ(st.protocol_version, 3u);
   EXPECT_EQ(st.device, "/dev/fake");
@@ -183,25 +91,9 @@ TEST_F(KernelLinkTest, SaysHelloAndComesUp) {
   EXPECT_TRUE(Eventually([&] { return ups_ == 1; })) << ups_;  // notified after the state changes
 }
 
-TEST_F(KernelLinkTest, HeartbeatsComeWhetherTheLinkIsUpOrDown) {
-  std::atomic<int> beats{0};
-  Start([&] { beats++; });
-  ASSERT_TRUE(Eventually([&] { return link_->GetLinkStatus().up; }));
-  // Up: the loop sleeps on the device, yet wakes for each heartbeat.
-  int before = beats;
-  absl::SleepFor(absl::Milliseconds(300));
-  EXPECT_GE(beats - before, 5);
-  EXPECT_LE(beats - before, 12);
-  kernel_.Break(ENODEV);
-  ASSERT_TRUE(Eventually([&] { return !link_->GetLinkStatus().up; }));
-  before = beats;
-  absl::SleepFor(absl::Milliseconds(300));
-  EXPECT_GE(beats - before, 5);
-}
-
 TEST_F(KernelLinkTest, AnswersKernelPingsWithAnEcho) {
   Start();
-  ASSERT_TRUE(Eventually([&] { return link_->GetLinkStatus().up; }));
+  ASSERT_TRUE(Eventually([&] { return backend_->GetLinkStatus().up; }));
   kernel_.Queue({DDV_MSG_PING, 0x1234, "DAEDALUS-V4L2-PING-PL"});
   ASSERT_TRUE(Eventually([&] {
     std::lock_guard<std::mutex> lock(kernel_.mu);
@@ -214,8 +106,8 @@ TEST_F(KernelLinkTest, AnswersKernelPingsWithAnEcho) {
 
 TEST_F(KernelLinkTest, PingReturnsTheKernelsRtt) {
   Start();
-  ASSERT_TRUE(Eventually([&] { return link_->GetLinkStatus().up; }));
-  absl::StatusOr<control::PingReply> reply = link_->Ping(absl::Seconds(5));
+  ASSERT_TRUE(Eventually([&] { return backend_->GetLinkStatus().up; }));
+  absl::StatusOr<control::PingReply> reply = backend_->Ping(absl::Seconds(5));
   ASSERT_TRUE(reply.ok()) << reply.status();
   EXPECT_EQ(reply->kernel_cookie, 0x500u);
   EXPECT_EQ(reply->kernel_rtt, absl::Microseconds(250));
@@ -225,42 +117,42 @@ TEST_F(KernelLinkTest, PingWhileModuleMissingSaysSo) {
   kernel_.module_loaded = false;
   Start();
   absl::SleepFor(absl::Milliseconds(50));
-  absl::StatusOr<control::PingReply> reply = link_->Ping(absl::Seconds(1));
+  absl::StatusOr<control::PingReply> reply = backend_->Ping(absl::Seconds(1));
   EXPECT_EQ(reply.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(reply.status().message().find("module loaded"), std::string::npos) << reply.status();
-  EXPECT_FALSE(link_->GetLinkStatus().up);
-  EXPECT_FALSE(link_->GetKernelStats().ok());
+  EXPECT_FALSE(backend_->GetLinkStatus().up);
+  EXPECT_FALSE(backend_->GetKernelStats().ok());
 }
 
 TEST_F(KernelLinkTest, PingTimesOutWhenTheKernelIsSilent) {
   kernel_.answer_injects = false;
   Start();
-  ASSERT_TRUE(Eventually([&] { return link_->GetLinkStatus().up; }));
-  absl::StatusOr<control::PingReply> reply = link_->Ping(absl::Milliseconds(100));
+  ASSERT_TRUE(Eventually([&] { return backend_->GetLinkStatus().up; }));
+  absl::StatusOr<control::PingReply> reply = backend_->Ping(absl::Milliseconds(100));
   EXPECT_EQ(reply.status().code(), absl::StatusCode::kDeadlineExceeded);
 }
 
 TEST_F(KernelLinkTest, KernelSideTimeoutIsReported) {
   kernel_.result_status = ETIMEDOUT;
   Start();
-  ASSERT_TRUE(Eventually([&] { return link_->GetLinkStatus().up; }));
-  absl::StatusOr<control::PingReply> reply = link_->Ping(absl::Seconds(5));
+  ASSERT_TRUE(Eventually([&] { return backend_->GetLinkStatus().up; }));
+  absl::StatusOr<control::PingReply> reply = backend_->Ping(absl::Seconds(5));
   EXPECT_EQ(reply.status().code(), absl::StatusCode::kDeadlineExceeded);
   EXPECT_NE(reply.status().message().find("no PONG"), std::string::npos);
 }
 
 TEST_F(KernelLinkTest, SurvivesModuleReload) {
   Start();
-  ASSERT_TRUE(Eventually([&] { return link_->GetLinkStatus().up; }));
+  ASSERT_TRUE(Eventually([&] { return backend_->GetLinkStatus().up; }));
   kernel_.Break(EIO);
-  ASSERT_TRUE(Eventually([&] { return !link_->GetLinkStatus().up; }));
-  EXPECT_NE(link_->GetLinkStatus().detail.find("Input/output error"), std::string::npos);
+  ASSERT_TRUE(Eventually([&] { return !backend_->GetLinkStatus().up; }));
+  EXPECT_NE(backend_->GetLinkStatus().detail.find("Input/output error"), std::string::npos);
   {
     std::lock_guard<std::mutex> lock(kernel_.mu);
     kernel_.module_loaded = true;
   }
-  ASSERT_TRUE(Eventually([&] { return link_->GetLinkStatus().up; }));
-  EXPECT_TRUE(link_->Ping(absl::Seconds(5)).ok());
+  ASSERT_TRUE(Eventually([&] { return backend_->GetLinkStatus().up; }));
+  EXPECT_TRUE(backend_->Ping(absl::Seconds(5)).ok());
   EXPECT_TRUE(Eventually([&] { return ups_ == 2; })) << ups_;  // notified after the state changes
   EXPECT_TRUE(Eventually([&] { return downs_ == 1; }))
       << downs_;  // notified after the state changes
@@ -268,7 +160,7 @@ TEST_F(KernelLinkTest, SurvivesModuleReload) {
 
 TEST_F(KernelLinkTest, MalformedKernelMessageIsSkipped) {
   Start();
-  ASSERT_TRUE(Eventually([&] { return link_->GetLinkStatus().up; }));
+  ASSERT_TRUE(Eventually([&] { return backend_->GetLinkStatus().up; }));
   kernel_.Queue({DDV_MSG_PING_RESULT, 0xdead, "short"});  // nobody waits
   kernel_.Queue({0x7777, 1, ""});                         // unknown type
   kernel_.Queue({DDV_MSG_PING, 0x42, "x"});
@@ -276,7 +168,30 @@ TEST_F(KernelLinkTest, MalformedKernelMessageIsSkipped) {
     std::lock_guard<std::mutex> lock(kernel_.mu);
     return !kernel_.pongs.empty();
   }));
-  EXPECT_TRUE(link_->GetLinkStatus().up);
+  EXPECT_TRUE(backend_->GetLinkStatus().up);
+}
+
+TEST_F(KernelLinkTest, DecodePathMessagesGoToTheJobHandler) {
+  Start();
+  ASSERT_TRUE(Eventually([&] { return backend_->GetLinkStatus().up; }));
+  kernel_.Queue({DDV_MSG_DECODE, 1, std::string(sizeof(ddv_decode), '\0')});
+  kernel_.Queue({DDV_MSG_FLUSH, 2, std::string(sizeof(ddv_ctx_msg), '\0')});
+  kernel_.Queue({DDV_MSG_CTX_CLOSE, 3, std::string(sizeof(ddv_ctx_msg), '\0')});
+  kernel_.Queue({DDV_MSG_PING, 0x42, "x"});  // not for the handler
+  ASSERT_TRUE(Eventually([&] {
+    std::lock_guard<std::mutex> lock(jobs_.mu);
+    return jobs_.types.size() == 3;
+  }));
+  {
+    std::lock_guard<std::mutex> lock(jobs_.mu);
+    EXPECT_EQ(jobs_.types,
+              (std::vector<uint32_t>{DDV_MSG_DECODE, DDV_MSG_FLUSH, DDV_MSG_CTX_CLOSE}));
+    EXPECT_EQ(jobs_.links_lost, 0);
+  }
+  kernel_.Break(EIO);
+  ASSERT_TRUE(Eventually([&] { return !backend_->GetLinkStatus().up; }));
+  std::lock_guard<std::mutex> lock(jobs_.mu);
+  EXPECT_GE(jobs_.links_lost, 1);  // every context is gone with the link
 }
 
 }  // namespace

@@ -16,7 +16,11 @@
 #include "absl/strings/str_format.h"
 #include "control/metrics.h"
 #include "control/server.h"
+#include "daemon/daemon_backend.h"
 #include "daemon/decode/vp9_decoder.h"
+#include "daemon/decode_stats.h"
+#include "daemon/event_loop.h"
+#include "daemon/job_dispatcher.h"
 #include "daemon/kernel_link.h"
 #include "daemon/log.h"
 #include "daemon/systemd_notify.h"
@@ -46,73 +50,125 @@ int BlockedSignalFd() {
   return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  daedalus::KernelLink::Options link_options;
-  daedalus::control::ControlServer::Options server_options;
+// Everything the command line sets.
+struct Config {
+  daedalus::KernelLink::Options link;
+  daedalus::control::ControlServer::Options server;
+  int decoder_threads = 1;
   double reconnect_s = 1.0;
   double shutdown_grace_s = 5.0;
   bool verbose = false;
   std::string metrics_address = "127.0.0.1:9477";
+};
 
-  CLI::App app(kDescription, "daedalusd");
+void AddOptions(CLI::App& app, Config& c) {
   app.set_version_flag("--version", std::string("daedalusd ") + daedalus::kVersion);
-  app.add_option("--device", link_options.device, "chardev of the kernel module")
+  app.add_option("--device", c.link.device, "chardev of the kernel module")->capture_default_str();
+  app.add_option("--socket", c.server.socket_path, "unix socket for the gRPC API (mode 0660)")
       ->capture_default_str();
-  app.add_option("--socket", server_options.socket_path, "unix socket for the gRPC API (mode 0660)")
+  app.add_option("--socket-group", c.server.socket_group, "group given the socket, if it exists")
       ->capture_default_str();
-  app.add_option("--socket-group", server_options.socket_group,
-                 "group given the socket, if it exists")
-      ->capture_default_str();
-  app.add_option("--listen", server_options.tcp_address,
+  app.add_option("--listen", c.server.tcp_address,
                  "also serve gRPC on this TCP host:port; needs TLS or --insecure-loopback");
-  app.add_option("--tls-cert", server_options.tls_cert_file,
-                 "PEM certificate (chain) for gRPC over TCP")
+  app.add_option("--tls-cert", c.server.tls_cert_file, "PEM certificate (chain) for gRPC over TCP")
       ->check(CLI::ExistingFile);
-  app.add_option("--tls-key", server_options.tls_key_file, "PEM private key of --tls-cert")
+  app.add_option("--tls-key", c.server.tls_key_file, "PEM private key of --tls-cert")
       ->check(CLI::ExistingFile);
-  app.add_option("--tls-client-ca", server_options.tls_client_ca_file,
+  app.add_option("--tls-client-ca", c.server.tls_client_ca_file,
                  "PEM CA: TCP clients must present a certificate it signed (mutual TLS)")
       ->check(CLI::ExistingFile);
-  app.add_flag("--insecure-loopback", server_options.insecure_loopback,
+  app.add_flag("--insecure-loopback", c.server.insecure_loopback,
                "allow --listen without TLS, on a loopback address only");
-  app.add_option("--diagnostics-cn", server_options.diagnostics.tcp_common_names,
+  app.add_option("--diagnostics-cn", c.server.diagnostics.tcp_common_names,
                  "over TCP, allow Diagnostics (ping) only to client certificates with this\n"
                  "common name (repeatable; default: every admitted client). The unix\n"
                  "socket is always allowed")
       ->take_all();
-  app.add_option("--ping-rate", server_options.diagnostics.pings_per_second,
+  app.add_option("--ping-rate", c.server.diagnostics.pings_per_second,
                  "Diagnostics pings per second before RESOURCE_EXHAUSTED (burst: the same)")
       ->check(CLI::Range(0.1, 1000.0))
       ->capture_default_str();
-  app.add_option("--metrics-listen", metrics_address,
+  app.add_option("--metrics-listen", c.metrics_address,
                  "host:port for Prometheus' /metrics; \"off\" disables it")
       ->capture_default_str();
-  app.add_option("--reconnect-interval", reconnect_s,
+  app.add_option("--reconnect-interval", c.reconnect_s,
                  "seconds between attempts to open the chardev while it is missing")
       ->check(CLI::Range(0.05, 60.0))
       ->capture_default_str();
-  app.add_option("--shutdown-grace", shutdown_grace_s,
+  app.add_option("--shutdown-grace", c.shutdown_grace_s,
                  "seconds running RPCs get to finish on shutdown")
       ->check(CLI::Range(0.0, 60.0))
       ->capture_default_str();
-  app.add_option("--decoder-threads", link_options.decoder_threads,
+  app.add_option("--decoder-threads", c.decoder_threads,
                  "libavcodec frame threads per decoding context")
       ->check(CLI::Range(1, 16))
       ->capture_default_str();
-  app.add_flag("-v,--verbose", verbose, "log debug messages");
+  app.add_flag("-v,--verbose", c.verbose, "log debug messages");
+}
+
+// Runs the daemon until SIGTERM or SIGINT; the exit status.
+int Serve(const Config& c, int stop_fd) {
+  daedalus::DecodeStats stats;
+  daedalus::JobDispatcher jobs({c.decoder_threads}, stats);
+  daedalus::KernelLink link(c.link, jobs);
+  daedalus::DaemonBackend backend(link, stats);
+  daedalus::EventLoop loop({absl::Seconds(c.reconnect_s)}, link);
+  daedalus::control::DaemonInfo info{daedalus::kVersion, daedalus::decode::FfmpegVersion(),
+                                     c.decoder_threads};
+  daedalus::control::ControlServer server(c.server, backend, info);
+  loop.SetLinkObserver([&server](bool up) { server.SetServing(up); });
+  // Under systemd (Type=notify): the watchdog is fed by the event loop, so
+  // a loop stuck for WatchdogSec gets the daemon restarted.
+  const daedalus::SystemdNotifier systemd = daedalus::SystemdNotifier::FromEnvironment();
+  if (systemd.watchdog_interval() > absl::ZeroDuration()) {
+    loop.SetHeartbeat(systemd.watchdog_interval(),
+                      [&systemd] { (void)systemd.Notify("WATCHDOG=1"); });
+  }
+  if (absl::Status st = server.Start(); !st.ok()) {
+    std::fprintf(stderr, "daedalusd: %s\n", std::string(st.message()).c_str());
+    return 1;
+  }
+  daedalus::control::MetricsExporter metrics(backend, info, absl::Now());
+  if (c.metrics_address != "off") {
+    if (absl::Status st = metrics.Start(c.metrics_address); !st.ok()) {
+      std::fprintf(stderr, "daedalusd: %s\n", std::string(st.message()).c_str());
+      return 1;
+    }
+  }
+  daedalus::Log(daedalus::Severity::kInfo,
+                absl::StrFormat("daedalusd %s serving on unix:%s%s%s", daedalus::kVersion,
+                                c.server.socket_path,
+                                c.server.tcp_address.empty() ? "" : " and " + c.server.tcp_address,
+                                c.metrics_address == "off"
+                                    ? ""
+                                    : ", metrics on http://" + c.metrics_address + "/metrics"));
+
+  if (absl::Status st = systemd.Notify("READY=1"); !st.ok()) {
+    daedalus::Log(daedalus::Severity::kWarning, std::string(st.message()));
+  }
+  loop.Run(stop_fd);
+  (void)systemd.Notify("STOPPING=1");
+
+  daedalus::Log(daedalus::Severity::kInfo, "shutting down");
+  server.Shutdown(absl::Seconds(c.shutdown_grace_s));
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Config c;
+  CLI::App app(kDescription, "daedalusd");
+  AddOptions(app, c);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
   }
-  daedalus::SetLogVerbose(verbose);
-  server_options.diagnostics.ping_burst =
-      std::max(1.0, server_options.diagnostics.pings_per_second);
-  link_options.daemon_version = std::string("daedalusd ") + daedalus::kVersion;
-  link_options.reconnect_interval = absl::Seconds(reconnect_s);
+  daedalus::SetLogVerbose(c.verbose);
+  c.server.diagnostics.ping_burst = std::max(1.0, c.server.diagnostics.pings_per_second);
+  c.link.daemon_version = std::string("daedalusd ") + daedalus::kVersion;
 
   signal(SIGPIPE, SIG_IGN);
   umask(0117);  // the socket must never be wider than 0660, even briefly
@@ -121,45 +177,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "daedalusd: signalfd: %s\n", std::strerror(errno));
     return 1;
   }
-
-  daedalus::KernelLink link(link_options);
-  daedalus::control::DaemonInfo info{daedalus::kVersion, daedalus::decode::FfmpegVersion(),
-                                     link_options.decoder_threads};
-  daedalus::control::ControlServer server(server_options, link, info);
-  link.SetLinkObserver([&server](bool up) { server.SetServing(up); });
-  // Under systemd (Type=notify): the watchdog is fed by the event loop, so
-  // a loop stuck for WatchdogSec gets the daemon restarted.
-  const daedalus::SystemdNotifier systemd = daedalus::SystemdNotifier::FromEnvironment();
-  if (systemd.watchdog_interval() > absl::ZeroDuration()) {
-    link.SetHeartbeat(systemd.watchdog_interval(),
-                      [&systemd] { (void)systemd.Notify("WATCHDOG=1"); });
-  }
-  if (absl::Status st = server.Start(); !st.ok()) {
-    std::fprintf(stderr, "daedalusd: %s\n", std::string(st.message()).c_str());
-    return 1;
-  }
-  daedalus::control::MetricsExporter metrics(link, info, absl::Now());
-  if (metrics_address != "off") {
-    if (absl::Status st = metrics.Start(metrics_address); !st.ok()) {
-      std::fprintf(stderr, "daedalusd: %s\n", std::string(st.message()).c_str());
-      return 1;
-    }
-  }
-  daedalus::Log(
-      daedalus::Severity::kInfo,
-      absl::StrFormat(
-          "daedalusd %s serving on unix:%s%s%s", daedalus::kVersion, server_options.socket_path,
-          server_options.tcp_address.empty() ? "" : " and " + server_options.tcp_address,
-          metrics_address == "off" ? "" : ", metrics on http://" + metrics_address + "/metrics"));
-
-  if (absl::Status st = systemd.Notify("READY=1"); !st.ok()) {
-    daedalus::Log(daedalus::Severity::kWarning, std::string(st.message()));
-  }
-  link.Run(stop_fd);
-  (void)systemd.Notify("STOPPING=1");
-
-  daedalus::Log(daedalus::Severity::kInfo, "shutting down");
-  server.Shutdown(absl::Seconds(shutdown_grace_s));
+  int rc = Serve(c, stop_fd);
   close(stop_fd);
-  return 0;
+  return rc;
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //
 // A Backend for tests of the control plane and the CLI: every answer is a
-// public field the test sets. (The real one, KernelLink, is tested against
+// public field the test sets. (The real one, DaemonBackend, is tested against
 // a fake kernel in daemon/ and against the real module in the VM.)
 
 #ifndef DAEDALUS_CONTROL_TESTING_FAKE_BACKEND_H_
