@@ -10,11 +10,12 @@
 #include <linux/daedalus-v4l2.h>
 
 #include <cstdint>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "daedalus/v1/stats.pb.h"
 
 namespace daedalus::control {
 
@@ -30,6 +31,45 @@ struct PingReply {
   uint32_t kernel_cookie = 0;
   absl::Duration kernel_rtt;
   uint32_t fifo_depth = 0;
+};
+
+// What the decode path has done, as plain figures: the daemon's
+// DecodeStats fills them, TakeStatsSnapshot (stats_snapshot.h) makes the
+// daedalus.v1 messages of them.
+struct DecodeCounters {
+  uint64_t jobs = 0, jobs_dropped = 0;
+  uint64_t frames_in = 0, bytes_in = 0, frames_out = 0, bytes_out = 0;
+  // By reason ("corrupt_bitstream", ...); every reason present, zero or not.
+  std::map<std::string, uint64_t> errors;
+  uint64_t flushes = 0, pictures_flushed = 0, format_changes = 0;
+};
+
+// A latency distribution: counts at or below each bound, cumulative.
+struct LatencyFigures {
+  std::vector<double> bounds_seconds;
+  std::vector<uint64_t> cumulative_counts;
+  uint64_t count = 0;
+  double sum_seconds = 0;
+};
+
+struct ContextFigures {
+  uint32_t id = 0;
+  // Current stream format; 0 / empty until the first picture.
+  uint32_t width = 0, height = 0, bit_depth = 0;
+  std::string chroma;  // "4:2:0", ...
+  DecodeCounters counters;
+  uint32_t output_queued = 0, capture_queued = 0;  // at the newest job
+  uint32_t in_flight = 0, pictures_waiting = 0;
+  double frames_per_second = 0;  // over the last few seconds
+  absl::Duration age;
+};
+
+struct DecodeFigures {
+  DecodeCounters totals;
+  uint64_t contexts_opened = 0, contexts_closed = 0;
+  uint32_t contexts_active = 0;
+  LatencyFigures job_latency, decode_time, picture_write_time;
+  std::vector<ContextFigures> contexts;  // only when asked for
 };
 
 // Facts about the daemon that do not change while it runs.
@@ -49,7 +89,7 @@ class Backend {
   virtual absl::StatusOr<PingReply> Ping(absl::Duration timeout) = 0;
   // Decode totals, histograms and (if asked) contexts. Must not wait for a
   // running decode.
-  virtual void GetDecodeStats(bool with_contexts, daedalus::v1::Stats* out) = 0;
+  virtual DecodeFigures GetDecodeStats(bool with_contexts) = 0;
 };
 
 }  // namespace daedalus::control

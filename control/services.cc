@@ -208,7 +208,7 @@ grpc::Status StatusService::ListContexts(grpc::ServerContext*,
                                          const daedalus::v1::ListContextsRequest*,
                                          daedalus::v1::ListContextsResponse* response) {
   daedalus::v1::Stats stats;
-  backend_.GetDecodeStats(true, &stats);
+  FillDecodeStats(backend_.GetDecodeStats(true), &stats);
   response->mutable_contexts()->Swap(stats.mutable_contexts());
   return grpc::Status::OK;
 }

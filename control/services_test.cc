@@ -132,7 +132,7 @@ TEST_F(ServicesTest, WatchStatsSendsCountSnapshotsThenEnds) {
     times.push_back(s.taken_at().seconds() * 1000000000 + s.taken_at().nanos());
     {
       absl::MutexLock lock(&backend_.mu);
-      backend_.decode_stats.mutable_totals()->set_frames_out(9 + n);
+      backend_.decode_stats.totals.frames_out = 9 + n;
     }
   }
   EXPECT_TRUE(reader->Finish().ok());

@@ -39,6 +39,56 @@ void FillKernelCounters(const ddv_stats& s, daedalus::v1::KernelCounters* out) {
   out->set_daemon_attaches(s.daemon_attaches);
 }
 
+namespace {
+
+void FillCounters(const DecodeCounters& c, daedalus::v1::DecodeCounters* out) {
+  out->set_jobs(c.jobs);
+  out->set_jobs_dropped(c.jobs_dropped);
+  out->set_frames_in(c.frames_in);
+  out->set_bytes_in(c.bytes_in);
+  out->set_frames_out(c.frames_out);
+  out->set_bytes_out(c.bytes_out);
+  for (const auto& [reason, n] : c.errors) (*out->mutable_errors())[reason] = n;
+  out->set_flushes(c.flushes);
+  out->set_pictures_flushed(c.pictures_flushed);
+  out->set_format_changes(c.format_changes);
+}
+
+void FillHistogram(const LatencyFigures& h, daedalus::v1::Histogram* out) {
+  for (double b : h.bounds_seconds) out->add_bounds_seconds(b);
+  for (uint64_t n : h.cumulative_counts) out->add_cumulative_counts(n);
+  out->set_count(h.count);
+  out->set_sum_seconds(h.sum_seconds);
+}
+
+void FillContext(const ContextFigures& c, daedalus::v1::ContextStats* out) {
+  out->set_id(c.id);
+  out->set_width(c.width);
+  out->set_height(c.height);
+  out->set_bit_depth(c.bit_depth);
+  out->set_chroma(c.chroma);
+  FillCounters(c.counters, out->mutable_counters());
+  out->set_output_queued(c.output_queued);
+  out->set_capture_queued(c.capture_queued);
+  out->set_in_flight(c.in_flight);
+  out->set_pictures_waiting(c.pictures_waiting);
+  out->set_frames_per_second(c.frames_per_second);
+  ToProto(c.age, out->mutable_age());
+}
+
+}  // namespace
+
+void FillDecodeStats(const DecodeFigures& f, daedalus::v1::Stats* out) {
+  FillCounters(f.totals, out->mutable_totals());
+  out->set_contexts_opened(f.contexts_opened);
+  out->set_contexts_closed(f.contexts_closed);
+  out->set_contexts_active(f.contexts_active);
+  FillHistogram(f.job_latency, out->mutable_job_latency());
+  FillHistogram(f.decode_time, out->mutable_decode_time());
+  FillHistogram(f.picture_write_time, out->mutable_picture_write_time());
+  for (const ContextFigures& c : f.contexts) FillContext(c, out->add_contexts());
+}
+
 void FillProcessStats(daedalus::v1::ProcessStats* out) {
   rusage ru;
   if (getrusage(RUSAGE_SELF, &ru) == 0) {
@@ -64,7 +114,7 @@ void FillProcessStats(daedalus::v1::ProcessStats* out) {
 
 daedalus::v1::Stats TakeStatsSnapshot(Backend& backend, absl::Time started, bool with_contexts) {
   daedalus::v1::Stats out;
-  backend.GetDecodeStats(with_contexts, &out);
+  FillDecodeStats(backend.GetDecodeStats(with_contexts), &out);
   absl::Time now = absl::Now();
   ToProto(now - started, out.mutable_uptime());
   ToProto(now, out.mutable_taken_at());

@@ -27,8 +27,8 @@ class DaemonBackend final : public control::Backend {
     return link_.Ping(timeout);
   }
   // DecodeStats has its own lock: this never waits for a running decode.
-  void GetDecodeStats(bool with_contexts, daedalus::v1::Stats* out) override {
-    stats_.Fill(with_contexts, out);
+  control::DecodeFigures GetDecodeStats(bool with_contexts) override {
+    return stats_.Snapshot(with_contexts);
   }
 
  private:

@@ -162,11 +162,10 @@ TEST_P(DecodeJobsConformance, EveryStreamThroughTheJobProtocol) {
                                     (*want)[i].height != (*want)[i - 1].height);
     }
     EXPECT_EQ(out.formats, sizes);
-    daedalus::v1::Stats snap;
-    stats.Fill(true, &snap);
-    EXPECT_EQ(snap.totals().frames_out(), want->size());
-    EXPECT_EQ(snap.totals().format_changes(), static_cast<uint64_t>(sizes));
-    EXPECT_EQ(snap.decode_time().count(), snap.totals().frames_in());
+    control::DecodeFigures snap = stats.Snapshot(true);
+    EXPECT_EQ(snap.totals.frames_out, want->size());
+    EXPECT_EQ(snap.totals.format_changes, static_cast<uint64_t>(sizes));
+    EXPECT_EQ(snap.decode_time.count, snap.totals.frames_in);
     exact += all;
   }
   std::printf("decode jobs, %d thread(s): %d/%d 4:2:0 streams bit-exact\n", GetParam(), exact,
@@ -236,13 +235,12 @@ TEST(DecodeJobsTest, CorruptFramesAreFlaggedAndTheContextGoesOn) {
   Outcome out = Play(jobs, io, frames);
   EXPECT_TRUE(out.last);
   EXPECT_GE(out.errors, 1);
-  daedalus::v1::Stats snap;
-  stats.Fill(true, &snap);
-  EXPECT_EQ(snap.totals().errors().at("corrupt_bitstream"), static_cast<uint64_t>(out.errors));
-  EXPECT_EQ(snap.totals().errors().at("buffer_io"), 0u);
-  EXPECT_EQ(snap.totals().frames_in(), frames.size());
-  ASSERT_EQ(snap.contexts_size(), 1);
-  EXPECT_EQ(snap.contexts(0).counters().errors().at("corrupt_bitstream"),
+  control::DecodeFigures snap = stats.Snapshot(true);
+  EXPECT_EQ(snap.totals.errors.at("corrupt_bitstream"), static_cast<uint64_t>(out.errors));
+  EXPECT_EQ(snap.totals.errors.at("buffer_io"), 0u);
+  EXPECT_EQ(snap.totals.frames_in, frames.size());
+  ASSERT_EQ(snap.contexts.size(), 1u);
+  EXPECT_EQ(snap.contexts[0].counters.errors.at("corrupt_bitstream"),
             static_cast<uint64_t>(out.errors));
 }
 
@@ -257,9 +255,8 @@ TEST(DecodeJobsTest, GoneJobsGetNoAnswer) {
   req.flags = DDV_DECODE_SRC;
   req.src_bytes = 10;
   EXPECT_FALSE(jobs.Run(req, io).has_value());
-  daedalus::v1::Stats snap;
-  stats.Fill(true, &snap);
-  EXPECT_EQ(snap.totals().jobs_dropped(), 1u);
+  control::DecodeFigures snap = stats.Snapshot(true);
+  EXPECT_EQ(snap.totals.jobs_dropped, 1u);
 }
 
 TEST(DecodeJobsTest, ContextsAreIndependentAndClosable) {
@@ -277,13 +274,12 @@ TEST(DecodeJobsTest, ContextsAreIndependentAndClosable) {
   jobs.Flush(8);
   jobs.Clear();
   EXPECT_EQ(jobs.contexts(), 0u);
-  daedalus::v1::Stats snap;
-  stats.Fill(true, &snap);
-  EXPECT_EQ(snap.contexts_opened(), 2u);
-  EXPECT_EQ(snap.contexts_closed(), 2u);
-  EXPECT_EQ(snap.contexts_active(), 0u);
-  EXPECT_EQ(snap.totals().flushes(), 1u);
-  EXPECT_EQ(snap.totals().frames_out(), io_a.written.size() + io_b.written.size());
+  control::DecodeFigures snap = stats.Snapshot(true);
+  EXPECT_EQ(snap.contexts_opened, 2u);
+  EXPECT_EQ(snap.contexts_closed, 2u);
+  EXPECT_EQ(snap.contexts_active, 0u);
+  EXPECT_EQ(snap.totals.flushes, 1u);
+  EXPECT_EQ(snap.totals.frames_out, io_a.written.size() + io_b.written.size());
 }
 
 TEST(DecodeJobsTest, DrainWithNothingPendingIsAnEmptyLast) {

@@ -8,7 +8,6 @@
 #include <string>
 
 #include "absl/time/clock.h"
-#include "control/proto_time.h"
 
 namespace daedalus {
 namespace {
@@ -36,15 +35,17 @@ void LatencyHistogram::Observe(absl::Duration d) {
   sum_seconds_ += s;
 }
 
-void LatencyHistogram::Fill(daedalus::v1::Histogram* out) const {
+control::LatencyFigures LatencyHistogram::Snapshot() const {
+  control::LatencyFigures out;
   uint64_t cumulative = 0;
   for (size_t i = 0; i < kBoundsSeconds.size(); i++) {
     cumulative += counts_[i];
-    out->add_bounds_seconds(kBoundsSeconds[i]);
-    out->add_cumulative_counts(cumulative);
+    out.bounds_seconds.push_back(kBoundsSeconds[i]);
+    out.cumulative_counts.push_back(cumulative);
   }
-  out->set_count(count_);
-  out->set_sum_seconds(sum_seconds_);
+  out.count = count_;
+  out.sum_seconds = sum_seconds_;
+  return out;
 }
 
 DecodeStats::DecodeStats(MonotonicClock clock) : clock_(clock ? clock : &MonotonicNs) {}
@@ -166,34 +167,36 @@ void DecodeStats::Flushed(uint32_t ctx, size_t pictures_dropped) {
   }
 }
 
-void DecodeStats::FillCounters(const Counters& c, daedalus::v1::DecodeCounters* out) {
-  out->set_jobs(c.jobs);
-  out->set_jobs_dropped(c.jobs_dropped);
-  out->set_frames_in(c.frames_in);
-  out->set_bytes_in(c.bytes_in);
-  out->set_frames_out(c.frames_out);
-  out->set_bytes_out(c.bytes_out);
-  for (size_t i = 0; i < c.errors.size(); i++)
-    (*out->mutable_errors())[kErrorNames[i]] = c.errors[i];
-  out->set_flushes(c.flushes);
-  out->set_pictures_flushed(c.pictures_flushed);
-  out->set_format_changes(c.format_changes);
+control::DecodeCounters DecodeStats::FiguresOf(const Counters& c) {
+  control::DecodeCounters out;
+  out.jobs = c.jobs;
+  out.jobs_dropped = c.jobs_dropped;
+  out.frames_in = c.frames_in;
+  out.bytes_in = c.bytes_in;
+  out.frames_out = c.frames_out;
+  out.bytes_out = c.bytes_out;
+  for (size_t i = 0; i < c.errors.size(); i++) out.errors[kErrorNames[i]] = c.errors[i];
+  out.flushes = c.flushes;
+  out.pictures_flushed = c.pictures_flushed;
+  out.format_changes = c.format_changes;
+  return out;
 }
 
-void DecodeStats::FillContext(uint32_t id, const Context& c, absl::Time now,
-                              daedalus::v1::ContextStats* out) const {
-  out->set_id(id);
+control::ContextFigures DecodeStats::FiguresOf(uint32_t id, const Context& c,
+                                               absl::Time now) const {
+  control::ContextFigures out;
+  out.id = id;
   if (c.has_format) {
-    out->set_width(static_cast<uint32_t>(c.format.width));
-    out->set_height(static_cast<uint32_t>(c.format.height));
-    out->set_bit_depth(static_cast<uint32_t>(c.format.bit_depth));
-    out->set_chroma(c.format.ChromaName());
+    out.width = static_cast<uint32_t>(c.format.width);
+    out.height = static_cast<uint32_t>(c.format.height);
+    out.bit_depth = static_cast<uint32_t>(c.format.bit_depth);
+    out.chroma = c.format.ChromaName();
   }
-  FillCounters(c.counters, out->mutable_counters());
-  out->set_output_queued(c.output_queued);
-  out->set_capture_queued(c.capture_queued);
-  out->set_in_flight(c.in_flight);
-  out->set_pictures_waiting(c.pictures_waiting);
+  out.counters = FiguresOf(c.counters);
+  out.output_queued = c.output_queued;
+  out.capture_queued = c.capture_queued;
+  out.in_flight = c.in_flight;
+  out.pictures_waiting = c.pictures_waiting;
   // Pictures inside the window, over the window (or over the context's
   // age while it is younger than the window).
   size_t n = 0;
@@ -203,33 +206,27 @@ void DecodeStats::FillContext(uint32_t id, const Context& c, absl::Time now,
   }
   absl::Duration span = std::min(kRateWindow, now - c.opened);
   if (n > 0 && span > absl::ZeroDuration()) {
-    out->set_frames_per_second(static_cast<double>(n) / absl::ToDoubleSeconds(span));
+    out.frames_per_second = static_cast<double>(n) / absl::ToDoubleSeconds(span);
   }
-  control::ToProto(now - c.opened, out->mutable_age());
+  out.age = now - c.opened;
+  return out;
 }
 
-void DecodeStats::FillContexts(
-    google::protobuf::RepeatedPtrField<daedalus::v1::ContextStats>* out) const {
+control::DecodeFigures DecodeStats::Snapshot(bool with_contexts) const {
   absl::Time now = absl::Now();
+  control::DecodeFigures out;
   absl::ReaderMutexLock lock(&mu_);
-  for (const auto& [id, c] : contexts_) FillContext(id, c, now, out->Add());
-}
-
-void DecodeStats::Fill(bool with_contexts, daedalus::v1::Stats* out) const {
-  absl::Time now = absl::Now();
-  {
-    absl::ReaderMutexLock lock(&mu_);
-    FillCounters(totals_, out->mutable_totals());
-    out->set_contexts_opened(contexts_opened_);
-    out->set_contexts_closed(contexts_closed_);
-    out->set_contexts_active(static_cast<uint32_t>(contexts_.size()));
-    job_latency_.Fill(out->mutable_job_latency());
-    decode_time_.Fill(out->mutable_decode_time());
-    write_time_.Fill(out->mutable_picture_write_time());
-    if (with_contexts) {
-      for (const auto& [id, c] : contexts_) FillContext(id, c, now, out->add_contexts());
-    }
+  out.totals = FiguresOf(totals_);
+  out.contexts_opened = contexts_opened_;
+  out.contexts_closed = contexts_closed_;
+  out.contexts_active = static_cast<uint32_t>(contexts_.size());
+  out.job_latency = job_latency_.Snapshot();
+  out.decode_time = decode_time_.Snapshot();
+  out.picture_write_time = write_time_.Snapshot();
+  if (with_contexts) {
+    for (const auto& [id, c] : contexts_) out.contexts.push_back(FiguresOf(id, c, now));
   }
+  return out;
 }
 
 }  // namespace daedalus

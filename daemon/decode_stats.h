@@ -3,14 +3,13 @@
 // DecodeStats: what the daemon's decode path has done, kept apart from the
 // decode path's own lock so that the control plane can read it without
 // waiting for a decode. The decode loop records; gRPC and /metrics
-// threads take snapshots as daedalus.v1 messages.
+// threads take snapshots as plain figures (control::DecodeFigures).
 //
 //   DecodeStats stats;
 //   stats.JobStarted(ctx, /*output_queued=*/3, /*capture_queued=*/4);
 //   stats.PictureWritten(ctx, bytes);
 //   stats.JobAnswered(ctx, submit_ns);
-//   daedalus::v1::Stats snapshot;
-//   stats.Fill(/*with_contexts=*/true, &snapshot);
+//   control::DecodeFigures now = stats.Snapshot(/*with_contexts=*/true);
 
 #ifndef DAEDALUS_DAEMON_DECODE_STATS_H_
 #define DAEDALUS_DAEMON_DECODE_STATS_H_
@@ -24,7 +23,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "daedalus/v1/stats.pb.h"
+#include "control/backend.h"
 #include "daemon/decode/vp9_decoder.h"
 
 namespace daedalus {
@@ -36,7 +35,7 @@ class LatencyHistogram {
       0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 
   void Observe(absl::Duration d);
-  void Fill(daedalus::v1::Histogram* out) const;
+  control::LatencyFigures Snapshot() const;
 
  private:
   std::array<uint64_t, kBoundsSeconds.size()> counts_ = {};  // not cumulative
@@ -73,9 +72,8 @@ class DecodeStats {
   void JobDropped(uint32_t ctx);
   void Flushed(uint32_t ctx, size_t pictures_dropped);
 
-  // Totals, contexts and histograms; the caller adds kernel and process.
-  void Fill(bool with_contexts, daedalus::v1::Stats* out) const;
-  void FillContexts(google::protobuf::RepeatedPtrField<daedalus::v1::ContextStats>* out) const;
+  // Totals, histograms and (if asked) contexts.
+  control::DecodeFigures Snapshot(bool with_contexts) const;
 
  private:
   struct Counters {
@@ -99,9 +97,9 @@ class DecodeStats {
   Context* Find(uint32_t ctx) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The context's counters, or a scratch set when it is unknown.
   Counters* CountersOf(uint32_t ctx) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  static void FillCounters(const Counters& c, daedalus::v1::DecodeCounters* out);
-  void FillContext(uint32_t id, const Context& c, absl::Time now,
-                   daedalus::v1::ContextStats* out) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  static control::DecodeCounters FiguresOf(const Counters& c);
+  control::ContextFigures FiguresOf(uint32_t id, const Context& c, absl::Time now) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
   const MonotonicClock clock_;
   mutable absl::Mutex mu_;

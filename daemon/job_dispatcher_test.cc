@@ -62,11 +62,7 @@ class JobDispatcherTest : public ::testing::Test {
     req.src_bytes = static_cast<uint32_t>(io_.src.size());
     return Msg(DDV_MSG_DECODE, cookie, req);
   }
-  daedalus::v1::Stats Snapshot() {
-    daedalus::v1::Stats s;
-    stats_.Fill(false, &s);
-    return s;
-  }
+  control::DecodeFigures Snapshot() { return stats_.Snapshot(false); }
 
   DecodeStats stats_;
   JobDispatcher jobs_{{1}, stats_};
@@ -81,7 +77,7 @@ TEST_F(JobDispatcherTest, DecodeIsRunAndAnsweredWithItsCookie) {
   EXPECT_TRUE(io_.answers[0].second.flags & DDV_DONE_FORMAT);
   EXPECT_EQ(io_.answers[0].second.format.width, 16u);
   EXPECT_EQ(jobs_.contexts(), 1u);
-  EXPECT_EQ(Snapshot().totals().jobs(), 1u);
+  EXPECT_EQ(Snapshot().totals.jobs, 1u);
 }
 
 TEST_F(JobDispatcherTest, MalformedPayloadsAreDroppedAndTheLinkKept) {
@@ -100,9 +96,9 @@ TEST_F(JobDispatcherTest, RefusedAnswersAreCountedAsDroppedAndReturned) {
   io_.answer_status = absl::UnavailableError("chardev closed");
   st = jobs_.Handle(Decode(1, 2), io_);
   EXPECT_EQ(st.code(), absl::StatusCode::kUnavailable);  // the link judges it lost
-  daedalus::v1::Stats s = Snapshot();
-  EXPECT_EQ(s.totals().jobs(), 0u);
-  EXPECT_EQ(s.totals().jobs_dropped(), 2u);
+  control::DecodeFigures s = Snapshot();
+  EXPECT_EQ(s.totals.jobs, 0u);
+  EXPECT_EQ(s.totals.jobs_dropped, 2u);
 }
 
 TEST_F(JobDispatcherTest, CloseAndLinkLossFreeContexts) {

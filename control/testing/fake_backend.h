@@ -23,28 +23,26 @@ class FakeBackend final : public Backend {
   absl::Duration last_timeout;
   int pings = 0;
   // What GetDecodeStats() reports; tests change it between calls.
-  daedalus::v1::Stats decode_stats = [] {
-    daedalus::v1::Stats s;
-    s.mutable_totals()->set_frames_in(10);
-    s.mutable_totals()->set_frames_out(9);
-    (*s.mutable_totals()->mutable_errors())["corrupt_bitstream"] = 1;
-    s.set_contexts_opened(2);
-    s.set_contexts_closed(1);
-    s.set_contexts_active(1);
-    daedalus::v1::ContextStats* c = s.add_contexts();
-    c->set_id(3);
-    c->set_width(352);
-    c->set_height(288);
-    c->set_output_queued(2);
-    c->set_capture_queued(4);
-    c->mutable_counters()->set_frames_out(9);
+  DecodeFigures decode_stats = [] {
+    DecodeFigures s;
+    s.totals.frames_in = 10;
+    s.totals.frames_out = 9;
+    s.totals.errors["corrupt_bitstream"] = 1;
+    s.contexts_opened = 2;
+    s.contexts_closed = 1;
+    s.contexts_active = 1;
+    ContextFigures c;
+    c.id = 3;
+    c.width = 352;
+    c.height = 288;
+    c.output_queued = 2;
+    c.capture_queued = 4;
+    c.counters.frames_out = 9;
+    s.contexts.push_back(c);
     // Histograms as the daemon sends them: every bound, even when empty.
-    for (daedalus::v1::Histogram* h :
-         {s.mutable_job_latency(), s.mutable_decode_time(), s.mutable_picture_write_time()}) {
-      for (double bound : {0.0005, 0.005, 0.05}) {
-        h->add_bounds_seconds(bound);
-        h->add_cumulative_counts(0);
-      }
+    for (LatencyFigures* h : {&s.job_latency, &s.decode_time, &s.picture_write_time}) {
+      h->bounds_seconds = {0.0005, 0.005, 0.05};
+      h->cumulative_counts = {0, 0, 0};
     }
     return s;
   }();
@@ -65,10 +63,11 @@ class FakeBackend final : public Backend {
     pings++;
     return ping_reply;
   }
-  void GetDecodeStats(bool with_contexts, daedalus::v1::Stats* out) override {
+  DecodeFigures GetDecodeStats(bool with_contexts) override {
     absl::MutexLock lock(&mu);
-    *out = decode_stats;
-    if (!with_contexts) out->clear_contexts();
+    DecodeFigures out = decode_stats;
+    if (!with_contexts) out.contexts.clear();
+    return out;
   }
   // Guards the fields tests change while a server runs.
   absl::Mutex mu;
