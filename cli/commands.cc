@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <vector>
 
@@ -73,16 +74,34 @@ std::vector<std::string> ContextRow(const daedalus::v1::ContextStats& c) {
 const std::vector<std::string> kContextHeader = {
     "ID", "FORMAT", "FPS", "OUT_Q", "CAP_Q", "IN_FLIGHT", "FRAMES_OUT", "ERRORS", "AGE"};
 
+// One unary RPC of the Status service under the command's deadline: a failed
+// call gives the Result that reports it, a good one nullopt.
+//   daedalus::v1::Stats s;
+//   if (auto failed = CallStatus(o, e, ch, "GetStats", &StatusStub::GetStats, {}, &s))
+//     return *failed;
+using StatusStub = daedalus::v1::Status::Stub;
+template <typename Request, typename Response>
+std::optional<Result> CallStatus(const Options& o, const Endpoint& e,
+                                 const std::shared_ptr<grpc::Channel>& ch, const char* rpc,
+                                 grpc::Status (StatusStub::*method)(grpc::ClientContext*,
+                                                                    const Request&, Response*),
+                                 const Request& request, Response* response) {
+  std::unique_ptr<StatusStub> stub = daedalus::v1::Status::NewStub(ch);
+  grpc::ClientContext ctx;
+  SetDeadline(ctx, o.command_timeout);
+  if (grpc::Status st = (stub.get()->*method)(&ctx, request, response); !st.ok()) {
+    return RpcFailure(e.name, rpc, st);
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 int RunStatus(const Options& o, std::ostream& out, std::ostream& err) {
   auto results = FanOut(o, [&](const Endpoint& e, const std::shared_ptr<grpc::Channel>& ch) {
-    auto stub = daedalus::v1::Status::NewStub(ch);
-    grpc::ClientContext ctx;
-    SetDeadline(ctx, o.command_timeout);
     daedalus::v1::GetStatusResponse resp;
-    if (grpc::Status st = stub->GetStatus(&ctx, {}, &resp); !st.ok()) {
-      return RpcFailure(e.name, "GetStatus", st);
+    if (auto failed = CallStatus(o, e, ch, "GetStatus", &StatusStub::GetStatus, {}, &resp)) {
+      return *failed;
     }
     const daedalus::v1::KernelLink& k = resp.kernel();
     bool up = k.state() == daedalus::v1::KernelLink::UP;
@@ -125,12 +144,9 @@ int RunStatus(const Options& o, std::ostream& out, std::ostream& err) {
 
 int RunStats(const Options& o, std::ostream& out, std::ostream& err) {
   auto results = FanOut(o, [&](const Endpoint& e, const std::shared_ptr<grpc::Channel>& ch) {
-    auto stub = daedalus::v1::Status::NewStub(ch);
-    grpc::ClientContext ctx;
-    SetDeadline(ctx, o.command_timeout);
     daedalus::v1::Stats s;
-    if (grpc::Status st = stub->GetStats(&ctx, {}, &s); !st.ok()) {
-      return RpcFailure(e.name, "GetStats", st);
+    if (auto failed = CallStatus(o, e, ch, "GetStats", &StatusStub::GetStats, {}, &s)) {
+      return *failed;
     }
     const auto& t = s.totals();
     double fps = 0;
@@ -203,12 +219,9 @@ int RunContexts(const Options& o, std::ostream& out, std::ostream& err) {
   // One row per context: the per-endpoint results are expanded below.
   std::vector<daedalus::v1::ListContextsResponse> lists(std::max<size_t>(1, o.endpoints.size()));
   auto results = FanOut(o, [&](const Endpoint& e, const std::shared_ptr<grpc::Channel>& ch) {
-    auto stub = daedalus::v1::Status::NewStub(ch);
-    grpc::ClientContext ctx;
-    SetDeadline(ctx, o.command_timeout);
     daedalus::v1::ListContextsResponse resp;
-    if (grpc::Status st = stub->ListContexts(&ctx, {}, &resp); !st.ok()) {
-      return RpcFailure(e.name, "ListContexts", st);
+    if (auto failed = CallStatus(o, e, ch, "ListContexts", &StatusStub::ListContexts, {}, &resp)) {
+      return *failed;
     }
     Result r;
     r.json = ToJson(resp);
@@ -385,12 +398,9 @@ int RunPing(const Options& o, const PingOptions& p, std::ostream& out, std::ostr
 int RunVersion(const Options& o, const std::string& client_version, std::ostream& out,
                std::ostream& err) {
   auto results = FanOut(o, [&](const Endpoint& e, const std::shared_ptr<grpc::Channel>& ch) {
-    auto stub = daedalus::v1::Status::NewStub(ch);
-    grpc::ClientContext ctx;
-    SetDeadline(ctx, o.command_timeout);
     daedalus::v1::GetStatusResponse resp;
-    if (grpc::Status st = stub->GetStatus(&ctx, {}, &resp); !st.ok()) {
-      return RpcFailure(e.name, "GetStatus", st);
+    if (auto failed = CallStatus(o, e, ch, "GetStatus", &StatusStub::GetStatus, {}, &resp)) {
+      return *failed;
     }
     const auto& k = resp.kernel();
     Result r;
