@@ -85,70 +85,18 @@ std::optional<ddv_decode_done> DecodeJobs::RunJob(const ddv_decode& req, JobIo& 
   Context& c = **ctx;
 
   if (req.flags & DDV_DECODE_SRC) {
-    bitstream_.resize(req.src_bytes);
-    absl::StatusOr<size_t> n = io.ReadSrc(req.ctx_id, req.job_id, bitstream_);
-    if (!n.ok()) {
-      if (absl::IsNotFound(n.status())) return std::nullopt;
-      Log(Severity::kError, std::string(n.status().message()));
-      stats_.Error(req.ctx_id, DecodeError::kBufferIo);
-      done.flags = DDV_DONE_FATAL;
-      done.status = -EIO;
-      return done;
-    }
-    done.flags |= DDV_DONE_SRC_CONSUMED;
-    if (*n > 0) {
-      absl::Time start = absl::Now();
-      absl::Status st = c.decoder->Decode(std::string_view(bitstream_.data(), *n),
-                                          static_cast<int64_t>(req.src_timestamp), &c.pending);
-      stats_.BitstreamDecoded(req.ctx_id, *n, absl::Now() - start);
-      if (!st.ok()) {
-        stats_.Error(req.ctx_id, DecodeError::kCorruptBitstream);
-        Log(Severity::kDebug,
-            absl::StrFormat("context %d job %d: %s", req.ctx_id, req.job_id, st.message()));
-        done.flags |= DDV_DONE_ERROR;
-        done.status = -EBADMSG;
-      }
-    }
+    Step step = DecodeBitstream(req, io, c, done);
+    if (step == Step::kGone) return std::nullopt;
+    if (step == Step::kAnswer) return done;
   }
   if ((req.flags & DDV_DECODE_DRAIN) && !c.drained) {
     (void)c.decoder->Drain(&c.pending);  // errors were counted per frame
     c.drained = true;
   }
-
   if (!c.pending.empty()) {
-    const decode::Picture& pic = c.pending.front();
-    bool layout_fits = (req.flags & DDV_DECODE_DST) &&
-                       req.dst.width == static_cast<uint32_t>(pic.format.width) &&
-                       req.dst.height == static_cast<uint32_t>(pic.format.height);
-    if (!c.announced || *c.announced != pic.format ||
-        ((req.flags & DDV_DECODE_DST) && !layout_fits)) {
-      // A new format (or the stream's first): announce it, write nothing.
-      c.announced = pic.format;
-      stats_.FormatAnnounced(req.ctx_id, pic.format);
-      Log(Severity::kInfo,
-          absl::StrFormat("context %d: stream format %s", req.ctx_id, pic.format.ToString()));
-      done.flags |= DDV_DONE_FORMAT;
-      done.format = ToStreamFormat(pic.format);
-      return done;
-    }
-    if (req.flags & DDV_DECODE_DST) {
-      absl::Time start = absl::Now();
-      absl::StatusOr<PictureView> view = ViewOf(pic);
-      absl::Status st = view.ok() ? io.WritePicture(req.ctx_id, req.job_id, *view) : view.status();
-      absl::Duration write_time = absl::Now() - start;
-      if (!st.ok()) {
-        if (absl::IsNotFound(st)) return std::nullopt;
-        Log(Severity::kError, absl::StrFormat("context %d: %s", req.ctx_id, st.message()));
-        stats_.Error(req.ctx_id, DecodeError::kBufferIo);
-        done.flags = DDV_DONE_FATAL;
-        done.status = -EINVAL;
-        return done;
-      }
-      done.flags |= DDV_DONE_PICTURE;
-      done.timestamp = static_cast<uint64_t>(pic.timestamp);
-      stats_.PictureWritten(req.ctx_id, req.dst.sizeimage, write_time);
-      c.pending.pop_front();
-    }
+    Step step = DeliverPicture(req, io, c, done);
+    if (step == Step::kGone) return std::nullopt;
+    if (step == Step::kAnswer) return done;
   }
   // Drained and nothing left: an empty CAPTURE buffer is LAST (some
   // clients, GStreamer among them, drop the picture of a LAST buffer, so
@@ -160,6 +108,70 @@ std::optional<ddv_decode_done> DecodeJobs::RunJob(const ddv_decode& req, JobIo& 
     c.drained = false;  // the decoder takes new input again
   }
   return done;
+}
+
+DecodeJobs::Step DecodeJobs::DecodeBitstream(const ddv_decode& req, JobIo& io, Context& c,
+                                             ddv_decode_done& done) {
+  bitstream_.resize(req.src_bytes);
+  absl::StatusOr<size_t> n = io.ReadSrc(req.ctx_id, req.job_id, bitstream_);
+  if (!n.ok()) {
+    if (absl::IsNotFound(n.status())) return Step::kGone;
+    Log(Severity::kError, std::string(n.status().message()));
+    stats_.Error(req.ctx_id, DecodeError::kBufferIo);
+    done.flags = DDV_DONE_FATAL;
+    done.status = -EIO;
+    return Step::kAnswer;
+  }
+  done.flags |= DDV_DONE_SRC_CONSUMED;
+  if (*n == 0) return Step::kGoOn;
+  absl::Time start = absl::Now();
+  absl::Status st = c.decoder->Decode(std::string_view(bitstream_.data(), *n),
+                                      static_cast<int64_t>(req.src_timestamp), &c.pending);
+  stats_.BitstreamDecoded(req.ctx_id, *n, absl::Now() - start);
+  if (!st.ok()) {
+    stats_.Error(req.ctx_id, DecodeError::kCorruptBitstream);
+    Log(Severity::kDebug,
+        absl::StrFormat("context %d job %d: %s", req.ctx_id, req.job_id, st.message()));
+    done.flags |= DDV_DONE_ERROR;
+    done.status = -EBADMSG;
+  }
+  return Step::kGoOn;
+}
+
+DecodeJobs::Step DecodeJobs::DeliverPicture(const ddv_decode& req, JobIo& io, Context& c,
+                                            ddv_decode_done& done) {
+  const decode::Picture& pic = c.pending.front();
+  bool has_dst = req.flags & DDV_DECODE_DST;
+  bool layout_fits = has_dst && req.dst.width == static_cast<uint32_t>(pic.format.width) &&
+                     req.dst.height == static_cast<uint32_t>(pic.format.height);
+  if (!c.announced || *c.announced != pic.format || (has_dst && !layout_fits)) {
+    // A new format (or the stream's first): announce it, write nothing.
+    c.announced = pic.format;
+    stats_.FormatAnnounced(req.ctx_id, pic.format);
+    Log(Severity::kInfo,
+        absl::StrFormat("context %d: stream format %s", req.ctx_id, pic.format.ToString()));
+    done.flags |= DDV_DONE_FORMAT;
+    done.format = ToStreamFormat(pic.format);
+    return Step::kAnswer;
+  }
+  if (!has_dst) return Step::kGoOn;
+  absl::Time start = absl::Now();
+  absl::StatusOr<PictureView> view = ViewOf(pic);
+  absl::Status st = view.ok() ? io.WritePicture(req.ctx_id, req.job_id, *view) : view.status();
+  absl::Duration write_time = absl::Now() - start;
+  if (!st.ok()) {
+    if (absl::IsNotFound(st)) return Step::kGone;
+    Log(Severity::kError, absl::StrFormat("context %d: %s", req.ctx_id, st.message()));
+    stats_.Error(req.ctx_id, DecodeError::kBufferIo);
+    done.flags = DDV_DONE_FATAL;
+    done.status = -EINVAL;
+    return Step::kAnswer;
+  }
+  done.flags |= DDV_DONE_PICTURE;
+  done.timestamp = static_cast<uint64_t>(pic.timestamp);
+  stats_.PictureWritten(req.ctx_id, req.dst.sizeimage, write_time);
+  c.pending.pop_front();
+  return Step::kGoOn;
 }
 
 void DecodeJobs::Flush(uint32_t id) {

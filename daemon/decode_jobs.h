@@ -60,8 +60,17 @@ class DecodeJobs {
     bool drained = false;                            // Drain() ran for the current drain
   };
 
+  // What a step of a job leaves to do: go on with the next step, answer
+  // with `done` as it is, or nothing (the job is gone).
+  enum class Step { kGoOn, kAnswer, kGone };
+
   absl::StatusOr<Context*> GetContext(uint32_t id);
   std::optional<ddv_decode_done> RunJob(const ddv_decode& request, JobIo& io);
+  // Reads the job's OUTPUT buffer and decodes it.
+  Step DecodeBitstream(const ddv_decode& request, JobIo& io, Context& c, ddv_decode_done& done);
+  // Announces the next picture's format, or writes the picture into the
+  // job's CAPTURE buffer.
+  Step DeliverPicture(const ddv_decode& request, JobIo& io, Context& c, ddv_decode_done& done);
 
   const Options options_;
   std::map<uint32_t, Context> contexts_;
