@@ -46,6 +46,8 @@ struct ddv_msg {
  * @daemon_version: what the attached daemon announced in its HELLO
  * @stats: counters exported through DDV_IOC_GET_STATS
  * @debugfs: this module's debugfs directory, or NULL
+ * @test_release_delay_ms: test hook (debugfs release_delay_ms): how long
+ *	the close of a context is held where its queues are freed; 0 normally
  * @v4l2: the decoder node, or NULL on kernels without V4L2 mem2mem
  */
 struct ddv_bridge {
@@ -63,6 +65,7 @@ struct ddv_bridge {
 	char daemon_version[DDV_VERSION_LEN];
 	struct ddv_stats stats;
 	struct dentry *debugfs;
+	u32 test_release_delay_ms;
 	struct ddv_dev *v4l2;
 };
 

@@ -5,6 +5,8 @@
  *
  *   test_ping  write anything: queue a PING with cookie 0x1234 (the test trigger)
  *   stats      the counters of DDV_IOC_GET_STATS, one "name value" a line
+ *   release_delay_ms  test hook: hold the close of a context the daemon
+ *              has seen this long, just after its queues are freed
  *
  * Nothing in the daemon depends on these; they are absent without debugfs.
  */
@@ -78,6 +80,7 @@ void ddv_debugfs_init(struct ddv_bridge *br)
 	br->debugfs = debugfs_create_dir("daedalus_v4l2", NULL);
 	debugfs_create_file("test_ping", 0200, br->debugfs, br, &ddv_test_ping_fops);
 	debugfs_create_file("stats", 0444, br->debugfs, br, &ddv_stats_fops);
+	debugfs_create_u32("release_delay_ms", 0600, br->debugfs, &br->test_release_delay_ms);
 }
 
 /**

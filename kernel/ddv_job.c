@@ -29,40 +29,6 @@ static unsigned int job_timeout_ms = 5000;
 module_param(job_timeout_ms, uint, 0644);
 MODULE_PARM_DESC(job_timeout_ms, "milliseconds the daemon gets per decode job (default 5000)");
 
-static void ddv_ctx_free(struct ddv_ctx *ctx)
-{
-	mutex_destroy(&ctx->state_lock);
-	mutex_destroy(&ctx->lock);
-	kfree(ctx);
-}
-
-/**
- * ddv_ctx_release_ref() - kref release: free a context nobody uses
- * @ref: &ddv_ctx.ref
- */
-void ddv_ctx_release_ref(struct kref *ref)
-{
-	ddv_ctx_free(container_of(ref, struct ddv_ctx, ref));
-}
-
-/* Looks a context up by id and takes a reference, or returns NULL. */
-static struct ddv_ctx *ddv_ctx_get(struct ddv_dev *dev, u32 id)
-{
-	struct ddv_ctx *ctx;
-
-	mutex_lock(&dev->lock);
-	ctx = idr_find(&dev->ctxs, id);
-	if (ctx)
-		kref_get(&ctx->ref);
-	mutex_unlock(&dev->lock);
-	return ctx;
-}
-
-static void ddv_ctx_put(struct ddv_ctx *ctx)
-{
-	kref_put(&ctx->ref, ddv_ctx_release_ref);
-}
-
 /**
  * ddv_ctx_send() - tell the daemon about a context (FLUSH, CTX_CLOSE)
  * @ctx: the context; nothing is sent if the daemon never saw it
@@ -680,6 +646,20 @@ out:
 	return ret;
 }
 
+/* One context of a daemon that is gone. Context: dev->lock held. */
+static void ddv_ctx_daemon_gone(struct ddv_ctx *ctx)
+{
+	bool finish;
+
+	mutex_lock(&ctx->state_lock);
+	finish = __ddv_job_fail(ctx, -EPIPE, "the daemon went away");
+	if (ctx->jobs_sent)
+		__ddv_ctx_fatal(ctx, -EPIPE, "the daemon went away");
+	mutex_unlock(&ctx->state_lock);
+	if (finish)
+		v4l2_m2m_job_finish(ctx->dev->m2m_dev, ctx->fh.m2m_ctx);
+}
+
 /**
  * ddv_v4l2_daemon_gone() - the daemon closed the chardev or died
  * @br: the bridge
@@ -691,23 +671,6 @@ out:
  */
 void ddv_v4l2_daemon_gone(struct ddv_bridge *br)
 {
-	struct ddv_dev *dev = br->v4l2;
-	struct ddv_ctx *ctx;
-	int id;
-
-	if (!dev)
-		return;
-	mutex_lock(&dev->lock);
-	idr_for_each_entry(&dev->ctxs, ctx, id) {
-		bool finish;
-
-		mutex_lock(&ctx->state_lock);
-		finish = __ddv_job_fail(ctx, -EPIPE, "the daemon went away");
-		if (ctx->jobs_sent)
-			__ddv_ctx_fatal(ctx, -EPIPE, "the daemon went away");
-		mutex_unlock(&ctx->state_lock);
-		if (finish)
-			v4l2_m2m_job_finish(dev->m2m_dev, ctx->fh.m2m_ctx);
-	}
-	mutex_unlock(&dev->lock);
+	if (br->v4l2)
+		ddv_ctx_for_each(br->v4l2, ddv_ctx_daemon_gone);
 }

@@ -20,65 +20,6 @@
 #include "ddv_media.h"
 #include "ddv_v4l2.h"
 
-/* The two formats every client knows, first; YUV420 is the default. */
-static const u32 ddv_dst_formats[] = { V4L2_PIX_FMT_YUV420, V4L2_PIX_FMT_NV12 };
-
-static struct ddv_ctx *ddv_ctx_of(struct file *file)
-{
-	return container_of(file->private_data, struct ddv_ctx, fh);
-}
-
-static bool ddv_dst_format_ok(u32 fourcc)
-{
-	unsigned int i;
-
-	for (i = 0; i < ARRAY_SIZE(ddv_dst_formats); i++)
-		if (ddv_dst_formats[i] == fourcc)
-			return true;
-	return false;
-}
-
-/**
- * ddv_fill_dst_fmt() - a CAPTURE format for a picture size
- * @f: filled in; colorimetry fields are left alone
- * @fourcc: V4L2_PIX_FMT_NV12 or V4L2_PIX_FMT_YUV420
- * @width: picture width
- * @height: picture height
- *
- * Rows are padded to 64 bytes; the visible size is the picture size.
- */
-void ddv_fill_dst_fmt(struct v4l2_pix_format_mplane *f, u32 fourcc, u32 width, u32 height)
-{
-	u32 bpl = ALIGN(width, 64);
-	u32 chroma_rows = DIV_ROUND_UP(height, 2);
-
-	f->pixelformat = fourcc;
-	f->width = width;
-	f->height = height;
-	f->field = V4L2_FIELD_NONE;
-	f->num_planes = 1;
-	f->plane_fmt[0].bytesperline = bpl;
-	if (fourcc == V4L2_PIX_FMT_NV12)
-		f->plane_fmt[0].sizeimage = bpl * height + bpl * chroma_rows;
-	else
-		f->plane_fmt[0].sizeimage = bpl * height + 2 * (bpl / 2) * chroma_rows;
-	memset(f->plane_fmt[0].reserved, 0, sizeof(f->plane_fmt[0].reserved));
-	memset(f->reserved, 0, sizeof(f->reserved));
-	f->flags = 0;
-}
-
-/* Keyframes of a large picture can be big; never less than 512 KiB. */
-static u32 ddv_src_size(u32 width, u32 height)
-{
-	return max_t(u32, SZ_512K, width * height * 3 / 4);
-}
-
-static void ddv_clamp_size(u32 *width, u32 *height)
-{
-	*width = clamp_t(u32, *width, DDV_MIN_DIM, DDV_MAX_WIDTH);
-	*height = clamp_t(u32, *height, DDV_MIN_DIM, DDV_MAX_HEIGHT);
-}
-
 static int ddv_querycap(struct file *file, void *priv, struct v4l2_capability *cap)
 {
 	strscpy(cap->driver, "daedalus-v4l2", sizeof(cap->driver));
@@ -89,9 +30,9 @@ static int ddv_querycap(struct file *file, void *priv, struct v4l2_capability *c
 
 static int ddv_enum_fmt_cap(struct file *file, void *priv, struct v4l2_fmtdesc *f)
 {
-	if (f->index >= ARRAY_SIZE(ddv_dst_formats))
+	if (!ddv_dst_format(f->index))
 		return -EINVAL;
-	f->pixelformat = ddv_dst_formats[f->index];
+	f->pixelformat = ddv_dst_format(f->index);
 	return 0;
 }
 
@@ -128,22 +69,6 @@ static int ddv_g_fmt(struct file *file, void *priv, struct v4l2_format *f)
 	return 0;
 }
 
-static void ddv_try_src(struct v4l2_pix_format_mplane *f)
-{
-	ddv_clamp_size(&f->width, &f->height);
-	f->pixelformat = V4L2_PIX_FMT_VP9;
-	f->field = V4L2_FIELD_NONE;
-	f->num_planes = 1;
-	f->plane_fmt[0].bytesperline = 0;
-	f->plane_fmt[0].sizeimage = clamp_t(u32, f->plane_fmt[0].sizeimage,
-					    ddv_src_size(f->width, f->height), SZ_16M);
-	memset(f->plane_fmt[0].reserved, 0, sizeof(f->plane_fmt[0].reserved));
-	memset(f->reserved, 0, sizeof(f->reserved));
-	f->flags = 0;
-	if (f->colorspace == V4L2_COLORSPACE_DEFAULT)
-		f->colorspace = V4L2_COLORSPACE_REC709;
-}
-
 static int ddv_try_fmt_out(struct file *file, void *priv, struct v4l2_format *f)
 {
 	ddv_try_src(&f->fmt.pix_mp);
@@ -156,7 +81,7 @@ static int ddv_try_fmt_out(struct file *file, void *priv, struct v4l2_format *f)
  */
 static void ddv_try_dst(struct ddv_ctx *ctx, struct v4l2_pix_format_mplane *f)
 {
-	u32 fourcc = ddv_dst_format_ok(f->pixelformat) ? f->pixelformat : ddv_dst_formats[0];
+	u32 fourcc = ddv_dst_format_ok(f->pixelformat) ? f->pixelformat : ddv_dst_format(0);
 
 	lockdep_assert_held(&ctx->state_lock);
 	ddv_fill_dst_fmt(f, fourcc, ctx->dst_fmt.width, ctx->dst_fmt.height);
@@ -355,110 +280,10 @@ static const struct v4l2_ioctl_ops ddv_ioctl_ops = {
 	.vidioc_unsubscribe_event = v4l2_event_unsubscribe,
 };
 
-static int ddv_ctrls_init(struct ddv_ctx *ctx)
-{
-	struct v4l2_ctrl_handler *hdl = &ctx->hdl;
-
-	v4l2_ctrl_handler_init(hdl, 2);
-	ctx->min_bufs_ctrl = v4l2_ctrl_new_std(hdl, NULL, V4L2_CID_MIN_BUFFERS_FOR_CAPTURE,
-					       1, 32, 1, DDV_MIN_CAPTURE_BUFS);
-	/* Only profile 0 (8-bit 4:2:0) has a CAPTURE format here. */
-	v4l2_ctrl_new_std_menu(hdl, NULL, V4L2_CID_MPEG_VIDEO_VP9_PROFILE,
-			       V4L2_MPEG_VIDEO_VP9_PROFILE_0, ~BIT(V4L2_MPEG_VIDEO_VP9_PROFILE_0),
-			       V4L2_MPEG_VIDEO_VP9_PROFILE_0);
-	if (hdl->error)
-		return hdl->error;
-	ctx->fh.ctrl_handler = hdl;
-	return 0;
-}
-
-static int ddv_open(struct file *file)
-{
-	struct ddv_dev *dev = video_drvdata(file);
-	struct ddv_ctx *ctx;
-	int ret;
-
-	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
-	if (!ctx)
-		return -ENOMEM;
-	ctx->dev = dev;
-	kref_init(&ctx->ref);
-	mutex_init(&ctx->lock);
-	mutex_init(&ctx->state_lock);
-	ddv_job_init(ctx);
-	v4l2_fh_init(&ctx->fh, video_devdata(file));
-	file->private_data = &ctx->fh;
-
-	ret = ddv_ctrls_init(ctx);
-	if (ret)
-		goto err_free_ctrls;
-
-	ctx->src_fmt.width = DDV_DEFAULT_WIDTH;
-	ctx->src_fmt.height = DDV_DEFAULT_HEIGHT;
-	ddv_try_src(&ctx->src_fmt);
-	ddv_fill_dst_fmt(&ctx->dst_fmt, ddv_dst_formats[0], DDV_DEFAULT_WIDTH,
-			 DDV_DEFAULT_HEIGHT);
-	ctx->dst_fmt.colorspace = ctx->src_fmt.colorspace;
-	ctx->state = DDV_STATE_HEADER;
-
-	ctx->fh.m2m_ctx = v4l2_m2m_ctx_init(dev->m2m_dev, ctx, ddv_queue_init);
-	if (IS_ERR(ctx->fh.m2m_ctx)) {
-		ret = PTR_ERR(ctx->fh.m2m_ctx);
-		goto err_free_ctrls;
-	}
-	/* job_ready() decides; buffers may be missing on either side. */
-	v4l2_m2m_set_src_buffered(ctx->fh.m2m_ctx, true);
-	v4l2_m2m_set_dst_buffered(ctx->fh.m2m_ctx, true);
-	ddv_m2m_ignore_cap_streaming(ctx->fh.m2m_ctx);
-
-	mutex_lock(&dev->lock);
-	ret = idr_alloc_cyclic(&dev->ctxs, ctx, 1, 0, GFP_KERNEL);
-	mutex_unlock(&dev->lock);
-	if (ret < 0)
-		goto err_release_m2m;
-	ctx->id = ret;
-	v4l2_fh_add(&ctx->fh);
-	return 0;
-
-err_release_m2m:
-	v4l2_m2m_ctx_release(ctx->fh.m2m_ctx);
-err_free_ctrls:
-	v4l2_ctrl_handler_free(&ctx->hdl);
-	v4l2_fh_exit(&ctx->fh);
-	kfree(ctx);
-	return ret;
-}
-
-static int ddv_release(struct file *file)
-{
-	struct ddv_ctx *ctx = ddv_ctx_of(file);
-	struct ddv_dev *dev = ctx->dev;
-
-	v4l2_fh_del(&ctx->fh);
-	/* Waits for a running job: its answer or the watchdog ends it. */
-	mutex_lock(&ctx->lock);
-	v4l2_m2m_ctx_release(ctx->fh.m2m_ctx);
-	mutex_unlock(&ctx->lock);
-	mutex_lock(&ctx->state_lock);
-	ctx->released = true;
-	mutex_unlock(&ctx->state_lock);
-	cancel_delayed_work_sync(&ctx->watchdog);
-
-	mutex_lock(&dev->lock);
-	idr_remove(&dev->ctxs, ctx->id);
-	mutex_unlock(&dev->lock);
-	ddv_ctx_send(ctx, DDV_MSG_CTX_CLOSE);
-
-	v4l2_ctrl_handler_free(&ctx->hdl);
-	v4l2_fh_exit(&ctx->fh);
-	kref_put(&ctx->ref, ddv_ctx_release_ref);
-	return 0;
-}
-
 static const struct v4l2_file_operations ddv_fops = {
 	.owner = THIS_MODULE,
-	.open = ddv_open,
-	.release = ddv_release,
+	.open = ddv_ctx_open,
+	.release = ddv_ctx_release,
 	.poll = ddv_poll,
 	.unlocked_ioctl = video_ioctl2,
 	.mmap = v4l2_m2m_fop_mmap,

@@ -105,7 +105,8 @@ struct ddv_dev {
  *	buffers that fit: decoding resumes on the client's first CAPTURE poll
  *	or DQBUF after it dequeued the event, unless it restarts CAPTURE first
  * @jobs_sent: the daemon has seen this context
- * @released: the file is closed and the queues are gone
+ * @released: the file is closing: its queues are being freed or gone,
+ *	nothing may touch them
  * @out_seq: sequence number of the next OUTPUT buffer done
  * @cap_seq: sequence number of the next CAPTURE buffer done
  * @cap_dequeued: CAPTURE buffers the client dequeued since STREAMON
@@ -155,15 +156,29 @@ struct ddv_ctx {
 	struct delayed_work watchdog;
 };
 
-/* ddv_v4l2.c: formats */
+static inline struct ddv_ctx *ddv_ctx_of(struct file *file)
+{
+	return container_of(file->private_data, struct ddv_ctx, fh);
+}
+
+/* ddv_fmt.c: the formats of the two queues */
+u32 ddv_dst_format(unsigned int index);
+bool ddv_dst_format_ok(u32 fourcc);
 void ddv_fill_dst_fmt(struct v4l2_pix_format_mplane *f, u32 fourcc, u32 width, u32 height);
+void ddv_try_src(struct v4l2_pix_format_mplane *f);
+
+/* ddv_ctx.c: a context's life */
+int ddv_ctx_open(struct file *file);
+int ddv_ctx_release(struct file *file);
+struct ddv_ctx *ddv_ctx_get(struct ddv_dev *dev, u32 id);
+void ddv_ctx_put(struct ddv_ctx *ctx);
+void ddv_ctx_for_each(struct ddv_dev *dev, void (*fn)(struct ddv_ctx *ctx));
 
 /* ddv_queue.c: vb2 queues and mem2mem jobs */
 extern const struct v4l2_m2m_ops ddv_m2m_ops;
 int ddv_queue_init(void *priv, struct vb2_queue *src_vq, struct vb2_queue *dst_vq);
 
 /* ddv_job.c: jobs with the daemon */
-void ddv_ctx_release_ref(struct kref *ref);
 void ddv_job_run(struct ddv_ctx *ctx);
 void ddv_job_init(struct ddv_ctx *ctx);
 void ddv_ctx_send(struct ddv_ctx *ctx, u32 type);

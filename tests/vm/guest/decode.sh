@@ -151,6 +151,35 @@ ffmpeg_frame_md5s "$f" "$OUT/after.got"
 reference_md5s "$f.md5" | cmp -s - "$OUT/after.got" && ok "decoding works again with the new daemon" ||
 	bad "decode after daemon restart differs"
 
+echo "== the daemon dies while a client closes its context"
+# The close is held where the context's queues are freed (debugfs
+# release_delay_ms, a test hook); the daemon is killed right then, and
+# failing the contexts it served must not touch those queues (KASAN would
+# report the use after free; kernel_reports below fails on it).
+hook=/sys/kernel/debug/daedalus_v4l2/release_delay_ms
+echo 4000 >"$hook"
+f=$VP9/vp90-2-03-size-226x226.webm
+timeout -k 5 90 ffmpeg -hide_banner -loglevel error -c:v vp9_v4l2m2m -i "$f" -f null - \
+	>"$OUT/close-race.txt" 2>&1 &
+client=$!
+if wait_for "a closing context is held where its queues are freed" 60 \
+	sh -c "dmesg | grep -q 'close of context [0-9]* held'"; then
+	kill -KILL "$daemon"
+	wait "$daemon" 2>/dev/null
+fi
+wait "$client"
+echo 0 >"$hook"
+dmesg >"$OUT/close-race-dmesg.txt"
+if grep -q 'KASAN' "$OUT/close-race-dmesg.txt"; then
+	bad "daemon gone during a close: the kernel used the freed queues"
+	grep -A12 'KASAN' "$OUT/close-race-dmesg.txt" | head -24
+else
+	ok "daemon gone during a close: no use of the freed queues (KASAN clean)"
+fi
+"$BIN/daedalusd" --decoder-threads 2 >>"$OUT/daedalusd.log" 2>&1 &
+daemon=$!
+wait_for "a new daedalusd links up" 30 "$BIN/daedalusctl" status
+
 echo "== 4:4:4 (profile 1) gets a clear error, never garbage"
 timeout -k 5 20 ffmpeg -hide_banner -loglevel error -c:v vp9_v4l2m2m -i "$VP9/vp91-2-04-yuv444.webm" \
 	-f framemd5 - >"$OUT/ff-444.fmd5" 2>"$OUT/ff-444.err"
