@@ -1,35 +1,24 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //
-// The daedalus.v1 services and ControlServer, in-process and over a real
-// unix socket under $TEST_TMPDIR.
+// The daedalus.v1 services (Status, Diagnostics, WatchStats) over a real
+// unix socket, against a fake backend. The server itself (socket, health,
+// TCP rules) has server_test.cc.
 
 #include <grpcpp/grpcpp.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <string>
 
 #include "control/server.h"
 #include "control/testing/fake_backend.h"
-#include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
 
 namespace daedalus::control {
 namespace {
 
-ControlServer::Options Opts(std::string socket, std::string tcp = "") {
-  ControlServer::Options o;
-  o.socket_path = std::move(socket);
-  o.socket_group = "no-such-group";
-  o.tcp_address = std::move(tcp);
-  o.insecure_loopback = true;
-  return o;
-}
-
 class ServicesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    server_ = std::make_unique<ControlServer>(Opts(TestSocketPath("d.sock")), backend_,
+    server_ = std::make_unique<ControlServer>(TestServerOptions(TestSocketPath("d.sock")), backend_,
                                               DaemonInfo{"1.2.3", "Lavc-test", 2});
     ASSERT_TRUE(server_->Start().ok());
     channel_ =
@@ -274,95 +263,6 @@ TEST_F(ServicesTest, PingErrorsKeepTheirCanonicalCode) {
     EXPECT_EQ(st.error_code(), c.code);
     EXPECT_EQ(st.error_message(), std::string(c.status.message()));
   }
-}
-
-TEST_F(ServicesTest, HealthFollowsTheLink) {
-  auto health = grpc::health::v1::Health::NewStub(channel_);
-  auto check = [&] {
-    grpc::ClientContext ctx;
-    grpc::health::v1::HealthCheckRequest req;
-    grpc::health::v1::HealthCheckResponse resp;
-    EXPECT_TRUE(health->Check(&ctx, req, &resp).ok());
-    return resp.status();
-  };
-  EXPECT_EQ(check(), grpc::health::v1::HealthCheckResponse::NOT_SERVING);
-  server_->SetServing(true);
-  EXPECT_EQ(check(), grpc::health::v1::HealthCheckResponse::SERVING);
-  server_->SetServing(false);
-  EXPECT_EQ(check(), grpc::health::v1::HealthCheckResponse::NOT_SERVING);
-}
-
-TEST_F(ServicesTest, SocketIsNotWorldAccessible) {
-  struct stat st;
-  ASSERT_EQ(stat(server_->socket_path().c_str(), &st), 0);
-  EXPECT_TRUE(S_ISSOCK(st.st_mode));
-  EXPECT_EQ(st.st_mode & 0777, 0660u);
-}
-
-TEST_F(ServicesTest, SecondServerRefusesTheSocket) {
-  FakeBackend other;
-  ControlServer second(Opts(server_->socket_path()), other, {});
-  absl::Status st = second.Start();
-  EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_NE(st.message().find("another daedalusd (pid " + std::to_string(getpid())),
-            std::string::npos)
-      << st;
-  // The first server still answers.
-  grpc::ClientContext ctx;
-  daedalus::v1::GetStatusResponse resp;
-  EXPECT_TRUE(status_->GetStatus(&ctx, {}, &resp).ok());
-}
-
-TEST(ServerTest, StaleSocketOfADeadDaemonIsReplaced) {
-  std::string path = TestSocketPath("stale.sock");
-  FILE* f = std::fopen(path.c_str(), "w");  // leftover file, no lock holder
-  ASSERT_NE(f, nullptr);
-  std::fclose(f);
-  FakeBackend backend;
-  ControlServer server(Opts(path), backend, {});
-  ASSERT_TRUE(server.Start().ok());
-  server.Shutdown(absl::ZeroDuration());
-}
-
-TEST(ServerTest, RelativeOrAbstractSocketPathsAreRefused) {
-  FakeBackend backend;
-  for (const char* path : {"@daedalus", "relative.sock", ""}) {
-    ControlServer server(Opts(path), backend, {});
-    EXPECT_EQ(server.Start().code(), absl::StatusCode::kInvalidArgument) << path;
-  }
-}
-
-TEST(ServerTest, OverlongSocketPathIsRefusedClearly) {
-  FakeBackend backend;
-  ControlServer server(Opts("/tmp/" + std::string(120, 'x') + ".sock"), backend, {});
-  absl::Status st = server.Start();
-  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(st.message().find("at most 107"), std::string::npos) << st;
-}
-
-TEST(ServerTest, PlaintextTcpOnlyOnLoopback) {
-  FakeBackend backend;
-  ControlServer open_tcp(Opts(TestSocketPath("tcp1.sock"), "0.0.0.0:0"), backend, {});
-  EXPECT_EQ(open_tcp.Start().code(), absl::StatusCode::kInvalidArgument);
-  // Loopback still needs the explicit opt-in.
-  ControlServer::Options implicit = Opts(TestSocketPath("tcp3.sock"), "127.0.0.1:0");
-  implicit.insecure_loopback = false;
-  ControlServer no_opt_in(implicit, backend, {});
-  absl::Status st = no_opt_in.Start();
-  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(st.message().find("needs TLS"), std::string::npos) << st;
-
-  ControlServer loopback(Opts(TestSocketPath("tcp2.sock"), "127.0.0.1:0"), backend, {});
-  ASSERT_TRUE(loopback.Start().ok());
-  EXPECT_GT(loopback.tcp_port(), 0);
-  auto stub = daedalus::v1::Status::NewStub(grpc::CreateChannel(
-      "127.0.0.1:" + std::to_string(loopback.tcp_port()), grpc::InsecureChannelCredentials()));
-  grpc::ClientContext ctx;
-  daedalus::v1::GetStatusResponse resp;
-  EXPECT_TRUE(stub->GetStatus(&ctx, {}, &resp).ok());
-  EXPECT_TRUE(IsLoopbackAddress("[::1]:5"));
-  EXPECT_TRUE(IsLoopbackAddress("localhost:5"));
-  EXPECT_FALSE(IsLoopbackAddress("10.0.0.1:5"));
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "control/backend.h"
+#include "control/server.h"
 
 namespace daedalus::control {
 
@@ -72,6 +73,17 @@ class FakeBackend final : public Backend {
   // Guards the fields tests change while a server runs.
   absl::Mutex mu;
 };
+
+// Server options for tests: the socket at `socket`, a group that does not
+// exist (so no chown), TCP on `tcp` if given, plaintext loopback allowed.
+inline ControlServer::Options TestServerOptions(std::string socket, std::string tcp = "") {
+  ControlServer::Options o;
+  o.socket_path = std::move(socket);
+  o.socket_group = "no-such-group";
+  o.tcp_address = std::move(tcp);
+  o.insecure_loopback = true;
+  return o;
+}
 
 // A fresh path for a unix socket: $TEST_TMPDIR is too deep for the 108-byte
 // limit of sockaddr_un, so tests use a private directory under /tmp.
