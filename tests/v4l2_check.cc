@@ -82,63 +82,48 @@ std::string Describe(const Result& r, const Stream& s) {
   return buf;
 }
 
-}  // namespace
+// Drain and timestamps on a plain stream.
+void CheckDrain(const Stream& plain) {
+  Decoder d(g_dev);
+  Result r = d.Run(plain.frames, plain.width, plain.height);
+  Check(BitExact(r, plain), "decode and drain bit-exact: " + Describe(r, plain));
+  Check(r.last && r.epipe_after_last, "drain ends with LAST, then DQBUF gives EPIPE");
+  Check(r.eos_event, "V4L2_EVENT_EOS after the drain");
+  Check(r.source_changes == 1, "one initial SOURCE_CHANGE");
+  bool ts = r.timestamps.size() == plain.frames.size();
+  for (size_t i = 0; ts && i < r.timestamps.size(); i++) ts = r.timestamps[i] == (i + 1) * 1000000;
+  Check(ts, "CAPTURE timestamps copied exactly from OUTPUT");
+}
 
-int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: v4l2_check /dev/videoN\n");
-    return 2;
-  }
-  g_dev = argv[1];
-  std::string conf = daedalus::testing::Vp9Dir() + "/conformance";
-  std::string invalid = daedalus::testing::Vp9Dir() + "/invalid";
-
-  // Drain and timestamps on a plain stream.
-  Stream plain = Load(conf, "vp90-2-09-lf_deltas.webm");
-  if (plain.frames.empty() || plain.want.empty()) {
-    std::printf("FAIL no VP9 vectors in %s (set DAEDALUS_VP9_DIR)\n", conf.c_str());
-    return 1;
-  }
-  {
+// Every memory type on each queue: USERPTR and DMABUF (exported by a
+// second handle with EXPBUF) on one, the other on the other; a resolution
+// change reallocates CAPTURE in that memory.
+void CheckMemoryTypes(const std::string& conf) {
+  struct Case {
+    uint32_t out, cap;
+    const char* name;
+  } cases[] = {
+      {V4L2_MEMORY_USERPTR, V4L2_MEMORY_DMABUF, "vp90-2-09-lf_deltas.webm"},
+      {V4L2_MEMORY_DMABUF, V4L2_MEMORY_USERPTR, "vp90-2-09-lf_deltas.webm"},
+      {V4L2_MEMORY_MMAP, V4L2_MEMORY_DMABUF, "vp90-2-21-resize_inter_320x180_5_1-2.webm"},
+      {V4L2_MEMORY_MMAP, V4L2_MEMORY_USERPTR, "vp90-2-21-resize_inter_320x180_5_1-2.webm"},
+  };
+  for (const Case& c : cases) {
+    Stream s = Load(conf, c.name);
+    Options opt;
+    opt.out_memory = c.out;
+    opt.cap_memory = c.cap;
     Decoder d(g_dev);
-    Result r = d.Run(plain.frames, plain.width, plain.height);
-    Check(BitExact(r, plain), "decode and drain bit-exact: " + Describe(r, plain));
-    Check(r.last && r.epipe_after_last, "drain ends with LAST, then DQBUF gives EPIPE");
-    Check(r.eos_event, "V4L2_EVENT_EOS after the drain");
-    Check(r.source_changes == 1, "one initial SOURCE_CHANGE");
-    bool ts = r.timestamps.size() == plain.frames.size();
-    for (size_t i = 0; ts && i < r.timestamps.size(); i++)
-      ts = r.timestamps[i] == (i + 1) * 1000000;
-    Check(ts, "CAPTURE timestamps copied exactly from OUTPUT");
+    Result r = d.Run(s.frames, s.width, s.height, opt);
+    Check(BitExact(r, s) && r.last, std::string("OUTPUT ") + MemoryName(c.out) + ", CAPTURE " +
+                                        MemoryName(c.cap) + ", " + c.name + ": " + Describe(r, s));
   }
-  // Every memory type on each queue: USERPTR and DMABUF (exported by a
-  // second handle with EXPBUF) on one, the other on the other; a resolution
-  // change reallocates CAPTURE in that memory.
-  {
-    struct Case {
-      uint32_t out, cap;
-      const char* name;
-    } cases[] = {
-        {V4L2_MEMORY_USERPTR, V4L2_MEMORY_DMABUF, "vp90-2-09-lf_deltas.webm"},
-        {V4L2_MEMORY_DMABUF, V4L2_MEMORY_USERPTR, "vp90-2-09-lf_deltas.webm"},
-        {V4L2_MEMORY_MMAP, V4L2_MEMORY_DMABUF, "vp90-2-21-resize_inter_320x180_5_1-2.webm"},
-        {V4L2_MEMORY_MMAP, V4L2_MEMORY_USERPTR, "vp90-2-21-resize_inter_320x180_5_1-2.webm"},
-    };
-    for (const Case& c : cases) {
-      Stream s = Load(conf, c.name);
-      Options opt;
-      opt.out_memory = c.out;
-      opt.cap_memory = c.cap;
-      Decoder d(g_dev);
-      Result r = d.Run(s.frames, s.width, s.height, opt);
-      Check(BitExact(r, s) && r.last, std::string("OUTPUT ") + MemoryName(c.out) + ", CAPTURE " +
-                                          MemoryName(c.cap) + ", " + c.name + ": " +
-                                          Describe(r, s));
-    }
-  }
-  // Resolution changes mid-stream; then a client slow to give buffers back,
-  // which requeues pictures of the old size after the decoder has already
-  // seen the new one (up to the LAST buffer that is allowed).
+}
+
+// Resolution changes mid-stream; then a client slow to give buffers back,
+// which requeues pictures of the old size after the decoder has already
+// seen the new one (up to the LAST buffer that is allowed).
+void CheckResolutionChanges(const std::string& conf) {
   for (int delay_ms : {0, 150}) {
     for (const char* name : {"vp90-2-21-resize_inter_320x180_5_1-2.webm", "vp90-2-05-resize.ivf"}) {
       Stream s = Load(conf, name);
@@ -152,7 +137,11 @@ int main(int argc, char** argv) {
                 std::to_string(r.source_changes) + " source changes");
     }
   }
-  // Seek back to the start after 10 pictures: the tail is the whole stream.
+}
+
+// Seek back to the start after 10 pictures: the tail is the whole stream.
+// Seek to a non-resume point: no crash; the context and daemon go on.
+void CheckSeeks(const Stream& plain) {
   {
     Decoder d(g_dev);
     Result r = d.Run(plain.frames, plain.width, plain.height, {-1, 10, 0});
@@ -161,43 +150,45 @@ int main(int argc, char** argv) {
     Check(r.error.empty() && r.last && tail, "seek to the start: decoding restarts bit-exact (" +
                                                  std::to_string(r.md5.size()) + " pictures)");
   }
-  // Seek to a non-resume point: no crash; the context and daemon go on.
-  {
-    Decoder d(g_dev);
-    Result r = d.Run(plain.frames, plain.width, plain.height, {-1, 5, 17});
-    Check(r.last || r.fatal || !r.error.empty(),
-          "seek to a non-keyframe ends (" + std::to_string(r.md5.size()) + " pictures)");
+  Decoder d(g_dev);
+  Result r = d.Run(plain.frames, plain.width, plain.height, {-1, 5, 17});
+  Check(r.last || r.fatal || !r.error.empty(),
+        "seek to a non-keyframe ends (" + std::to_string(r.md5.size()) + " pictures)");
+}
+
+// Four contexts at once, each bit-exact.
+void CheckConcurrentContexts(const std::string& conf) {
+  const char* names[] = {"vp90-2-02-size-66x66.webm", "vp90-2-08-tile-4x4.webm",
+                         "vp90-2-10-show-existing-frame.webm", "vp90-2-22-svc_1280x720_3.ivf"};
+  Stream streams[4];
+  Result results[4];
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; i++) {
+    streams[i] = Load(conf, names[i]);
+    threads.emplace_back([&, i] {
+      Decoder d(g_dev);
+      results[i] = d.Run(streams[i].frames, streams[i].width, streams[i].height);
+    });
   }
-  // Four contexts at once.
-  {
-    const char* names[] = {"vp90-2-02-size-66x66.webm", "vp90-2-08-tile-4x4.webm",
-                           "vp90-2-10-show-existing-frame.webm", "vp90-2-22-svc_1280x720_3.ivf"};
-    Stream streams[4];
-    Result results[4];
-    std::vector<std::thread> threads;
-    for (int i = 0; i < 4; i++) {
-      streams[i] = Load(conf, names[i]);
-      threads.emplace_back([&, i] {
-        Decoder d(g_dev);
-        results[i] = d.Run(streams[i].frames, streams[i].width, streams[i].height);
-      });
-    }
-    for (auto& t : threads) t.join();
-    for (int i = 0; i < 4; i++) {
-      Check(BitExact(results[i], streams[i]),
-            std::string("concurrent ") + names[i] + ": " + Describe(results[i], streams[i]));
-    }
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < 4; i++) {
+    Check(BitExact(results[i], streams[i]),
+          std::string("concurrent ") + names[i] + ": " + Describe(results[i], streams[i]));
   }
-  // A client that vanishes mid-stream, then a clean decode.
-  {
-    Decoder d(g_dev);
-    d.Run(plain.frames, plain.width, plain.height, {3, -1, 0});
-    Decoder again(g_dev);
-    Result r = again.Run(plain.frames, plain.width, plain.height);
-    Check(BitExact(r, plain), "after a client closed mid-stream: " + Describe(r, plain));
-  }
-  // Every corrupt stream: errors flagged or the context failed, never a
-  // hang; the next stream decodes bit-exact.
+}
+
+// A client that vanishes mid-stream, then a clean decode.
+void CheckVanishingClient(const Stream& plain) {
+  Decoder d(g_dev);
+  d.Run(plain.frames, plain.width, plain.height, {3, -1, 0});
+  Decoder again(g_dev);
+  Result r = again.Run(plain.frames, plain.width, plain.height);
+  Check(BitExact(r, plain), "after a client closed mid-stream: " + Describe(r, plain));
+}
+
+// Every corrupt stream: errors flagged or the context failed, never a
+// hang; the next stream decodes bit-exact.
+void CheckCorruptStreams(const std::string& conf, const std::string& invalid) {
   Stream good = Load(conf, "vp90-2-03-size-226x226.webm");
   std::vector<std::string> corrupt = daedalus::testing::InvalidStreams();
   Check(corrupt.size() >= 8,
@@ -215,6 +206,30 @@ int main(int argc, char** argv) {
     Result r = next.Run(good.frames, good.width, good.height);
     Check(BitExact(r, good), "  next stream after it: " + Describe(r, good));
   }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: v4l2_check /dev/videoN\n");
+    return 2;
+  }
+  g_dev = argv[1];
+  std::string conf = daedalus::testing::Vp9Dir() + "/conformance";
+  std::string invalid = daedalus::testing::Vp9Dir() + "/invalid";
+  Stream plain = Load(conf, "vp90-2-09-lf_deltas.webm");
+  if (plain.frames.empty() || plain.want.empty()) {
+    std::printf("FAIL no VP9 vectors in %s (set DAEDALUS_VP9_DIR)\n", conf.c_str());
+    return 1;
+  }
+  CheckDrain(plain);
+  CheckMemoryTypes(conf);
+  CheckResolutionChanges(conf);
+  CheckSeeks(plain);
+  CheckConcurrentContexts(conf);
+  CheckVanishingClient(plain);
+  CheckCorruptStreams(conf, invalid);
   std::printf("v4l2_check: %d checks passed, %d failed\n", g_passed, g_failed);
   return g_failed ? 1 : 0;
 }
