@@ -45,19 +45,20 @@ void EventLoop::Run(int stop_fd) {
         wait == absl::InfiniteDuration()
             ? -1
             : static_cast<int>(absl::ToInt64Milliseconds(absl::Ceil(wait, absl::Milliseconds(1))));
-    pollfd fds[2] = {{stop_fd, POLLIN, 0}, {dev_fd, POLLIN, 0}};
-    int n = poll(fds, 2, timeout_ms);
+    pollfd fds[3] = {{stop_fd, POLLIN, 0}, {dev_fd, POLLIN, 0}, {link_.wake_fd(), POLLIN, 0}};
+    int n = poll(fds, 3, timeout_ms);
     if (n < 0 && errno != EINTR) {
       Log(Severity::kError, absl::StrFormat("poll: %s", std::strerror(errno)));
       break;
     }
     if (fds[0].revents) break;
     if (dev_fd < 0) {
+      if (fds[2].revents) link_.ReadAll();  // a late wake: drain it, never spin
       if (absl::Now() >= next_connect) {
         link_.TryConnect();
         next_connect = absl::Now() + options_.reconnect_interval;
       }
-    } else if (n > 0 && fds[1].revents) {
+    } else if (n > 0 && (fds[1].revents || fds[2].revents)) {
       link_.ReadAll();
       // A link that just broke is retried after the interval, so that the
       // reason it broke stays visible in the meantime.

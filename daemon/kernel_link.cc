@@ -2,6 +2,9 @@
 
 #include "daemon/kernel_link.h"
 
+#include <sys/eventfd.h>
+#include <unistd.h>
+
 #include <cstring>
 #include <utility>
 
@@ -11,7 +14,14 @@
 namespace daedalus {
 
 KernelLink::KernelLink(Options options, JobHandler& jobs, SyscallApi& sys)
-    : options_(std::move(options)), jobs_(jobs), dev_(sys) {}
+    : options_(std::move(options)),
+      jobs_(jobs),
+      wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
+      dev_(sys) {}
+
+KernelLink::~KernelLink() {
+  if (wake_fd_ >= 0) close(wake_fd_);
+}
 
 int KernelLink::fd() {
   absl::MutexLock lock(&mu_);
@@ -50,6 +60,12 @@ void KernelLink::TryConnect() {
 
 void KernelLink::ReadAll() {
   absl::MutexLock lock(&mu_);
+  uint64_t wakes;
+  if (wake_fd_ >= 0) (void)!read(wake_fd_, &wakes, sizeof(wakes));
+  if (!lost_.ok()) {
+    DisconnectLocked(lost_);
+    return;
+  }
   while (dev_.is_open()) {
     absl::StatusOr<std::optional<protocol::Message>> msg = dev_.Read();
     if (!msg.ok()) {
@@ -139,6 +155,14 @@ void KernelLink::OnPingResult(const protocol::Message& msg) {
   ping_done_.SignalAll();
 }
 
+void KernelLink::MarkLost(const absl::Status& why) {
+  up_ = false;
+  detail_ = std::string(why.message());
+  if (lost_.ok()) lost_ = why;
+  uint64_t one = 1;
+  if (wake_fd_ >= 0) (void)!write(wake_fd_, &one, sizeof(one));
+}
+
 void KernelLink::Disconnect(const absl::Status& why) {
   absl::MutexLock lock(&mu_);
   DisconnectLocked(why);
@@ -150,6 +174,7 @@ void KernelLink::DisconnectLocked(const absl::Status& why) {
   }
   dev_.Close();
   jobs_.LinkLost();
+  lost_ = absl::OkStatus();
   up_ = false;
   detail_ = std::string(why.message());
   for (auto& [cookie, pending] : pending_) {
@@ -189,7 +214,7 @@ absl::StatusOr<control::PingReply> KernelLink::Ping(absl::Duration timeout) {
   auto pending = std::make_shared<PendingPing>();
   absl::Status st = dev_.Write({DDV_MSG_PING_INJECT, cookie, ""});
   if (!st.ok()) {
-    if (IsLinkLost(st)) DisconnectLocked(st);
+    if (IsLinkLost(st)) MarkLost(st);
     if (absl::IsInvalidArgument(st)) return absl::InternalError(st.message());
     return st;
   }

@@ -58,12 +58,22 @@ class KernelLink {
   // `jobs` and `sys` must outlive the KernelLink.
   KernelLink(Options options, JobHandler& jobs, SyscallApi& sys = RealSyscalls());
 
+  ~KernelLink();
+  KernelLink(const KernelLink&) = delete;
+  KernelLink& operator=(const KernelLink&) = delete;
+
   // The chardev's fd to poll, or -1 while it is closed.
   int fd();
+  // An eventfd that becomes readable when another thread found the link
+  // broken; the loop polls it too and then calls ReadAll(), which closes
+  // the chardev. Only the loop's thread ever closes it, so the loop never
+  // sleeps on a closed (or reused) fd.
+  int wake_fd() const { return wake_fd_; }
   // Opens the chardev and says HELLO, unless it is open already; the link
   // is up once the kernel's HELLO_ACK has been read.
   void TryConnect();
-  // Reads and handles every queued message; closes the link if it broke.
+  // Closes the link if another thread found it broken, else reads and
+  // handles every queued message; closes the link if it broke.
   void ReadAll();
   // Closes the chardev and fails every pending ping with `why`.
   void Disconnect(const absl::Status& why);
@@ -86,8 +96,13 @@ class KernelLink {
   void OnPingResult(const protocol::Message& msg) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void DisconnectLocked(const absl::Status& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  // From a thread other than the loop's: the link is broken; the loop
+  // closes it (see wake_fd()).
+  void MarkLost(const absl::Status& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   const Options options_;
   JobHandler& jobs_;
+  const int wake_fd_;
 
   absl::Mutex mu_;
   absl::CondVar ping_done_;
@@ -98,6 +113,7 @@ class KernelLink {
   uint32_t hello_cookie_ ABSL_GUARDED_BY(mu_) = 0;
   uint32_t next_cookie_ ABSL_GUARDED_BY(mu_) = 1;
   std::map<uint32_t, std::shared_ptr<PendingPing>> pending_ ABSL_GUARDED_BY(mu_);
+  absl::Status lost_ ABSL_GUARDED_BY(mu_);  // set by MarkLost, cleared on close
 };
 
 }  // namespace daedalus

@@ -171,6 +171,27 @@ TEST_F(KernelLinkTest, MalformedKernelMessageIsSkipped) {
   EXPECT_TRUE(backend_->GetLinkStatus().up);
 }
 
+// A gRPC thread that finds the link broken must not close the fd the event
+// loop is polling: the loop would sleep on a dead fd (or a reused number)
+// and never reconnect (issue 14, bug 7).
+TEST_F(KernelLinkTest, LinkLostOnAPingThreadIsClosedByTheLoopWhichReconnects) {
+  Start();
+  ASSERT_TRUE(Eventually([&] { return backend_->GetLinkStatus().up; }));
+  {
+    std::lock_guard<std::mutex> lock(kernel_.mu);
+    kernel_.inject_errno = ENODEV;  // the module went away under the write
+  }
+  absl::StatusOr<control::PingReply> reply = backend_->Ping(absl::Seconds(1));
+  EXPECT_EQ(reply.status().code(), absl::StatusCode::kUnavailable) << reply.status();
+  // The loop notices, closes, and opens the device again by itself.
+  ASSERT_TRUE(Eventually([&] {
+    std::lock_guard<std::mutex> lock(kernel_.mu);
+    return kernel_.opens >= 2;
+  })) << "the event loop never reopened the chardev";
+  ASSERT_TRUE(Eventually([&] { return backend_->GetLinkStatus().up; }));
+  EXPECT_TRUE(backend_->Ping(absl::Seconds(5)).ok());
+}
+
 TEST_F(KernelLinkTest, DecodePathMessagesGoToTheJobHandler) {
   Start();
   ASSERT_TRUE(Eventually([&] { return backend_->GetLinkStatus().up; }));

@@ -37,6 +37,7 @@ class FakeKernel final : public SyscallApi {
   bool answer_injects = true;  // queue a PING for each PING_INJECT
   uint32_t result_status = 0;  // status in PING_RESULTs
   int read_errno = 0;          // next reads fail with this
+  int inject_errno = 0;        // the next PING_INJECT write fails with this, once
   int opens = 0;
   std::string hello_version;
   std::vector<protocol::Message> pongs;
@@ -82,6 +83,11 @@ class FakeKernel final : public SyscallApi {
         protocol::Decode(std::string_view(static_cast<const char*>(buf), len));
     if (!msg.ok()) {
       errno = EINVAL;
+      return -1;
+    }
+    if (msg->type == DDV_MSG_PING_INJECT && inject_errno) {
+      errno = inject_errno;
+      inject_errno = 0;
       return -1;
     }
     written.push_back(*msg);
