@@ -89,6 +89,20 @@ std::optional<ddv_decode_done> DecodeJobs::RunJob(const ddv_decode& req, JobIo& 
     if (step == Step::kGone) return std::nullopt;
     if (step == Step::kAnswer) return done;
   }
+  // Frame threads hold back up to `threads` pictures, which a drain
+  // releases at once: those never count against the bound.
+  size_t limit = kMaxPendingPictures + static_cast<size_t>(options_.threads);
+  if (c.pending.size() > limit) {
+    Log(Severity::kError,
+        absl::StrFormat("context %d: %d decoded pictures wait for CAPTURE buffers (at most %d): "
+                        "the client's buffers never take them; failing the context",
+                        req.ctx_id, c.pending.size(), limit));
+    stats_.Error(req.ctx_id, DecodeError::kBufferIo);
+    c.pending.clear();
+    done.flags = DDV_DONE_FATAL;
+    done.status = -ENOSPC;
+    return done;
+  }
   if ((req.flags & DDV_DECODE_DRAIN) && !c.drained) {
     (void)c.decoder->Drain(&c.pending);  // errors were counted per frame
     c.drained = true;

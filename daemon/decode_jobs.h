@@ -40,6 +40,13 @@ class DecodeJobs {
   };
   DecodeJobs(Options options, DecodeStats& stats) : options_(options), stats_(stats) {}
 
+  // Decoded pictures a context may hold for CAPTURE buffers, on top of
+  // its frame threads' own. A stream keeps one or two waiting; more means
+  // the client does not take them or its buffers can never carry them, and
+  // the context fails (ENOSPC) rather than the daemon's memory growing with
+  // every job.
+  static constexpr size_t kMaxPendingPictures = 16;
+
   // The answer to a DECODE, or nullopt when the job is gone (the kernel
   // timed it out or the client closed): nothing to answer.
   std::optional<ddv_decode_done> Run(const ddv_decode& request, JobIo& io);

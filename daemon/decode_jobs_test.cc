@@ -206,6 +206,36 @@ TEST(DecodeJobsTest, OnlyEightBit420PicturesHaveAView) {
   }
 }
 
+// A CAPTURE layout that never fits the stream (the kernel cannot carry its
+// size, say) must not let decoded pictures pile up without bound: the
+// context fails with a clear error instead (issue 14, bug 2).
+TEST(DecodeJobsTest, PicturesThatNeverFitDoNotPileUpWithoutBound) {
+  DecodeStats stats;
+  DecodeJobs jobs({1}, stats);
+  FakeJobIo io;
+  auto frames = Frames("vp90-2-09-lf_deltas.webm");  // 30 frames
+  ASSERT_GT(frames.size(), DecodeJobs::kMaxPendingPictures + 2);
+  io.layout = {V4L2_PIX_FMT_NV12, 16, 16, 64, 64 * 24, {}};  // never the stream's size
+  std::optional<ddv_decode_done> fatal;
+  for (uint32_t job = 1; job <= frames.size() && !fatal; job++) {
+    ddv_decode req = {};
+    req.ctx_id = 1;
+    req.job_id = job;
+    req.flags = DDV_DECODE_SRC | DDV_DECODE_DST;
+    io.src = frames[job - 1].data;
+    req.src_bytes = static_cast<uint32_t>(io.src.size());
+    req.dst = io.layout;
+    std::optional<ddv_decode_done> done = jobs.Run(req, io);
+    ASSERT_TRUE(done.has_value());
+    EXPECT_TRUE(done->flags & (DDV_DONE_FORMAT | DDV_DONE_FATAL)) << "job " << job;
+    if (done->flags & DDV_DONE_FATAL) fatal = done;
+  }
+  ASSERT_TRUE(fatal.has_value()) << "pictures kept piling up";
+  EXPECT_EQ(fatal->status, -ENOSPC);
+  EXPECT_LE(fatal->job_id, DecodeJobs::kMaxPendingPictures + 2);
+  EXPECT_TRUE(io.written.empty());
+}
+
 TEST(DecodeJobsTest, Profile1444IsAnnouncedForTheKernelToRefuse) {
   DecodeStats stats;
   DecodeJobs jobs({1}, stats);
