@@ -12,6 +12,13 @@
 #include "daemon/log.h"
 
 namespace daedalus {
+namespace {
+
+bool IsDecodePath(uint32_t type) {
+  return type == DDV_MSG_DECODE || type == DDV_MSG_FLUSH || type == DDV_MSG_CTX_CLOSE;
+}
+
+}  // namespace
 
 KernelLink::KernelLink(Options options, JobHandler& jobs, SyscallApi& sys)
     : options_(std::move(options)),
@@ -59,14 +66,14 @@ void KernelLink::TryConnect() {
 }
 
 void KernelLink::ReadAll() {
-  absl::MutexLock lock(&mu_);
+  mu_.Lock();
   uint64_t wakes;
   if (wake_fd_ >= 0) (void)!read(wake_fd_, &wakes, sizeof(wakes));
-  if (!lost_.ok()) {
-    DisconnectLocked(lost_);
-    return;
-  }
   while (dev_.is_open()) {
+    if (!lost_.ok()) {  // another thread found the link broken
+      DisconnectLocked(lost_);
+      break;
+    }
     absl::StatusOr<std::optional<protocol::Message>> msg = dev_.Read();
     if (!msg.ok()) {
       if (IsLinkLost(msg.status())) {
@@ -79,8 +86,19 @@ void KernelLink::ReadAll() {
       continue;
     }
     if (!msg->has_value()) break;  // FIFO empty
-    Handle(**msg);
+    if (!IsDecodePath((*msg)->type)) {
+      Handle(**msg);
+      continue;
+    }
+    // A decode takes a frame's time: the control plane must not wait for
+    // it, so the job runs without the lock (see LoopIo()).
+    JobIo& io = LoopIo();
+    mu_.Unlock();
+    absl::Status st = jobs_.Handle(**msg, io);
+    mu_.Lock();
+    if (IsLinkLost(st)) DisconnectLocked(st);
   }
+  mu_.Unlock();
 }
 
 void KernelLink::Handle(const protocol::Message& msg) {
@@ -99,11 +117,6 @@ void KernelLink::Handle(const protocol::Message& msg) {
       return;
     case DDV_MSG_PING_RESULT:
       OnPingResult(msg);
-      return;
-    case DDV_MSG_DECODE:
-    case DDV_MSG_FLUSH:
-    case DDV_MSG_CTX_CLOSE:
-      if (absl::Status st = jobs_.Handle(msg, dev_); IsLinkLost(st)) DisconnectLocked(st);
       return;
     default:
       Log(Severity::kWarning, absl::StrFormat("ignored %s (cookie 0x%08x) from the kernel",

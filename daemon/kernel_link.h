@@ -35,8 +35,9 @@
 
 namespace daedalus {
 
-// Where KernelLink sends the decode path's messages. Called with the
-// link's lock held, from the thread that called ReadAll().
+// Where KernelLink sends the decode path's messages. Called from the
+// thread that called ReadAll() (the event loop's), without the link's
+// lock, so the control plane never waits for a decode.
 class JobHandler {
  public:
   virtual ~JobHandler() = default;
@@ -75,7 +76,8 @@ class KernelLink {
   // Closes the link if another thread found it broken, else reads and
   // handles every queued message; closes the link if it broke.
   void ReadAll();
-  // Closes the chardev and fails every pending ping with `why`.
+  // Closes the chardev and fails every pending ping with `why`. From the
+  // loop's thread only (the one that calls TryConnect() and ReadAll()).
   void Disconnect(const absl::Status& why);
   bool up();
 
@@ -91,7 +93,13 @@ class KernelLink {
     absl::StatusOr<control::PingReply> result;
   };
 
+  // Messages of the link itself (PING, HELLO_ACK, PING_RESULT, unknown).
   void Handle(const protocol::Message& msg) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The chardev for the job handler, used without mu_: only the loop's
+  // thread (the one in ReadAll) ever opens or closes it, so it cannot
+  // change under the loop; other threads use it under mu_, and the kernel
+  // takes each write() and ioctl() whole.
+  JobIo& LoopIo() ABSL_NO_THREAD_SAFETY_ANALYSIS { return dev_; }
   void OnHelloAck(const protocol::Message& msg) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnPingResult(const protocol::Message& msg) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void DisconnectLocked(const absl::Status& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

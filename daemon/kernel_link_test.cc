@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -34,8 +35,9 @@ using testing::FakeKernel;
 class RecordingJobs final : public JobHandler {
  public:
   absl::Status Handle(const protocol::Message& msg, JobIo&) override {
-    std::lock_guard<std::mutex> lock(mu);
+    std::unique_lock<std::mutex> lock(mu);
     types.push_back(msg.type);
+    cv.wait(lock, [this] { return !block; });  // a long decode, while `block`
     return absl::OkStatus();
   }
   void LinkLost() override {
@@ -43,6 +45,8 @@ class RecordingJobs final : public JobHandler {
     links_lost++;
   }
   std::mutex mu;
+  std::condition_variable cv;
+  bool block = false;
   std::vector<uint32_t> types;
   int links_lost = 0;
 };
@@ -190,6 +194,36 @@ TEST_F(KernelLinkTest, LinkLostOnAPingThreadIsClosedByTheLoopWhichReconnects) {
   })) << "the event loop never reopened the chardev";
   ASSERT_TRUE(Eventually([&] { return backend_->GetLinkStatus().up; }));
   EXPECT_TRUE(backend_->Ping(absl::Seconds(5)).ok());
+}
+
+// A decode runs on the loop's thread without the link's lock: the control
+// plane's calls answer while a frame decodes (issue 15, part 2).
+TEST_F(KernelLinkTest, StatusAnswersWhileAJobIsBeingHandled) {
+  Start();
+  ASSERT_TRUE(Eventually([&] { return backend_->GetLinkStatus().up; }));
+  {
+    std::lock_guard<std::mutex> lock(jobs_.mu);
+    jobs_.block = true;
+  }
+  kernel_.Queue({DDV_MSG_DECODE, 1, std::string(sizeof(ddv_decode), '\0')});
+  ASSERT_TRUE(Eventually([&] {
+    std::lock_guard<std::mutex> lock(jobs_.mu);
+    return jobs_.types.size() == 1;
+  }));
+  std::atomic<bool> answered{false};
+  std::thread control([&] {
+    EXPECT_TRUE(backend_->GetLinkStatus().up);
+    EXPECT_TRUE(backend_->GetKernelStats().ok());
+    answered = true;
+  });
+  bool in_time = Eventually([&] { return answered.load(); });
+  {
+    std::lock_guard<std::mutex> lock(jobs_.mu);
+    jobs_.block = false;
+  }
+  jobs_.cv.notify_all();
+  control.join();
+  EXPECT_TRUE(in_time) << "GetLinkStatus waited for the job handler";
 }
 
 TEST_F(KernelLinkTest, DecodePathMessagesGoToTheJobHandler) {
