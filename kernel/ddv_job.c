@@ -313,8 +313,8 @@ void ddv_cap_stopped(struct ddv_ctx *ctx)
  */
 static void ddv_new_format(struct ddv_ctx *ctx, const struct ddv_stream_format *f)
 {
-	u32 w = clamp_t(u32, f->width, 1, DDV_MAX_WIDTH);
-	u32 h = clamp_t(u32, f->height, 1, DDV_MAX_HEIGHT);
+	u32 w = f->width;
+	u32 h = f->height;
 	/*
 	 * A client may stream CAPTURE before the first SOURCE_CHANGE. If its
 	 * buffers fit, it may keep them (FFmpeg does) or restart CAPTURE anyway
@@ -325,6 +325,17 @@ static void ddv_new_format(struct ddv_ctx *ctx, const struct ddv_stream_format *
 
 	if (f->bit_depth != 8 || f->chroma != 420) {
 		__ddv_ctx_fatal(ctx, -EOPNOTSUPP, "stream is not 8-bit 4:2:0 (profile 0)");
+		return;
+	}
+	/*
+	 * Never clamped: a CAPTURE format smaller than the pictures could
+	 * never carry them, and the daemon would announce the size again for
+	 * every job.
+	 */
+	if (!w || !h || w > DDV_MAX_WIDTH || h > DDV_MAX_HEIGHT) {
+		pr_warn_ratelimited("context %u: stream is %ux%u, beyond the node's %ux%u\n",
+				    ctx->id, w, h, DDV_MAX_WIDTH, DDV_MAX_HEIGHT);
+		__ddv_ctx_fatal(ctx, -E2BIG, "stream larger than the node's maximum size");
 		return;
 	}
 	ddv_fill_dst_fmt(&ctx->dst_fmt, ctx->dst_fmt.pixelformat, w, h);

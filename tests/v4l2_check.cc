@@ -208,11 +208,33 @@ void CheckCorruptStreams(const std::string& conf, const std::string& invalid) {
   }
 }
 
+// A stream whose pictures are larger than the node's maximum, announced
+// by the daemon to a client that set a small OUTPUT size: the context
+// fails (EIO), it is never clamped to a size its pictures do not fit.
+void CheckOversized(const std::string& path) {
+  size_t slash = path.rfind('/');
+  Stream s = Load(path.substr(0, slash), path.substr(slash + 1));
+  Check(!s.frames.empty(), "oversized stream " + path + " read");
+  Decoder d(g_dev);
+  Result r = d.Run(s.frames, 352, 288);
+  Check(r.fatal && r.md5.empty(), "oversized stream: the context fails, no picture (" +
+                                      std::to_string(r.md5.size()) + " pictures" +
+                                      (r.error.empty() ? "" : ", " + r.error) + ")");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 4 && std::string(argv[2]) == "--oversized") {
+    g_dev = argv[1];
+    CheckOversized(argv[3]);
+    std::printf("v4l2_check: %d checks passed, %d failed\n", g_passed, g_failed);
+    return g_failed ? 1 : 0;
+  }
   if (argc != 2) {
-    std::fprintf(stderr, "usage: v4l2_check /dev/videoN\n");
+    std::fprintf(stderr,
+                 "usage: v4l2_check /dev/videoN\n"
+                 "       v4l2_check /dev/videoN --oversized STREAM\n");
     return 2;
   }
   g_dev = argv[1];

@@ -192,6 +192,23 @@ frames=$(grep -vc '^#' "$OUT/ff-444.fmd5")
 dmesg | grep -q 'stream is not 8-bit 4:2:0' && ok "kernel log says why (not 8-bit 4:2:0)" ||
 	bad "no clear 4:4:4 message in the kernel log"
 
+echo "== a stream larger than the node's maximum fails clearly, never clamped"
+# 4160 wide: above DDV_MAX_WIDTH (4096), made here with the host's tools.
+# FFmpeg refuses such a stream itself, so our client declares 352x288 and
+# lets the daemon announce the real size.
+ffmpeg -hide_banner -loglevel error -f lavfi -i testsrc2=size=4160x64:rate=30 -frames:v 3 \
+	-c:v libvpx-vp9 -deadline realtime -cpu-used 8 /tmp/wide.ivf 2>"$OUT/wide-enc.err"
+if [ -s /tmp/wide.ivf ]; then
+	run v4l2_check_wide "$BIN/v4l2_check" "$dev" --oversized /tmp/wide.ivf
+	expect_out v4l2_check_wide '^v4l2_check: [0-9]+ checks passed, 0 failed$' \
+		"4160x64 stream: the context fails, no picture"
+	dmesg | grep -q 'stream is 4160x64, beyond the node.s 4096x2304' &&
+		ok "kernel log names the size and the limit" || bad "no size message in the kernel log"
+	kill -0 "$daemon" && ok "daedalusd alive after the oversized stream" || bad "daedalusd died"
+else
+	bad "could not encode the 4160x64 test stream: $(head -2 "$OUT/wide-enc.err")"
+fi
+
 decoder_down
 kernel_reports
 finish
