@@ -16,9 +16,11 @@
 #      tests/vm/guest/package.sh running what they install
 #   5. the arm64 guest (qemu-system-aarch64, 6.12 debug kernel): the module
 #      and aarch64 programs through skeleton.sh and decode-arm64.sh
-# Needs root for the package install. Cold: about an hour on 2 cores (the
-# amd64 and arm64 kernels, the arm64 packages); warm: about 20 minutes,
-# most of it the emulated guests. Artefacts are cached in ~/.cache/daedalus.
+# Needs root for the package install. Cold: about 65-70 minutes on 2 cores
+# with every guest under TCG (the amd64 and arm64 kernels, about 12 minutes
+# each, the arm64 packages); warm: about 25 minutes (1502 s on 2026-12-01,
+# 14 of them the amd64 decode guest). Artefacts are cached in
+# ~/.cache/daedalus.
 . "$(dirname "$0")/lib.sh"
 
 passed=0
