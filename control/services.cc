@@ -207,9 +207,9 @@ grpc::Status StatusService::GetStats(grpc::ServerContext*,
 grpc::Status StatusService::ListContexts(grpc::ServerContext*,
                                          const daedalus::v1::ListContextsRequest*,
                                          daedalus::v1::ListContextsResponse* response) {
-  daedalus::v1::Stats stats;
-  FillDecodeStats(backend_.GetDecodeStats(true), &stats);
-  response->mutable_contexts()->Swap(stats.mutable_contexts());
+  for (const ContextFigures& c : backend_.GetDecodeStats(true).contexts) {
+    FillContextStats(c, response->add_contexts());
+  }
   return grpc::Status::OK;
 }
 

@@ -61,7 +61,9 @@ void FillHistogram(const LatencyFigures& h, daedalus::v1::Histogram* out) {
   out->set_sum_seconds(h.sum_seconds);
 }
 
-void FillContext(const ContextFigures& c, daedalus::v1::ContextStats* out) {
+}  // namespace
+
+void FillContextStats(const ContextFigures& c, daedalus::v1::ContextStats* out) {
   out->set_id(c.id);
   out->set_width(c.width);
   out->set_height(c.height);
@@ -76,8 +78,6 @@ void FillContext(const ContextFigures& c, daedalus::v1::ContextStats* out) {
   ToProto(c.age, out->mutable_age());
 }
 
-}  // namespace
-
 void FillDecodeStats(const DecodeFigures& f, daedalus::v1::Stats* out) {
   FillCounters(f.totals, out->mutable_totals());
   out->set_contexts_opened(f.contexts_opened);
@@ -86,7 +86,7 @@ void FillDecodeStats(const DecodeFigures& f, daedalus::v1::Stats* out) {
   FillHistogram(f.job_latency, out->mutable_job_latency());
   FillHistogram(f.decode_time, out->mutable_decode_time());
   FillHistogram(f.picture_write_time, out->mutable_picture_write_time());
-  for (const ContextFigures& c : f.contexts) FillContext(c, out->add_contexts());
+  for (const ContextFigures& c : f.contexts) FillContextStats(c, out->add_contexts());
 }
 
 void FillProcessStats(daedalus::v1::ProcessStats* out) {

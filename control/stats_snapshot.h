@@ -21,6 +21,9 @@ daedalus::v1::Stats TakeStatsSnapshot(Backend& backend, absl::Time started, bool
 // kernel and process).
 void FillDecodeStats(const DecodeFigures& figures, daedalus::v1::Stats* out);
 
+// One context's figures as a message.
+void FillContextStats(const ContextFigures& figures, daedalus::v1::ContextStats* out);
+
 // The kernel's DDV_IOC_GET_STATS counters as a message.
 void FillKernelCounters(const ddv_stats& s, daedalus::v1::KernelCounters* out);
 

@@ -52,16 +52,16 @@ void EventLoop::Run(int stop_fd) {
       break;
     }
     if (fds[0].revents) break;
-    if (dev_fd < 0) {
-      if (fds[2].revents) link_.ReadAll();  // a late wake: drain it, never spin
-      if (absl::Now() >= next_connect) {
-        link_.TryConnect();
-        next_connect = absl::Now() + options_.reconnect_interval;
-      }
-    } else if (n > 0 && (fds[1].revents || fds[2].revents)) {
+    // The device spoke, or another thread found the link broken (a wake
+    // that comes after the close is drained here too, so it never spins).
+    if (n > 0 && (fds[1].revents || fds[2].revents)) {
       link_.ReadAll();
       // A link that just broke is retried after the interval, so that the
       // reason it broke stays visible in the meantime.
+      if (dev_fd >= 0) next_connect = absl::Now() + options_.reconnect_interval;
+    }
+    if (dev_fd < 0 && absl::Now() >= next_connect) {
+      link_.TryConnect();
       next_connect = absl::Now() + options_.reconnect_interval;
     }
     NotifyIfChanged();
