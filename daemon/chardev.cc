@@ -207,6 +207,7 @@ absl::Status Chardev::WritePicture(uint32_t ctx, uint32_t job, const PictureView
   }
   io.width = pic.width;
   io.height = pic.height;
+  io.num_planes = pic.num_planes;
   if (sys_.Ioctl(fd_, DDV_IOC_WRITE_PICTURE, &io) < 0) {
     return JobIoError("DDV_IOC_WRITE_PICTURE", ctx, job, errno);
   }

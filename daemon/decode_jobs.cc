@@ -10,21 +10,31 @@
 
 namespace daedalus {
 
-absl::StatusOr<PictureView> ViewOf(const decode::Picture& pic) {
-  if (!pic.format.Is8Bit420()) {
-    return absl::FailedPreconditionError("picture is " + pic.format.ToString() +
-                                         "; only 8-bit 4:2:0 can be written");
-  }
-  const AVFrame& f = *pic.frame;
+absl::StatusOr<PictureView> ViewOf(const decode::Picture& pic, uint32_t fourcc,
+                                   decode::PictureLayout& layout) {
+  absl::StatusOr<decode::PlaneSet> planes = layout.For(pic, fourcc);
+  if (!planes.ok()) return planes.status();
   PictureView view;
-  view.width = static_cast<uint32_t>(f.width);
-  view.height = static_cast<uint32_t>(f.height);
-  for (int p = 0; p < 3; p++) {
-    if (f.linesize[p] <= 0) return absl::InternalError("picture with a negative stride");
-    view.planes[p] = f.data[p];
-    view.strides[p] = static_cast<uint32_t>(f.linesize[p]);
+  view.width = static_cast<uint32_t>(pic.frame->width);
+  view.height = static_cast<uint32_t>(pic.frame->height);
+  view.num_planes = static_cast<uint32_t>(planes->num_planes);
+  for (int p = 0; p < planes->num_planes; p++) {
+    view.planes[p] = planes->planes[p];
+    view.strides[p] = static_cast<uint32_t>(planes->strides[p]);
   }
   return view;
+}
+
+uint32_t FieldOf(const decode::Picture& pic) {
+  switch (pic.fields) {
+    case decode::Fields::kInterlacedTopFirst:
+      return V4L2_FIELD_INTERLACED_TB;
+    case decode::Fields::kInterlacedBottomFirst:
+      return V4L2_FIELD_INTERLACED_BT;
+    case decode::Fields::kProgressive:
+      break;
+  }
+  return V4L2_FIELD_NONE;
 }
 
 ddv_stream_format ToStreamFormat(const decode::PictureFormat& f) {
@@ -32,7 +42,7 @@ ddv_stream_format ToStreamFormat(const decode::PictureFormat& f) {
   out.width = static_cast<uint32_t>(f.width);
   out.height = static_cast<uint32_t>(f.height);
   out.bit_depth = static_cast<uint32_t>(f.bit_depth);
-  out.chroma = f.chroma_shift_x ? (f.chroma_shift_y ? 420 : 422) : (f.chroma_shift_y ? 440 : 444);
+  out.chroma = static_cast<uint32_t>(f.ChromaCode());
   // The floor the kernel keeps anyway (see the UAPI header). Clients add
   // what their display needs on top; each 1080p buffer is 3 MiB the kernel
   // allocates and zeroes, so asking for more costs memory for nothing.
@@ -40,15 +50,24 @@ ddv_stream_format ToStreamFormat(const decode::PictureFormat& f) {
   return out;
 }
 
-absl::StatusOr<DecodeJobs::Context*> DecodeJobs::GetContext(uint32_t id) {
+absl::StatusOr<DecodeJobs::Context*> DecodeJobs::GetContext(uint32_t id, uint32_t fourcc) {
   auto it = contexts_.find(id);
-  if (it != contexts_.end()) return &it->second;
-  absl::StatusOr<std::unique_ptr<decode::Vp9Decoder>> dec =
-      decode::Vp9Decoder::Create({options_.threads});
+  if (it != contexts_.end() && it->second.decoder->codec().fourcc == fourcc) return &it->second;
+  const decode::CodecInfo* codec = decode::CodecByFourcc(fourcc);
+  if (!codec) {
+    return absl::InvalidArgumentError("jobs name codec " + decode::FourccName(fourcc) +
+                                      ", which the daemon never announced");
+  }
+  absl::StatusOr<std::unique_ptr<decode::StreamDecoder>> dec =
+      decode::StreamDecoder::Create(*codec, {options_.ThreadsFor(*codec)});
   if (!dec.ok()) return dec.status();
+  bool known = it != contexts_.end();
+  if (known) contexts_.erase(it);
   Context& c = contexts_[id];
   c.decoder = *std::move(dec);
-  stats_.ContextOpened(id);
+  if (!known) stats_.ContextOpened(id);
+  Log(Severity::kInfo, absl::StrFormat("context %d: %s decoder, %d frame threads", id, codec->name,
+                                       options_.ThreadsFor(*codec)));
   return &c;
 }
 
@@ -74,7 +93,7 @@ std::optional<ddv_decode_done> DecodeJobs::RunJob(const ddv_decode& req, JobIo& 
   done.ctx_id = req.ctx_id;
   done.job_id = req.job_id;
 
-  absl::StatusOr<Context*> ctx = GetContext(req.ctx_id);
+  absl::StatusOr<Context*> ctx = GetContext(req.ctx_id, req.codec);
   if (!ctx.ok()) {
     Log(Severity::kError, absl::StrFormat("context %d: %s", req.ctx_id, ctx.status().message()));
     stats_.Error(req.ctx_id, DecodeError::kDecoderSetup);
@@ -170,7 +189,7 @@ DecodeJobs::Step DecodeJobs::DeliverPicture(const ddv_decode& req, JobIo& io, Co
   }
   if (!has_dst) return Step::kGoOn;
   absl::Time start = absl::Now();
-  absl::StatusOr<PictureView> view = ViewOf(pic);
+  absl::StatusOr<PictureView> view = ViewOf(pic, req.dst.pixelformat, c.layout);
   absl::Status st = view.ok() ? io.WritePicture(req.ctx_id, req.job_id, *view) : view.status();
   absl::Duration write_time = absl::Now() - start;
   if (!st.ok()) {
@@ -183,6 +202,7 @@ DecodeJobs::Step DecodeJobs::DeliverPicture(const ddv_decode& req, JobIo& io, Co
   }
   done.flags |= DDV_DONE_PICTURE;
   done.timestamp = static_cast<uint64_t>(pic.timestamp);
+  done.field = FieldOf(pic);
   stats_.PictureWritten(req.ctx_id, req.dst.sizeimage, write_time);
   c.pending.pop_front();
   return Step::kGoOn;

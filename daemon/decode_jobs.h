@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //
-// DecodeJobs: the daemon's side of the V4L2 decoder. One Vp9Decoder per
-// kernel context; each DECODE job becomes one DECODE_DONE answer.
+// DecodeJobs: the daemon's side of the V4L2 decoder. One StreamDecoder per
+// kernel context, of the codec its jobs name (the context's OUTPUT
+// format); each DECODE job becomes one DECODE_DONE answer.
 //
 // A job brings at most one OUTPUT buffer (bitstream) and at most one
 // CAPTURE buffer. Pictures the decoder produces wait in a per-context queue
@@ -27,7 +28,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "daemon/decode/vp9_decoder.h"
+#include "daemon/decode/picture_layout.h"
+#include "daemon/decode/stream_decoder.h"
 #include "daemon/decode_stats.h"
 #include "daemon/job_io.h"
 
@@ -37,6 +39,12 @@ class DecodeJobs {
  public:
   struct Options {
     int threads = 1;  // libavcodec frame threads per context
+    // Per codec ("h264", "av1"...), instead of `threads`.
+    std::map<std::string, int> codec_threads;
+    int ThreadsFor(const decode::CodecInfo& codec) const {
+      auto it = codec_threads.find(codec.name);
+      return it == codec_threads.end() ? threads : it->second;
+    }
   };
   DecodeJobs(Options options, DecodeStats& stats) : options_(options), stats_(stats) {}
 
@@ -61,7 +69,8 @@ class DecodeJobs {
 
  private:
   struct Context {
-    std::unique_ptr<decode::Vp9Decoder> decoder;
+    std::unique_ptr<decode::StreamDecoder> decoder;
+    decode::PictureLayout layout;  // converts pictures a CAPTURE format needs converted
     std::deque<decode::Picture> pending;
     std::optional<decode::PictureFormat> announced;  // last DDV_DONE_FORMAT
     bool drained = false;                            // Drain() ran for the current drain
@@ -71,7 +80,9 @@ class DecodeJobs {
   // with `done` as it is, or nothing (the job is gone).
   enum class Step { kGoOn, kAnswer, kGone };
 
-  absl::StatusOr<Context*> GetContext(uint32_t id);
+  // The context's decoder, for `fourcc`: a context whose client chose
+  // another codec for a new stream gets a new decoder.
+  absl::StatusOr<Context*> GetContext(uint32_t id, uint32_t fourcc);
   std::optional<ddv_decode_done> RunJob(const ddv_decode& request, JobIo& io);
   // Reads the job's OUTPUT buffer and decodes it.
   Step DecodeBitstream(const ddv_decode& request, JobIo& io, Context& c, ddv_decode_done& done);
@@ -88,10 +99,13 @@ class DecodeJobs {
 // The stream format as the kernel sees it.
 ddv_stream_format ToStreamFormat(const decode::PictureFormat& format);
 
-// What the chardev writes of `picture`. FailedPrecondition for a format
-// the CAPTURE formats cannot carry (only 8-bit 4:2:0 today); Internal for
-// a frame libavcodec laid out bottom-up (negative strides).
-absl::StatusOr<PictureView> ViewOf(const decode::Picture& picture);
+// What the chardev writes of `picture` into a CAPTURE buffer of `fourcc`.
+// FailedPrecondition for a format that cannot carry it; Internal for a
+// frame libavcodec laid out bottom-up (negative strides).
+absl::StatusOr<PictureView> ViewOf(const decode::Picture& picture, uint32_t fourcc,
+                                   decode::PictureLayout& layout);
+// The V4L2 field of a picture (V4L2_FIELD_NONE, _INTERLACED_TB, _BT).
+uint32_t FieldOf(const decode::Picture& picture);
 
 }  // namespace daedalus
 

@@ -13,7 +13,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
-#include "tests/vp9_stream.h"
+#include "tests/test_stream.h"
 
 namespace daedalus {
 namespace {
@@ -64,12 +64,13 @@ struct Outcome {
 
 // Plays the kernel: jobs until the drain ends with LAST.
 Outcome Play(DecodeJobs& jobs, FakeJobIo& io, const std::vector<testing::CompressedFrame>& frames,
-             uint32_t ctx = 1) {
+             uint32_t ctx = 1, uint32_t codec = V4L2_PIX_FMT_VP9) {
   Outcome out;
   bool header = true;
   size_t next = 0;
   for (uint32_t job = 1; job < 10000 && !out.last; job++) {
     ddv_decode req = {};
+    req.codec = codec;
     req.ctx_id = ctx;
     req.job_id = job;
     if (next < frames.size()) {
@@ -112,9 +113,13 @@ Outcome Play(DecodeJobs& jobs, FakeJobIo& io, const std::vector<testing::Compres
   return out;
 }
 
-std::vector<testing::CompressedFrame> Frames(const std::string& name) {
+// Every other test here runs VP9 jobs.
+constexpr uint32_t codec = V4L2_PIX_FMT_VP9;
+
+std::vector<testing::CompressedFrame> Frames(const std::string& name,
+                                             const std::string& dir = "/conformance/") {
   std::vector<testing::CompressedFrame> frames;
-  auto s = testing::Vp9Stream::Open(testing::Vp9Dir() + "/conformance/" + name);
+  auto s = testing::TestStream::Open(testing::CodecDir("vp9") + dir + name);
   EXPECT_TRUE(s.ok()) << s.status();
   if (s.ok()) {
     while (auto f = (*s)->Next()) frames.push_back(*std::move(f));
@@ -122,36 +127,49 @@ std::vector<testing::CompressedFrame> Frames(const std::string& name) {
   return frames;
 }
 
-class DecodeJobsConformance : public ::testing::TestWithParam<int> {};
+struct JobsCase {
+  std::string codec;
+  int threads;
+};
+
+class DecodeJobsConformance : public ::testing::TestWithParam<JobsCase> {};
 
 TEST_P(DecodeJobsConformance, EveryStreamThroughTheJobProtocol) {
+  const JobsCase c = GetParam();
+  const decode::CodecInfo* info = decode::CodecByName(c.codec);
+  ASSERT_NE(info, nullptr);
   int exact = 0, total = 0;
-  auto streams = testing::ConformanceStreams();
+  auto streams = testing::ConformanceStreams(c.codec);
   // Missing shared data must fail, not pass with nothing decoded.
-  ASSERT_GE(streams.size(), 35u) << "no conformance streams in " << testing::Vp9Dir();
-  for (const auto& [name, format] : streams) {
-    if (format != "yuv420p") continue;  // 4:4:4: see the next test
-    SCOPED_TRACE(name);
+  ASSERT_GE(streams.size(), c.codec == "vp9" ? 35u : 8u)
+      << "no conformance streams in " << testing::CodecDir(c.codec);
+  for (const testing::ConformanceStream& s : streams) {
+    if (s.format != "yuv420p") continue;  // the fake writes NV12 layouts only
+    SCOPED_TRACE(s.name);
     total++;
-    auto want = testing::ReadFrameMd5s(testing::Vp9Dir() + "/conformance/" + name + ".md5");
+    auto want = testing::ReadFrameMd5s(s.path + ".md5");
     ASSERT_TRUE(want.ok());
+    auto md5s = testing::ReferenceMd5s(s);
+    ASSERT_TRUE(md5s.ok()) << md5s.status();
+    auto frames = testing::ReadStream(s.path);
+    ASSERT_TRUE(frames.ok()) << frames.status();
     DecodeStats stats;
-    DecodeJobs jobs({GetParam()}, stats);
+    DecodeJobs jobs({c.threads}, stats);
     FakeJobIo io;
-    Outcome out = Play(jobs, io, Frames(name));
+    Outcome out = Play(jobs, io, *frames, 1, info->fourcc);
     EXPECT_TRUE(out.last);
     EXPECT_EQ(out.errors, 0);
     ASSERT_EQ(io.written.size(), want->size());
-    if (testing::KnownAarch64Mismatch(name)) {
-      std::printf("known aarch64 mismatch, not counted: %s\n", name.c_str());
+    if (testing::KnownAarch64Mismatch(s.name)) {
+      std::printf("known aarch64 mismatch, not counted: %s\n", s.name.c_str());
       total--;
       continue;
     }
     bool all = true;
     for (size_t i = 0; i < want->size(); i++) {
-      EXPECT_EQ(io.written[i], (*want)[i].md5) << "frame " << i;
-      all = all && io.written[i] == (*want)[i].md5;
-      if (i > 0) {
+      EXPECT_EQ(io.written[i], (*md5s)[i]) << "frame " << i;
+      all = all && io.written[i] == (*md5s)[i];
+      if (i > 0 && info->packets != decode::Packets::kParsed) {  // no reordering
         EXPECT_GT(out.timestamps[i], out.timestamps[i - 1]);
       }
     }
@@ -168,35 +186,46 @@ TEST_P(DecodeJobsConformance, EveryStreamThroughTheJobProtocol) {
     EXPECT_EQ(snap.decode_time.count, snap.totals.frames_in);
     exact += all;
   }
-  std::printf("decode jobs, %d thread(s): %d/%d 4:2:0 streams bit-exact\n", GetParam(), exact,
-              total);
-  EXPECT_GE(total, 33) << "4:2:0 streams in the manifest";
+  std::printf("decode jobs, %s, %d thread(s): %d/%d 4:2:0 streams bit-exact\n", c.codec.c_str(),
+              c.threads, exact, total);
+  EXPECT_GE(total, c.codec == "vp9" ? 33 : 5) << "8-bit 4:2:0 streams in the manifest";
 }
 
-INSTANTIATE_TEST_SUITE_P(Threads, DecodeJobsConformance, ::testing::Values(1, 2));
+INSTANTIATE_TEST_SUITE_P(Codecs, DecodeJobsConformance,
+                         ::testing::Values(JobsCase{"vp9", 1}, JobsCase{"vp9", 2},
+                                           JobsCase{"h264", 2}, JobsCase{"hevc", 2},
+                                           JobsCase{"vp8", 2}, JobsCase{"av1", 2}),
+                         [](const auto& info) {
+                           return info.param.codec + "_" + std::to_string(info.param.threads);
+                         });
 
-TEST(DecodeJobsTest, OnlyEightBit420PicturesHaveAView) {
-  auto dec = decode::Vp9Decoder::Create({1});
+TEST(DecodeJobsTest, EachCaptureFormatGetsTheViewItNeeds) {
+  const decode::CodecInfo& vp9 = *decode::CodecByName("vp9");
+  auto dec = decode::StreamDecoder::Create(vp9, {1});
   ASSERT_TRUE(dec.ok());
   std::deque<decode::Picture> pics;
-  for (const auto& f : Frames("vp91-2-04-yuv444.webm")) {
+  for (const auto& f : Frames("vp91-2-04-yuv444.webm", "/profiles/")) {
     (void)(*dec)->Decode(f.data, 0, &pics);
   }
   ASSERT_TRUE((*dec)->Drain(&pics).ok());
   ASSERT_FALSE(pics.empty());
-  absl::StatusOr<PictureView> view = ViewOf(pics[0]);
+  decode::PictureLayout layout;
+  absl::StatusOr<PictureView> view = ViewOf(pics[0], V4L2_PIX_FMT_NV12, layout);
   EXPECT_EQ(view.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(view.status().message().find("4:4:4"), std::string::npos) << view.status();
+  view = ViewOf(pics[0], V4L2_PIX_FMT_NV24, layout);
+  ASSERT_TRUE(view.ok()) << view.status();
+  EXPECT_EQ(view->num_planes, 3u);
 
   pics.clear();
-  auto dec420 = decode::Vp9Decoder::Create({1});
+  auto dec420 = decode::StreamDecoder::Create(vp9, {1});
   ASSERT_TRUE(dec420.ok());
   auto frames = Frames("vp90-2-02-size-10x16.webm");
   ASSERT_FALSE(frames.empty());
   ASSERT_TRUE((*dec420)->Decode(frames[0].data, 0, &pics).ok());
   ASSERT_TRUE((*dec420)->Drain(&pics).ok());
   ASSERT_FALSE(pics.empty());
-  view = ViewOf(pics[0]);
+  view = ViewOf(pics[0], V4L2_PIX_FMT_YUV420, layout);
   ASSERT_TRUE(view.ok()) << view.status();
   EXPECT_EQ(view->width, 10u);
   EXPECT_EQ(view->height, 16u);
@@ -219,6 +248,7 @@ TEST(DecodeJobsTest, PicturesThatNeverFitDoNotPileUpWithoutBound) {
   std::optional<ddv_decode_done> fatal;
   for (uint32_t job = 1; job <= frames.size() && !fatal; job++) {
     ddv_decode req = {};
+    req.codec = codec;
     req.ctx_id = 1;
     req.job_id = job;
     req.flags = DDV_DECODE_SRC | DDV_DECODE_DST;
@@ -243,6 +273,7 @@ TEST(DecodeJobsTest, Profile1444IsAnnouncedForTheKernelToRefuse) {
   auto frames = Frames("vp91-2-04-yuv444.webm");
   ASSERT_FALSE(frames.empty());
   ddv_decode req = {};
+  req.codec = codec;
   req.ctx_id = 1;
   req.job_id = 1;
   req.flags = DDV_DECODE_SRC;
@@ -280,6 +311,7 @@ TEST(DecodeJobsTest, GoneJobsGetNoAnswer) {
   FakeJobIo io;
   io.gone = true;
   ddv_decode req = {};
+  req.codec = codec;
   req.ctx_id = 1;
   req.job_id = 1;
   req.flags = DDV_DECODE_SRC;
@@ -319,6 +351,7 @@ TEST(DecodeJobsTest, DrainWithNothingPendingIsAnEmptyLast) {
   Outcome first = Play(jobs, io, Frames("vp90-2-02-size-08x08.webm"));
   ASSERT_TRUE(first.last);
   ddv_decode req = {};
+  req.codec = codec;
   req.ctx_id = 1;
   req.job_id = 99;
   req.flags = DDV_DECODE_DRAIN | DDV_DECODE_DST;

@@ -24,7 +24,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "control/backend.h"
-#include "daemon/decode/vp9_decoder.h"
+#include "daemon/decode/stream_decoder.h"
 
 namespace daedalus {
 

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "tests/vp9_stream.h"
+#include "tests/test_stream.h"
 
 namespace daedalus {
 namespace {
@@ -46,8 +46,8 @@ protocol::Message Msg(uint32_t type, uint32_t cookie, const T& payload) {
 class JobDispatcherTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto stream =
-        testing::Vp9Stream::Open(testing::Vp9Dir() + "/conformance/vp90-2-02-size-16x16.webm");
+    auto stream = testing::TestStream::Open(testing::CodecDir("vp9") +
+                                            "/conformance/vp90-2-02-size-16x16.webm");
     ASSERT_TRUE(stream.ok()) << stream.status();
     std::optional<testing::CompressedFrame> first = (*stream)->Next();
     ASSERT_TRUE(first.has_value());
@@ -56,6 +56,7 @@ class JobDispatcherTest : public ::testing::Test {
   // A DECODE of the first frame for context `ctx`.
   protocol::Message Decode(uint32_t ctx, uint32_t cookie) {
     ddv_decode req = {};
+    req.codec = V4L2_PIX_FMT_VP9;
     req.ctx_id = ctx;
     req.job_id = cookie;
     req.flags = DDV_DECODE_SRC;

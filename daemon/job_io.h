@@ -24,12 +24,15 @@
 
 namespace daedalus {
 
-// A decoded 8-bit 4:2:0 picture in memory: the luma plane and two chroma
-// planes of half the size (rounded up), each with its row stride in bytes.
-// It borrows the decoder's memory: valid while that picture lives.
+// A decoded picture in memory, each plane with its row stride in bytes:
+// three planes (Y, U, V) with the CAPTURE format's sample size, or two
+// (Y and the chroma plane as the CAPTURE format lays it out, e.g. P010).
+// It borrows the decoder's (or a conversion's) memory: valid while that
+// picture lives.
 struct PictureView {
   uint32_t width = 0;
   uint32_t height = 0;
+  uint32_t num_planes = 3;
   std::array<const uint8_t*, 3> planes = {};
   std::array<uint32_t, 3> strides = {};
 };

@@ -54,7 +54,7 @@ void KernelLink::TryConnect() {
       return;
     }
     hello_cookie_ = next_cookie_++;
-    st = dev_.Write(protocol::MakeHello(hello_cookie_, options_.daemon_version));
+    st = dev_.Write(protocol::MakeHello(hello_cookie_, options_.daemon_version, options_.codecs));
     if (!st.ok()) {
       DisconnectLocked(st);
       return;

@@ -22,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -54,6 +55,8 @@ class KernelLink {
   struct Options {
     std::string device = "/dev/daedalus-v4l2";
     std::string daemon_version;  // announced in HELLO
+    // The codecs announced in HELLO (codec_caps.h): the node offers these.
+    std::vector<ddv_codec_caps> codecs;
   };
 
   // `jobs` and `sys` must outlive the KernelLink.

@@ -11,13 +11,15 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <string>
 
 #include "absl/strings/str_format.h"
 #include "control/metrics.h"
 #include "control/server.h"
+#include "daemon/codec_caps.h"
 #include "daemon/daemon_backend.h"
-#include "daemon/decode/vp9_decoder.h"
+#include "daemon/decode/stream_decoder.h"
 #include "daemon/decode_stats.h"
 #include "daemon/event_loop.h"
 #include "daemon/job_dispatcher.h"
@@ -29,7 +31,9 @@
 namespace {
 
 constexpr char kDescription[] =
-    "daedalusd: the userspace half of the daedalus-v4l2 VP9 decoder.\n"
+    "daedalusd: the userspace half of the daedalus-v4l2 decoder (H.264,\n"
+    "HEVC, VP8, VP9 and AV1 with libavcodec; the node offers the codecs\n"
+    "this libavcodec decodes, logged at start).\n"
     "Holds /dev/daedalus-v4l2, answers the kernel module and serves the\n"
     "daedalus.v1 gRPC API (see `daedalusctl --help`) on a unix socket, and\n"
     "Prometheus metrics on http://127.0.0.1:9477/metrics. TCP for gRPC is\n"
@@ -55,6 +59,7 @@ struct Config {
   daedalus::KernelLink::Options link;
   daedalus::control::ControlServer::Options server;
   int decoder_threads = 1;
+  std::map<std::string, int> codec_threads;
   double reconnect_s = 1.0;
   double shutdown_grace_s = 5.0;
   bool verbose = false;
@@ -103,13 +108,23 @@ void AddOptions(CLI::App& app, Config& c) {
                  "libavcodec frame threads per decoding context")
       ->check(CLI::Range(1, 16))
       ->capture_default_str();
+  app.add_option("--codec-threads", c.codec_threads,
+                 "frame threads for one codec instead of --decoder-threads, e.g. "
+                 "--codec-threads h264=2 --codec-threads av1=4 (codecs: h264 hevc vp8 vp9 av1)")
+      ->check([](const std::string& s) -> std::string {
+        size_t eq = s.find('=');
+        if (eq == std::string::npos || !daedalus::decode::CodecByName(s.substr(0, eq))) {
+          return "want CODEC=N with CODEC one of h264 hevc vp8 vp9 av1";
+        }
+        return "";
+      });
   app.add_flag("-v,--verbose", c.verbose, "log debug messages");
 }
 
 // Runs the daemon until SIGTERM or SIGINT; the exit status.
 int Serve(const Config& c, int stop_fd) {
   daedalus::DecodeStats stats;
-  daedalus::JobDispatcher jobs({c.decoder_threads}, stats);
+  daedalus::JobDispatcher jobs({c.decoder_threads, c.codec_threads}, stats);
   daedalus::KernelLink link(c.link, jobs);
   daedalus::DaemonBackend backend(link, stats);
   daedalus::EventLoop loop({absl::Seconds(c.reconnect_s)}, link);
@@ -169,6 +184,14 @@ int main(int argc, char** argv) {
   daedalus::SetLogVerbose(c.verbose);
   c.server.diagnostics.ping_burst = std::max(1.0, c.server.diagnostics.pings_per_second);
   c.link.daemon_version = std::string("daedalusd ") + daedalus::kVersion;
+  c.link.codecs = daedalus::AnnouncedCodecs();
+  if (c.link.codecs.empty()) {
+    std::fprintf(stderr, "daedalusd: this libavcodec decodes none of h264 hevc vp8 vp9 av1\n");
+    return 1;
+  }
+  for (const ddv_codec_caps& caps : c.link.codecs) {
+    daedalus::Log(daedalus::Severity::kInfo, "decodes " + daedalus::DescribeCaps(caps));
+  }
 
   signal(SIGPIPE, SIG_IGN);
   umask(0117);  // the socket must never be wider than 0660, even briefly

@@ -100,9 +100,14 @@ std::string TypeName(uint32_t type) {
   return absl::StrFormat("0x%08x", type);
 }
 
-Message MakeHello(uint32_t cookie, std::string_view daemon_version) {
+Message MakeHello(uint32_t cookie, std::string_view daemon_version,
+                  const std::vector<ddv_codec_caps>& codecs) {
   ddv_hello hello = {};
   hello.proto_version = DDV_PROTO_VERSION;
+  for (const ddv_codec_caps& c : codecs) {
+    if (hello.num_codecs == DDV_MAX_CODECS) break;
+    hello.codecs[hello.num_codecs++] = c;
+  }
   // Truncated to fit, always NUL-terminated (the kernel checks).
   std::string_view v = daemon_version.substr(0, sizeof(hello.daemon_version) - 1);
   std::memcpy(hello.daemon_version, v.data(), v.size());

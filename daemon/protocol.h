@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
@@ -46,7 +47,10 @@ absl::StatusOr<Message> Decode(std::string_view bytes);
 std::string TypeName(uint32_t type);
 
 // Typed payloads.
-Message MakeHello(uint32_t cookie, std::string_view daemon_version);
+// At most DDV_MAX_CODECS of `codecs` go; the kernel refuses a HELLO
+// with none.
+Message MakeHello(uint32_t cookie, std::string_view daemon_version,
+                  const std::vector<ddv_codec_caps>& codecs);
 absl::StatusOr<ddv_hello_ack> ParseHelloAck(const Message& msg);
 absl::StatusOr<ddv_ping_result> ParsePingResult(const Message& msg);
 

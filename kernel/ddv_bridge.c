@@ -226,15 +226,28 @@ static int ddv_handle_hello(struct ddv_bridge *br, u32 cookie, const void *paylo
 		.fifo_capacity = DDV_FIFO_CAPACITY,
 	};
 	struct ddv_msg *msg;
+	unsigned int i;
 
-	if (len != sizeof(*hello) || hello->flags ||
-	    !memchr(hello->daemon_version, '\0', sizeof(hello->daemon_version))) {
+	if (len != sizeof(*hello) || hello->flags || hello->reserved ||
+	    !memchr(hello->daemon_version, '\0', sizeof(hello->daemon_version)) ||
+	    !hello->num_codecs || hello->num_codecs > DDV_MAX_CODECS) {
 		br->stats.err_bad_payload++;
 		return -EINVAL;
 	}
 	if (hello->proto_version != DDV_PROTO_VERSION) {
 		br->stats.err_bad_version++;
 		return -EPROTO;
+	}
+	for (i = 0; i < hello->num_codecs; i++) {
+		unsigned int j;
+
+		for (j = 0; j < i; j++)
+			if (hello->codecs[j].fourcc == hello->codecs[i].fourcc)
+				break;
+		if (j < i || ddv_codec_caps_check(&hello->codecs[i])) {
+			br->stats.err_bad_payload++;
+			return -EINVAL;
+		}
 	}
 	if (!ddv_fifo_has_room(br, 1)) {
 		br->stats.err_fifo_full++;
@@ -249,6 +262,7 @@ static int ddv_handle_hello(struct ddv_bridge *br, u32 cookie, const void *paylo
 		pr_info("daemon '%s' attached, protocol %u\n", hello->daemon_version,
 			hello->proto_version);
 	strscpy(br->daemon_version, hello->daemon_version, sizeof(br->daemon_version));
+	ddv_v4l2_set_codecs(br, hello->codecs, hello->num_codecs);
 	ddv_fifo_push(br, msg);
 	return 0;
 }

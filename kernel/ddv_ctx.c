@@ -72,17 +72,31 @@ void ddv_ctx_for_each(struct ddv_dev *dev, void (*fn)(struct ddv_ctx *ctx))
 	mutex_unlock(&dev->lock);
 }
 
+/* The profile and level menus of one codec: QUERYMENU lists what decodes. */
+static void ddv_codec_ctrls(struct v4l2_ctrl_handler *hdl, const struct ddv_codec_caps *c)
+{
+	const struct ddv_codec_desc *d = ddv_codec_desc(c->fourcc);
+
+	if (!d)
+		return;
+	if (d->profile_cid)
+		v4l2_ctrl_new_std_menu(hdl, NULL, d->profile_cid, fls(c->profiles) - 1,
+				       ~c->profiles, ffs(c->profiles) - 1);
+	if (d->level_cid)
+		v4l2_ctrl_new_std_menu(hdl, NULL, d->level_cid, c->max_level, 0, c->max_level);
+}
+
 static int ddv_ctrls_init(struct ddv_ctx *ctx)
 {
 	struct v4l2_ctrl_handler *hdl = &ctx->hdl;
+	struct ddv_codec_caps c;
+	unsigned int i;
 
-	v4l2_ctrl_handler_init(hdl, 2);
+	v4l2_ctrl_handler_init(hdl, 1 + 2 * DDV_MAX_CODECS);
 	ctx->min_bufs_ctrl = v4l2_ctrl_new_std(hdl, NULL, V4L2_CID_MIN_BUFFERS_FOR_CAPTURE,
 					       1, 32, 1, DDV_MIN_CAPTURE_BUFS);
-	/* Only profile 0 (8-bit 4:2:0) has a CAPTURE format here. */
-	v4l2_ctrl_new_std_menu(hdl, NULL, V4L2_CID_MPEG_VIDEO_VP9_PROFILE,
-			       V4L2_MPEG_VIDEO_VP9_PROFILE_0, ~BIT(V4L2_MPEG_VIDEO_VP9_PROFILE_0),
-			       V4L2_MPEG_VIDEO_VP9_PROFILE_0);
+	for (i = 0; ddv_codec_offered_at(ctx->dev, i, &c); i++)
+		ddv_codec_ctrls(hdl, &c);
 	if (hdl->error)
 		return hdl->error;
 	ctx->fh.ctrl_handler = hdl;
@@ -140,8 +154,9 @@ int ddv_ctx_open(struct file *file)
 
 	ctx->src_fmt.width = DDV_DEFAULT_WIDTH;
 	ctx->src_fmt.height = DDV_DEFAULT_HEIGHT;
-	ddv_try_src(&ctx->src_fmt);
-	ddv_fill_dst_fmt(&ctx->dst_fmt, ddv_dst_format(0), DDV_DEFAULT_WIDTH,
+	ddv_try_src(dev, &ctx->src_fmt);
+	ctx->kind = (struct ddv_stream_kind) { .depth = 8, .hsub = 2, .vsub = 2 };
+	ddv_fill_dst_fmt(&ctx->dst_fmt, ddv_dst_format(&ctx->kind, 0), DDV_DEFAULT_WIDTH,
 			 DDV_DEFAULT_HEIGHT);
 	ctx->dst_fmt.colorspace = ctx->src_fmt.colorspace;
 	ctx->state = DDV_STATE_HEADER;

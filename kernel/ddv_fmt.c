@@ -1,71 +1,267 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * daedalus-v4l2: the formats of the decoder node's two queues: VP9 on
- * OUTPUT, the CAPTURE pixel formats and the layout of a CAPTURE buffer
- * (the one place that rule is written: the daemon only fills rows the
- * kernel lays out).
+ * daedalus-v4l2: the formats of the decoder node's two queues: the codecs
+ * on OUTPUT (what the daemon announced at HELLO), the CAPTURE pixel
+ * formats for each bit depth and chroma layout, and the layout of a
+ * CAPTURE buffer (the one place that rule is written: the daemon only
+ * fills rows the kernel lays out).
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/sizes.h>
 
 #include "ddv_v4l2.h"
 
-/* The two formats every client knows, first; YUV420 is the default. */
-static const u32 ddv_dst_formats[] = { V4L2_PIX_FMT_YUV420, V4L2_PIX_FMT_NV12 };
+/*
+ * CAPTURE formats, one plane each. For each kind of stream the first that
+ * fits is the default: YUV420 and NV12 for 8-bit 4:2:0 as before, then
+ * the layouts V4L2 has for 4:2:2, 4:4:4 and 10-bit 4:2:0. There is none
+ * for 4:4:0, nor single-plane ones for 10/12-bit 4:2:2 and 4:4:4: those
+ * streams fail with a log line naming what they are.
+ */
+static const struct ddv_dst_desc ddv_dst_descs[] = {
+	{ V4L2_PIX_FMT_YUV420, 8, 1, 2, 2, false },
+	{ V4L2_PIX_FMT_NV12, 8, 1, 2, 2, true },
+	{ V4L2_PIX_FMT_YUV422P, 8, 1, 2, 1, false },
+	{ V4L2_PIX_FMT_NV16, 8, 1, 2, 1, true },
+	{ V4L2_PIX_FMT_NV24, 8, 1, 1, 1, true },
+	{ V4L2_PIX_FMT_P010, 10, 2, 2, 2, true },
+};
 
 /**
- * ddv_dst_format() - the CAPTURE formats, in the order ENUM_FMT lists them
+ * ddv_dst_desc() - what a CAPTURE format holds and how it is laid out
+ * @fourcc: the pixel format
+ *
+ * Return: its description, or NULL if the node has no such format.
+ */
+const struct ddv_dst_desc *ddv_dst_desc(u32 fourcc)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(ddv_dst_descs); i++)
+		if (ddv_dst_descs[i].fourcc == fourcc)
+			return &ddv_dst_descs[i];
+	return NULL;
+}
+
+static bool ddv_dst_carries(const struct ddv_dst_desc *d, const struct ddv_stream_kind *k)
+{
+	return d->depth == k->depth && d->hsub == k->hsub && d->vsub == k->vsub;
+}
+
+/**
+ * ddv_stream_kind_of() - the subsampling of a stream format from the daemon
+ * @f: the format
+ * @k: filled in
+ *
+ * Return: false for a chroma code the protocol does not define.
+ */
+bool ddv_stream_kind_of(const struct ddv_stream_format *f, struct ddv_stream_kind *k)
+{
+	k->depth = f->bit_depth;
+	switch (f->chroma) {
+	case 420:
+		k->hsub = 2;
+		k->vsub = 2;
+		return true;
+	case 422:
+		k->hsub = 2;
+		k->vsub = 1;
+		return true;
+	case 440:
+		k->hsub = 1;
+		k->vsub = 2;
+		return true;
+	case 444:
+		k->hsub = 1;
+		k->vsub = 1;
+		return true;
+	}
+	return false;
+}
+
+/**
+ * ddv_dst_format() - the CAPTURE formats for a kind of stream, in ENUM_FMT order
+ * @k: the stream's bit depth and subsampling
  * @index: 0 for the default
  *
  * Return: the fourcc, or 0 past the last.
  */
-u32 ddv_dst_format(unsigned int index)
-{
-	return index < ARRAY_SIZE(ddv_dst_formats) ? ddv_dst_formats[index] : 0;
-}
-
-/**
- * ddv_dst_format_ok() - whether the node offers a CAPTURE format
- * @fourcc: the pixel format
- *
- * Return: true if ENUM_FMT lists it.
- */
-bool ddv_dst_format_ok(u32 fourcc)
+u32 ddv_dst_format(const struct ddv_stream_kind *k, unsigned int index)
 {
 	unsigned int i;
 
-	for (i = 0; i < ARRAY_SIZE(ddv_dst_formats); i++)
-		if (ddv_dst_formats[i] == fourcc)
-			return true;
-	return false;
+	for (i = 0; i < ARRAY_SIZE(ddv_dst_descs); i++)
+		if (ddv_dst_carries(&ddv_dst_descs[i], k) && !index--)
+			return ddv_dst_descs[i].fourcc;
+	return 0;
+}
+
+/**
+ * ddv_dst_format_ok() - whether a CAPTURE format carries a kind of stream
+ * @k: the stream's bit depth and subsampling
+ * @fourcc: the pixel format
+ *
+ * Return: true if ENUM_FMT lists it for that stream.
+ */
+bool ddv_dst_format_ok(const struct ddv_stream_kind *k, u32 fourcc)
+{
+	const struct ddv_dst_desc *d = ddv_dst_desc(fourcc);
+
+	return d && ddv_dst_carries(d, k);
+}
+
+/**
+ * ddv_dst_chroma_stride() - bytes between chroma rows of a layout
+ * @d: the format
+ * @bytesperline: its luma stride
+ *
+ * Return: the stride of each chroma plane (planar) or of the CbCr plane.
+ */
+u32 ddv_dst_chroma_stride(const struct ddv_dst_desc *d, u32 bytesperline)
+{
+	return d->semi ? bytesperline * 2 / d->hsub : bytesperline / d->hsub;
 }
 
 /**
  * ddv_fill_dst_fmt() - a CAPTURE format for a picture size
  * @f: filled in; colorimetry fields are left alone
- * @fourcc: V4L2_PIX_FMT_NV12 or V4L2_PIX_FMT_YUV420
+ * @fourcc: a format ddv_dst_desc() knows
  * @width: picture width
  * @height: picture height
  *
- * Rows are padded to 64 bytes; the visible size is the picture size.
+ * Luma rows are padded to 64 bytes, chroma rows in proportion; the
+ * visible size is the picture size.
  */
 void ddv_fill_dst_fmt(struct v4l2_pix_format_mplane *f, u32 fourcc, u32 width, u32 height)
 {
-	u32 bpl = ALIGN(width, 64);
-	u32 chroma_rows = DIV_ROUND_UP(height, 2);
+	const struct ddv_dst_desc *d = ddv_dst_desc(fourcc);
+	u32 bpl, cs, chroma_rows;
 
-	f->pixelformat = fourcc;
+	if (WARN_ON(!d))
+		d = &ddv_dst_descs[0];
+	bpl = ALIGN(width * d->bytes, 64);
+	cs = ddv_dst_chroma_stride(d, bpl);
+	chroma_rows = DIV_ROUND_UP(height, d->vsub);
+	f->pixelformat = d->fourcc;
 	f->width = width;
 	f->height = height;
 	f->field = V4L2_FIELD_NONE;
 	f->num_planes = 1;
 	f->plane_fmt[0].bytesperline = bpl;
-	if (fourcc == V4L2_PIX_FMT_NV12)
-		f->plane_fmt[0].sizeimage = bpl * height + bpl * chroma_rows;
-	else
-		f->plane_fmt[0].sizeimage = bpl * height + 2 * (bpl / 2) * chroma_rows;
+	f->plane_fmt[0].sizeimage = bpl * height + cs * chroma_rows * (d->semi ? 1 : 2);
 	memset(f->plane_fmt[0].reserved, 0, sizeof(f->plane_fmt[0].reserved));
 	memset(f->reserved, 0, sizeof(f->reserved));
 	f->flags = 0;
+}
+
+/*
+ * The codecs the module knows, with their V4L2 menu controls. @all is
+ * every profile the menu may list; @usual is what the node offers for
+ * the codec before any daemon has attached (see ddv_codecs_default()):
+ * what daedalusd announces with Debian 12's libavcodec.
+ */
+static const struct ddv_codec_desc ddv_codec_descs[] = {
+	{ V4L2_PIX_FMT_H264, true,
+	  V4L2_CID_MPEG_VIDEO_H264_PROFILE, V4L2_MPEG_VIDEO_H264_PROFILE_CONSTRAINED_HIGH,
+	  BIT(V4L2_MPEG_VIDEO_H264_PROFILE_BASELINE) |
+	  BIT(V4L2_MPEG_VIDEO_H264_PROFILE_CONSTRAINED_BASELINE) |
+	  BIT(V4L2_MPEG_VIDEO_H264_PROFILE_MAIN) | BIT(V4L2_MPEG_VIDEO_H264_PROFILE_HIGH) |
+	  BIT(V4L2_MPEG_VIDEO_H264_PROFILE_HIGH_10) |
+	  BIT(V4L2_MPEG_VIDEO_H264_PROFILE_HIGH_422) |
+	  BIT(V4L2_MPEG_VIDEO_H264_PROFILE_HIGH_444_PREDICTIVE) |
+	  BIT(V4L2_MPEG_VIDEO_H264_PROFILE_CONSTRAINED_HIGH),
+	  V4L2_CID_MPEG_VIDEO_H264_LEVEL, V4L2_MPEG_VIDEO_H264_LEVEL_6_2 },
+	{ V4L2_PIX_FMT_HEVC, true,
+	  V4L2_CID_MPEG_VIDEO_HEVC_PROFILE, V4L2_MPEG_VIDEO_HEVC_PROFILE_MAIN_10,
+	  BIT(V4L2_MPEG_VIDEO_HEVC_PROFILE_MAIN) |
+	  BIT(V4L2_MPEG_VIDEO_HEVC_PROFILE_MAIN_STILL_PICTURE) |
+	  BIT(V4L2_MPEG_VIDEO_HEVC_PROFILE_MAIN_10),
+	  V4L2_CID_MPEG_VIDEO_HEVC_LEVEL, V4L2_MPEG_VIDEO_HEVC_LEVEL_6_2 },
+	{ V4L2_PIX_FMT_VP8, false,
+	  V4L2_CID_MPEG_VIDEO_VP8_PROFILE, V4L2_MPEG_VIDEO_VP8_PROFILE_3,
+	  GENMASK(V4L2_MPEG_VIDEO_VP8_PROFILE_3, 0), 0, 0 },
+	{ V4L2_PIX_FMT_VP9, false,
+	  V4L2_CID_MPEG_VIDEO_VP9_PROFILE, V4L2_MPEG_VIDEO_VP9_PROFILE_3,
+	  BIT(V4L2_MPEG_VIDEO_VP9_PROFILE_0) | BIT(V4L2_MPEG_VIDEO_VP9_PROFILE_1) |
+	  BIT(V4L2_MPEG_VIDEO_VP9_PROFILE_2),
+	  V4L2_CID_MPEG_VIDEO_VP9_LEVEL, V4L2_MPEG_VIDEO_VP9_LEVEL_6_2 },
+#ifdef V4L2_CID_MPEG_VIDEO_AV1_PROFILE
+	{ V4L2_PIX_FMT_AV1, false,
+	  V4L2_CID_MPEG_VIDEO_AV1_PROFILE, V4L2_MPEG_VIDEO_AV1_PROFILE_PROFESSIONAL,
+	  BIT(V4L2_MPEG_VIDEO_AV1_PROFILE_MAIN) | BIT(V4L2_MPEG_VIDEO_AV1_PROFILE_HIGH),
+	  V4L2_CID_MPEG_VIDEO_AV1_LEVEL, V4L2_MPEG_VIDEO_AV1_LEVEL_7_3 },
+#else
+	/* Kernels before 6.5 have no AV1 controls: seq_profile and level idx. */
+	{ V4L2_PIX_FMT_AV1, false, 0, 2, BIT(0) | BIT(1), 0, 23 },
+#endif
+};
+
+/**
+ * ddv_codec_desc() - what the module knows of an OUTPUT format
+ * @fourcc: the pixel format
+ *
+ * Return: its description, or NULL.
+ */
+const struct ddv_codec_desc *ddv_codec_desc(u32 fourcc)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(ddv_codec_descs); i++)
+		if (ddv_codec_descs[i].fourcc == fourcc)
+			return &ddv_codec_descs[i];
+	return NULL;
+}
+
+/**
+ * ddv_codecs_default() - what the node offers before a daemon attached
+ * @caps: filled in, DDV_MAX_CODECS entries
+ *
+ * Every codec the module knows, with the profiles daedalusd announces
+ * with Debian 12's libavcodec: clients that probe the node at start-up
+ * (a browser, GStreamer's registry) see a decoder even if they run before
+ * the daemon, and a job without a daemon fails with a log line saying so.
+ *
+ * Return: the number of entries.
+ */
+u32 ddv_codecs_default(struct ddv_codec_caps *caps)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(ddv_codec_descs); i++) {
+		const struct ddv_codec_desc *d = &ddv_codec_descs[i];
+
+		caps[i] = (struct ddv_codec_caps) {
+			.fourcc = d->fourcc,
+			.profiles = d->usual,
+			.max_level = d->level_max,
+			.max_width = DDV_MAX_WIDTH,
+			.max_height = DDV_MAX_HEIGHT,
+		};
+	}
+	return i;
+}
+
+/**
+ * ddv_codec_caps_check() - whether a daemon's codec entry is one to offer
+ * @c: from the daemon's HELLO: trusted for nothing
+ *
+ * Return: 0, or -EINVAL naming the problem in the log.
+ */
+int ddv_codec_caps_check(const struct ddv_codec_caps *c)
+{
+	const struct ddv_codec_desc *d = ddv_codec_desc(c->fourcc);
+
+	if (!d) {
+		pr_warn("HELLO: unknown codec %p4cc\n", &c->fourcc);
+		return -EINVAL;
+	}
+	if (!c->profiles || (c->profiles & ~GENMASK(d->profile_max, 0)) ||
+	    c->max_level > d->level_max || !c->max_width || !c->max_height || c->reserved) {
+		pr_warn("HELLO: malformed entry for %p4cc\n", &c->fourcc);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 /* Keyframes of a large picture can be big; never less than 512 KiB. */
@@ -74,21 +270,21 @@ static u32 ddv_src_size(u32 width, u32 height)
 	return max_t(u32, SZ_512K, width * height * 3 / 4);
 }
 
-static void ddv_clamp_size(u32 *width, u32 *height)
-{
-	*width = clamp_t(u32, *width, DDV_MIN_DIM, DDV_MAX_WIDTH);
-	*height = clamp_t(u32, *height, DDV_MIN_DIM, DDV_MAX_HEIGHT);
-}
-
 /**
  * ddv_try_src() - the OUTPUT format the node accepts closest to @f
- * @f: adjusted in place: size clamped, VP9, one plane big enough for a
- *	keyframe of that size
+ * @dev: the device, for the codecs it offers
+ * @f: adjusted in place: an offered codec (the first if @f's is not),
+ *	size clamped to the codec's, one plane big enough for a keyframe
  */
-void ddv_try_src(struct v4l2_pix_format_mplane *f)
+void ddv_try_src(struct ddv_dev *dev, struct v4l2_pix_format_mplane *f)
 {
-	ddv_clamp_size(&f->width, &f->height);
-	f->pixelformat = V4L2_PIX_FMT_VP9;
+	struct ddv_codec_caps c;
+
+	if (!ddv_codec_offered(dev, f->pixelformat, &c))
+		ddv_codec_offered_at(dev, 0, &c);
+	f->pixelformat = c.fourcc;
+	f->width = clamp_t(u32, f->width, DDV_MIN_DIM, c.max_width);
+	f->height = clamp_t(u32, f->height, DDV_MIN_DIM, c.max_height);
 	f->field = V4L2_FIELD_NONE;
 	f->num_planes = 1;
 	f->plane_fmt[0].bytesperline = 0;
@@ -99,4 +295,73 @@ void ddv_try_src(struct v4l2_pix_format_mplane *f)
 	f->flags = 0;
 	if (f->colorspace == V4L2_COLORSPACE_DEFAULT)
 		f->colorspace = V4L2_COLORSPACE_REC709;
+}
+
+/**
+ * ddv_codec_offered_at() - the codecs the node offers, in ENUM_FMT order
+ * @dev: the device
+ * @index: 0 for the first
+ * @c: filled in if there is one
+ *
+ * Return: false past the last.
+ */
+bool ddv_codec_offered_at(struct ddv_dev *dev, unsigned int index, struct ddv_codec_caps *c)
+{
+	bool ok;
+
+	mutex_lock(&dev->lock);
+	ok = index < dev->num_codecs;
+	if (ok)
+		*c = dev->codecs[index];
+	mutex_unlock(&dev->lock);
+	return ok;
+}
+
+/**
+ * ddv_codec_offered() - whether the node offers an OUTPUT format
+ * @dev: the device
+ * @fourcc: the pixel format
+ * @c: filled in if it does
+ *
+ * Return: true if ENUM_FMT lists it.
+ */
+bool ddv_codec_offered(struct ddv_dev *dev, u32 fourcc, struct ddv_codec_caps *c)
+{
+	unsigned int i;
+	bool ok = false;
+
+	mutex_lock(&dev->lock);
+	for (i = 0; i < dev->num_codecs && !ok; i++) {
+		ok = dev->codecs[i].fourcc == fourcc;
+		if (ok)
+			*c = dev->codecs[i];
+	}
+	mutex_unlock(&dev->lock);
+	return ok;
+}
+
+/**
+ * ddv_v4l2_set_codecs() - the codecs an attaching daemon announced
+ * @br: the bridge
+ * @caps: entries that passed ddv_codec_caps_check()
+ * @n: how many, 1..DDV_MAX_CODECS
+ *
+ * Contexts opened from now on offer these; the node keeps offering them
+ * after the daemon detaches, until the next one attaches.
+ */
+void ddv_v4l2_set_codecs(struct ddv_bridge *br, const struct ddv_codec_caps *caps, u32 n)
+{
+	struct ddv_dev *dev = br->v4l2;
+	unsigned int i;
+
+	if (!dev || WARN_ON(!n || n > DDV_MAX_CODECS))
+		return;
+	mutex_lock(&dev->lock);
+	for (i = 0; i < n; i++) {
+		dev->codecs[i] = caps[i];
+		dev->codecs[i].max_width = min_t(u32, caps[i].max_width, DDV_MAX_WIDTH);
+		dev->codecs[i].max_height = min_t(u32, caps[i].max_height, DDV_MAX_HEIGHT);
+	}
+	dev->num_codecs = n;
+	mutex_unlock(&dev->lock);
 }

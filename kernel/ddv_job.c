@@ -126,11 +126,11 @@ void ddv_job_init(struct ddv_ctx *ctx)
 
 /* Gives a CAPTURE buffer back to the client, next in sequence order. */
 static void ddv_dst_return(struct ddv_ctx *ctx, struct vb2_v4l2_buffer *dst, u32 bytes,
-			   enum vb2_buffer_state state)
+			   u32 field, enum vb2_buffer_state state)
 {
 	v4l2_m2m_dst_buf_remove_by_buf(ctx->fh.m2m_ctx, dst);
 	vb2_set_plane_payload(&dst->vb2_buf, 0, bytes);
-	dst->field = V4L2_FIELD_NONE;
+	dst->field = field;
 	dst->sequence = ctx->cap_seq++;
 	v4l2_m2m_buf_done(dst, state);
 }
@@ -165,7 +165,7 @@ void ddv_job_run(struct ddv_ctx *ctx)
 		 * for the new one: give it back flagged; the picture waits
 		 * for the next buffer.
 		 */
-		ddv_dst_return(ctx, dst, 0, VB2_BUF_STATE_ERROR);
+		ddv_dst_return(ctx, dst, 0, V4L2_FIELD_NONE, VB2_BUF_STATE_ERROR);
 		mutex_unlock(&ctx->state_lock);
 		v4l2_m2m_job_finish(ctx->dev->m2m_dev, m2m);
 		return;
@@ -196,6 +196,7 @@ void ddv_job_run(struct ddv_ctx *ctx)
 	req.src_queued = v4l2_m2m_num_src_bufs_ready(m2m);
 	req.dst_queued = v4l2_m2m_num_dst_bufs_ready(m2m);
 	req.submit_ns = ktime_get_ns();
+	req.codec = ctx->src_fmt.pixelformat;
 	ctx->job_active = true;
 	ctx->job_id = req.job_id;
 	ctx->job_src = src;
@@ -249,7 +250,7 @@ static void ddv_copy_src_meta(struct ddv_ctx *ctx, struct vb2_v4l2_buffer *dst, 
 }
 
 /* Returns the job's CAPTURE buffer, with a picture or empty (LAST). */
-static void ddv_dst_done(struct ddv_ctx *ctx, u32 bytes, u64 timestamp, bool last)
+static void ddv_dst_done(struct ddv_ctx *ctx, u32 bytes, u64 timestamp, u32 field, bool last)
 {
 	struct vb2_v4l2_buffer *dst = ctx->job_dst;
 
@@ -258,7 +259,7 @@ static void ddv_dst_done(struct ddv_ctx *ctx, u32 bytes, u64 timestamp, bool las
 		ddv_copy_src_meta(ctx, dst, timestamp);
 	if (last)
 		dst->flags |= V4L2_BUF_FLAG_LAST;
-	ddv_dst_return(ctx, dst, bytes, VB2_BUF_STATE_DONE);
+	ddv_dst_return(ctx, dst, bytes, field, VB2_BUF_STATE_DONE);
 	ctx->job_dst = NULL;
 }
 
@@ -315,16 +316,20 @@ static void ddv_new_format(struct ddv_ctx *ctx, const struct ddv_stream_format *
 {
 	u32 w = f->width;
 	u32 h = f->height;
+	struct ddv_stream_kind kind;
+	u32 fourcc;
 	/*
 	 * A client may stream CAPTURE before the first SOURCE_CHANGE. If its
 	 * buffers fit, it may keep them (FFmpeg does) or restart CAPTURE anyway
 	 * (GStreamer does): see ddv_resume_if_kept().
 	 */
-	bool fits = vb2_is_streaming(v4l2_m2m_get_dst_vq(ctx->fh.m2m_ctx)) &&
-		    w == ctx->dst_fmt.width && h == ctx->dst_fmt.height;
+	bool fits;
 
-	if (f->bit_depth != 8 || f->chroma != 420) {
-		__ddv_ctx_fatal(ctx, -EOPNOTSUPP, "stream is not 8-bit 4:2:0 (profile 0)");
+	if (!ddv_stream_kind_of(f, &kind) || !ddv_dst_format(&kind, 0)) {
+		pr_warn_ratelimited("context %u: stream is %u-bit %u:%u:%u; no CAPTURE format carries it\n",
+				    ctx->id, f->bit_depth, f->chroma / 100, f->chroma / 10 % 10,
+				    f->chroma % 10);
+		__ddv_ctx_fatal(ctx, -EOPNOTSUPP, "no CAPTURE format for the stream");
 		return;
 	}
 	/*
@@ -338,7 +343,14 @@ static void ddv_new_format(struct ddv_ctx *ctx, const struct ddv_stream_format *
 		__ddv_ctx_fatal(ctx, -E2BIG, "stream larger than the node's maximum size");
 		return;
 	}
-	ddv_fill_dst_fmt(&ctx->dst_fmt, ctx->dst_fmt.pixelformat, w, h);
+	/* The client's CAPTURE format if it carries the stream, else the first. */
+	ctx->kind = kind;
+	fourcc = ddv_dst_format_ok(&kind, ctx->dst_fmt.pixelformat) ? ctx->dst_fmt.pixelformat :
+		 ddv_dst_format(&kind, 0);
+	fits = vb2_is_streaming(v4l2_m2m_get_dst_vq(ctx->fh.m2m_ctx)) &&
+	       w == ctx->dst_fmt.width && h == ctx->dst_fmt.height &&
+	       fourcc == ctx->dst_fmt.pixelformat;
+	ddv_fill_dst_fmt(&ctx->dst_fmt, fourcc, w, h);
 	v4l2_ctrl_s_ctrl(ctx->min_bufs_ctrl,
 			 clamp_t(u32, f->min_buffers, DDV_MIN_CAPTURE_BUFS, 32));
 	if (ctx->state == DDV_STATE_HEADER) {
@@ -360,7 +372,7 @@ static void ddv_new_format(struct ddv_ctx *ctx, const struct ddv_stream_format *
 	 * queues before the events).
 	 */
 	if (ctx->job_dst)
-		ddv_dst_done(ctx, 0, 0, true);
+		ddv_dst_done(ctx, 0, 0, V4L2_FIELD_NONE, true);
 }
 
 static int ddv_job_complete(struct ddv_ctx *ctx, const struct ddv_decode_done *done)
@@ -401,7 +413,8 @@ static int ddv_job_complete(struct ddv_ctx *ctx, const struct ddv_decode_done *d
 		if (ctx->job_dst && (flags & (DDV_DONE_PICTURE | DDV_DONE_LAST)))
 			ddv_dst_done(ctx, (flags & DDV_DONE_PICTURE) ?
 				     ctx->job_layout.sizeimage : 0,
-				     done->timestamp, flags & DDV_DONE_LAST);
+				     done->timestamp, (flags & DDV_DONE_PICTURE) ?
+				     done->field : V4L2_FIELD_NONE, flags & DDV_DONE_LAST);
 	}
 	ctx->job_active = false;
 	ctx->job_src = NULL;
@@ -425,7 +438,10 @@ int ddv_v4l2_job_done(struct ddv_bridge *br, const void *payload, u32 len)
 	struct ddv_ctx *ctx;
 	int ret;
 
-	if (len != sizeof(*done) || !br->v4l2)
+	if (len != sizeof(*done) || !br->v4l2 || done->reserved)
+		return -EINVAL;
+	if ((done->flags & DDV_DONE_PICTURE) && done->field != V4L2_FIELD_NONE &&
+	    done->field != V4L2_FIELD_INTERLACED_TB && done->field != V4L2_FIELD_INTERLACED_BT)
 		return -EINVAL;
 	ctx = ddv_ctx_get(br->v4l2, done->ctx_id);
 	if (!ctx)
@@ -548,7 +564,7 @@ static u64 ddv_spread_bytes(u32 w)
 }
 
 /*
- * NV12's chroma plane from the daemon's U and V planes. Four pixel pairs
+ * An 8-bit NV chroma plane from the daemon's U and V planes. Four pixel pairs
  * per step: eight times fewer stores than a byte loop, which matters most
  * where every store is instrumented (KASAN) or emulated.
  */
@@ -592,43 +608,80 @@ static int ddv_interleave_rows(u8 *dst, u32 dst_stride, const struct ddv_picture
 	return ret;
 }
 
+/*
+ * Whether the daemon's planes cover the layout: each row it names must
+ * hold the bytes the kernel copies from it.
+ */
+static bool ddv_picture_fits(const struct ddv_picture_io *io, const struct ddv_layout *l,
+			     const struct ddv_dst_desc *d)
+{
+	u32 cw = DIV_ROUND_UP(l->width, d->hsub) * d->bytes;
+
+	if (io->width != l->width || io->height != l->height ||
+	    io->stride[0] < l->width * d->bytes)
+		return false;
+	if (io->num_planes == 2)
+		return d->semi && io->stride[1] >= 2 * cw;
+	/* Three planes: copied as they are, or interleaved (8-bit only). */
+	return io->num_planes == 3 && (!d->semi || d->bytes == 1) &&
+	       io->stride[1] >= cw && io->stride[2] >= cw;
+}
+
+/* The chroma plane(s) after the luma plane, in the layout of @d. */
+static int ddv_write_chroma(u8 *dst, const struct ddv_picture_io *io,
+			    const struct ddv_layout *l, const struct ddv_dst_desc *d)
+{
+	u32 cw = DIV_ROUND_UP(l->width, d->hsub);
+	u32 ch = DIV_ROUND_UP(l->height, d->vsub);
+	u32 cs = ddv_dst_chroma_stride(d, l->bytesperline);
+	int ret;
+
+	if (d->semi && io->num_planes == 2)
+		return ddv_copy_rows(dst, cs, io->plane[1], io->stride[1], 2 * cw * d->bytes, ch);
+	if (d->semi)
+		return ddv_interleave_rows(dst, cs, io, cw, ch);
+	ret = ddv_copy_rows(dst, cs, io->plane[1], io->stride[1], cw * d->bytes, ch);
+	if (!ret)
+		ret = ddv_copy_rows(dst + (size_t)cs * ch, cs, io->plane[2], io->stride[2],
+				    cw * d->bytes, ch);
+	return ret;
+}
+
 /**
- * ddv_v4l2_write_picture() - DDV_IOC_WRITE_PICTURE: the picture's one copy
+ * ddv_v4l2_write_picture() - DDV_IOC_WRITE_PICTURE: the picture into CAPTURE
  * @br: the bridge
  * @arg: struct ddv_picture_io in user memory
  *
- * Writes an 8-bit 4:2:0 picture from the daemon's memory into the job's
- * CAPTURE buffer in the job's layout.
+ * Writes a picture from the daemon's memory into the job's CAPTURE buffer
+ * in the job's layout, interleaving 8-bit chroma planes for NV formats.
  *
  * Return: 0, or -ENOENT/-ESTALE (no such job), -ENODATA (the job has no
- * CAPTURE buffer), -EINVAL (size differs from the layout), -EFAULT,
+ * CAPTURE buffer), -EINVAL (planes that do not fit the layout), -EFAULT,
  * -ENOMEM.
  */
 long ddv_v4l2_write_picture(struct ddv_bridge *br, void __user *arg)
 {
+	const struct ddv_dst_desc *d;
 	const struct ddv_layout *l;
 	struct ddv_picture_io io;
 	struct ddv_ctx *ctx;
-	u32 cw, ch;
 	u8 *dst;
 	long ret;
 
 	if (copy_from_user(&io, arg, sizeof(io)))
 		return -EFAULT;
-	if (io.reserved[0] || io.reserved[1] || io.reserved[2])
+	if (io.reserved[0] || io.reserved[1])
 		return -EINVAL;
 	ctx = ddv_job_lock(br, io.ctx_id, io.job_id);
 	if (IS_ERR(ctx))
 		return PTR_ERR(ctx);
 	l = &ctx->job_layout;
-	cw = DIV_ROUND_UP(l->width, 2);
-	ch = DIV_ROUND_UP(l->height, 2);
+	d = ddv_dst_desc(l->pixelformat);
 	if (!ctx->job_dst) {
 		ret = -ENODATA;
 		goto out;
 	}
-	if (io.width != l->width || io.height != l->height || io.stride[0] < l->width ||
-	    io.stride[1] < cw || io.stride[2] < cw ||
+	if (!d || !ddv_picture_fits(&io, l, d) ||
 	    vb2_plane_size(&ctx->job_dst->vb2_buf, 0) < l->sizeimage) {
 		ret = -EINVAL;
 		goto out;
@@ -638,20 +691,10 @@ long ddv_v4l2_write_picture(struct ddv_bridge *br, void __user *arg)
 		ret = -EFAULT;
 		goto out;
 	}
-	ret = ddv_copy_rows(dst, l->bytesperline, io.plane[0], io.stride[0], l->width, l->height);
-	if (ret)
-		goto out;
-	dst += (size_t)l->bytesperline * l->height;
-	if (l->pixelformat == V4L2_PIX_FMT_NV12) {
-		ret = ddv_interleave_rows(dst, l->bytesperline, &io, cw, ch);
-	} else {
-		u32 cs = l->bytesperline / 2;
-
-		ret = ddv_copy_rows(dst, cs, io.plane[1], io.stride[1], cw, ch);
-		if (!ret)
-			ret = ddv_copy_rows(dst + (size_t)cs * ch, cs, io.plane[2], io.stride[2],
-					    cw, ch);
-	}
+	ret = ddv_copy_rows(dst, l->bytesperline, io.plane[0], io.stride[0],
+			    l->width * d->bytes, l->height);
+	if (!ret)
+		ret = ddv_write_chroma(dst + (size_t)l->bytesperline * l->height, &io, l, d);
 out:
 	ddv_job_unlock(ctx);
 	return ret;

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * daedalus-v4l2: the stateful VP9 decoder node (/dev/videoN).
+ * daedalus-v4l2: the stateful decoder node (/dev/videoN).
  *
- * Follows Documentation/userspace-api/media/v4l/dev-decoder.rst: VP9 on
- * the OUTPUT queue, NV12 or YUV420 on the CAPTURE queue (multi-planar API,
- * one plane), the format learnt from the stream and announced with
+ * Follows Documentation/userspace-api/media/v4l/dev-decoder.rst: H.264,
+ * HEVC, VP8, VP9 or AV1 (what the daemon decodes) on the OUTPUT queue, a
+ * YUV format fitting the stream on the CAPTURE queue (multi-planar API,
+ * one plane; ddv_fmt.c), the format learnt from the stream and announced with
  * V4L2_EVENT_SOURCE_CHANGE, drain with DEC_CMD_STOP. The kernel parses no
  * bitstream: the daemon reports each stream's format.
  */
@@ -23,38 +24,54 @@
 static int ddv_querycap(struct file *file, void *priv, struct v4l2_capability *cap)
 {
 	strscpy(cap->driver, "daedalus-v4l2", sizeof(cap->driver));
-	strscpy(cap->card, "daedalus VP9 decoder", sizeof(cap->card));
+	strscpy(cap->card, "daedalus decoder", sizeof(cap->card));
 	strscpy(cap->bus_info, "platform:daedalus-v4l2", sizeof(cap->bus_info));
 	return 0;
 }
 
 static int ddv_enum_fmt_cap(struct file *file, void *priv, struct v4l2_fmtdesc *f)
 {
-	if (!ddv_dst_format(f->index))
+	struct ddv_ctx *ctx = ddv_ctx_of(file);
+	u32 fourcc;
+
+	mutex_lock(&ctx->state_lock);
+	fourcc = ddv_dst_format(&ctx->kind, f->index);
+	mutex_unlock(&ctx->state_lock);
+	if (!fourcc)
 		return -EINVAL;
-	f->pixelformat = ddv_dst_format(f->index);
+	f->pixelformat = fourcc;
 	return 0;
 }
 
 static int ddv_enum_fmt_out(struct file *file, void *priv, struct v4l2_fmtdesc *f)
 {
-	if (f->index)
+	struct ddv_ctx *ctx = ddv_ctx_of(file);
+	const struct ddv_codec_desc *d;
+	struct ddv_codec_caps c;
+
+	if (!ddv_codec_offered_at(ctx->dev, f->index, &c))
 		return -EINVAL;
-	f->pixelformat = V4L2_PIX_FMT_VP9;
+	d = ddv_codec_desc(c.fourcc);
+	f->pixelformat = c.fourcc;
 	f->flags = V4L2_FMT_FLAG_COMPRESSED | V4L2_FMT_FLAG_DYN_RESOLUTION;
+	if (d && d->byte_stream)
+		f->flags |= V4L2_FMT_FLAG_CONTINUOUS_BYTESTREAM;
 	return 0;
 }
 
 static int ddv_enum_framesizes(struct file *file, void *priv, struct v4l2_frmsizeenum *fs)
 {
-	if (fs->index || fs->pixel_format != V4L2_PIX_FMT_VP9)
+	struct ddv_ctx *ctx = ddv_ctx_of(file);
+	struct ddv_codec_caps c;
+
+	if (fs->index || !ddv_codec_offered(ctx->dev, fs->pixel_format, &c))
 		return -EINVAL;
 	fs->type = V4L2_FRMSIZE_TYPE_STEPWISE;
 	fs->stepwise.min_width = DDV_MIN_DIM;
-	fs->stepwise.max_width = DDV_MAX_WIDTH;
+	fs->stepwise.max_width = c.max_width;
 	fs->stepwise.step_width = 1;
 	fs->stepwise.min_height = DDV_MIN_DIM;
-	fs->stepwise.max_height = DDV_MAX_HEIGHT;
+	fs->stepwise.max_height = c.max_height;
 	fs->stepwise.step_height = 1;
 	return 0;
 }
@@ -71,7 +88,7 @@ static int ddv_g_fmt(struct file *file, void *priv, struct v4l2_format *f)
 
 static int ddv_try_fmt_out(struct file *file, void *priv, struct v4l2_format *f)
 {
-	ddv_try_src(&f->fmt.pix_mp);
+	ddv_try_src(ddv_ctx_of(file)->dev, &f->fmt.pix_mp);
 	return 0;
 }
 
@@ -81,7 +98,8 @@ static int ddv_try_fmt_out(struct file *file, void *priv, struct v4l2_format *f)
  */
 static void ddv_try_dst(struct ddv_ctx *ctx, struct v4l2_pix_format_mplane *f)
 {
-	u32 fourcc = ddv_dst_format_ok(f->pixelformat) ? f->pixelformat : ddv_dst_format(0);
+	u32 fourcc = ddv_dst_format_ok(&ctx->kind, f->pixelformat) ? f->pixelformat :
+		     ddv_dst_format(&ctx->kind, 0);
 
 	lockdep_assert_held(&ctx->state_lock);
 	ddv_fill_dst_fmt(f, fourcc, ctx->dst_fmt.width, ctx->dst_fmt.height);
@@ -108,7 +126,7 @@ static int ddv_s_fmt_out(struct file *file, void *priv, struct v4l2_format *f)
 
 	if (vb2_is_busy(vq))
 		return -EBUSY;
-	ddv_try_src(&f->fmt.pix_mp);
+	ddv_try_src(ctx->dev, &f->fmt.pix_mp);
 	mutex_lock(&ctx->state_lock);
 	ctx->src_fmt = f->fmt.pix_mp;
 	/* Until the stream says otherwise, CAPTURE follows the coded size. */
@@ -290,7 +308,7 @@ static const struct v4l2_file_operations ddv_fops = {
 };
 
 static const struct video_device ddv_videodev = {
-	.name = "daedalus-vp9-dec",
+	.name = "daedalus-dec",
 	.vfl_dir = VFL_DIR_M2M,
 	.fops = &ddv_fops,
 	.ioctl_ops = &ddv_ioctl_ops,
@@ -327,6 +345,7 @@ int ddv_v4l2_init(struct ddv_bridge *br)
 		return -ENOMEM;
 	mutex_init(&dev->lock);
 	idr_init(&dev->ctxs);
+	dev->num_codecs = ddv_codecs_default(dev->codecs);
 	dev->br = br;
 	/* Named here: the parent has no driver to take a name from. */
 	strscpy(dev->v4l2_dev.name, "daedalus-v4l2", sizeof(dev->v4l2_dev.name));
@@ -358,7 +377,7 @@ int ddv_v4l2_init(struct ddv_bridge *br)
 
 	dev->v4l2_dev.release = ddv_v4l2_dev_release;
 	br->v4l2 = dev;
-	pr_info("VP9 decoder at /dev/video%d\n", dev->vfd.num);
+	pr_info("decoder at /dev/video%d\n", dev->vfd.num);
 	return 0;
 
 err_unregister_video:

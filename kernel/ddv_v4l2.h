@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * daedalus-v4l2: the stateful VP9 decoder node and its decoding contexts.
+ * daedalus-v4l2: the stateful decoder node and its decoding contexts.
  *
  * Built only when the kernel has V4L2 mem2mem (CONFIG_V4L2_MEM2MEM_DEV);
  * otherwise these are no-ops and the module offers the chardev alone.
@@ -25,6 +25,58 @@
 #define DDV_DEFAULT_HEIGHT	720
 /* OUTPUT buffers whose metadata is kept until their picture comes out. */
 #define DDV_SRC_META		32
+
+/**
+ * struct ddv_dst_desc - a CAPTURE pixel format (one plane)
+ * @fourcc: V4L2_PIX_FMT_*
+ * @depth: bits per sample
+ * @bytes: bytes per sample
+ * @hsub: horizontal chroma subsampling (2: half width)
+ * @vsub: vertical chroma subsampling
+ * @semi: Cb and Cr interleaved in one plane after luma (NV12 and kin);
+ *	otherwise a Cb plane, then a Cr plane
+ */
+struct ddv_dst_desc {
+	u32 fourcc;
+	u8 depth;
+	u8 bytes;
+	u8 hsub;
+	u8 vsub;
+	bool semi;
+};
+
+/**
+ * struct ddv_stream_kind - what a stream's pictures are, for CAPTURE
+ * @depth: bits per sample
+ * @hsub: horizontal chroma subsampling
+ * @vsub: vertical chroma subsampling
+ */
+struct ddv_stream_kind {
+	u32 depth;
+	u32 hsub;
+	u32 vsub;
+};
+
+/**
+ * struct ddv_codec_desc - an OUTPUT format the module knows
+ * @fourcc: V4L2_PIX_FMT_*
+ * @byte_stream: buffers may hold any part of the byte stream
+ *	(V4L2_FMT_FLAG_CONTINUOUS_BYTESTREAM)
+ * @profile_cid: its profile menu control, or 0
+ * @profile_max: highest value of that menu
+ * @usual: profiles offered before a daemon attached
+ * @level_cid: its level menu control, or 0
+ * @level_max: highest value of that menu
+ */
+struct ddv_codec_desc {
+	u32 fourcc;
+	bool byte_stream;
+	u32 profile_cid;
+	u32 profile_max;
+	u32 usual;
+	u32 level_cid;
+	u32 level_max;
+};
 
 /**
  * struct ddv_src_meta - what a picture inherits from its OUTPUT buffer
@@ -65,8 +117,10 @@ enum ddv_state {
  * @vfd: the /dev/videoN node
  * @m2m_dev: mem2mem job scheduler
  * @br: the chardev bridge that carries jobs to the daemon
- * @lock: protects @ctxs
+ * @lock: protects @ctxs, @codecs and @num_codecs
  * @ctxs: open contexts by id
+ * @codecs: the OUTPUT formats offered (ddv_v4l2_set_codecs())
+ * @num_codecs: entries of @codecs
  */
 struct ddv_dev {
 	struct platform_device *pdev;
@@ -79,6 +133,8 @@ struct ddv_dev {
 	struct ddv_bridge *br;
 	struct mutex lock; /* see the kerneldoc above */
 	struct idr ctxs;
+	struct ddv_codec_caps codecs[DDV_MAX_CODECS];
+	u32 num_codecs;
 };
 
 /**
@@ -94,6 +150,8 @@ struct ddv_dev {
  * @min_bufs_ctrl: V4L2_CID_MIN_BUFFERS_FOR_CAPTURE
  * @src_fmt: OUTPUT format
  * @dst_fmt: CAPTURE format
+ * @kind: what the stream's pictures are (8-bit 4:2:0 until the daemon
+ *	says): the CAPTURE formats ENUM_FMT lists
  * @cap_sizeimage: the size CAPTURE buffers queued while CAPTURE streams
  *	must have: @dst_fmt's at STREAMON. A format change mid-stream updates
  *	@dst_fmt at once, but the client may still requeue old-size buffers
@@ -134,6 +192,7 @@ struct ddv_ctx {
 	struct v4l2_ctrl *min_bufs_ctrl;
 	struct v4l2_pix_format_mplane src_fmt;
 	struct v4l2_pix_format_mplane dst_fmt;
+	struct ddv_stream_kind kind;
 	u32 cap_sizeimage;
 	enum ddv_state state;
 	bool drain;
@@ -162,10 +221,18 @@ static inline struct ddv_ctx *ddv_ctx_of(struct file *file)
 }
 
 /* ddv_fmt.c: the formats of the two queues */
-u32 ddv_dst_format(unsigned int index);
-bool ddv_dst_format_ok(u32 fourcc);
+const struct ddv_dst_desc *ddv_dst_desc(u32 fourcc);
+bool ddv_stream_kind_of(const struct ddv_stream_format *f, struct ddv_stream_kind *k);
+u32 ddv_dst_format(const struct ddv_stream_kind *k, unsigned int index);
+bool ddv_dst_format_ok(const struct ddv_stream_kind *k, u32 fourcc);
+u32 ddv_dst_chroma_stride(const struct ddv_dst_desc *d, u32 bytesperline);
 void ddv_fill_dst_fmt(struct v4l2_pix_format_mplane *f, u32 fourcc, u32 width, u32 height);
-void ddv_try_src(struct v4l2_pix_format_mplane *f);
+const struct ddv_codec_desc *ddv_codec_desc(u32 fourcc);
+u32 ddv_codecs_default(struct ddv_codec_caps *caps);
+int ddv_codec_caps_check(const struct ddv_codec_caps *c);
+bool ddv_codec_offered_at(struct ddv_dev *dev, unsigned int index, struct ddv_codec_caps *c);
+bool ddv_codec_offered(struct ddv_dev *dev, u32 fourcc, struct ddv_codec_caps *c);
+void ddv_try_src(struct ddv_dev *dev, struct v4l2_pix_format_mplane *f);
 
 /* ddv_ctx.c: a context's life */
 int ddv_ctx_open(struct file *file);
@@ -191,6 +258,7 @@ int ddv_v4l2_job_done(struct ddv_bridge *br, const void *payload, u32 len);
 long ddv_v4l2_read_src(struct ddv_bridge *br, void __user *arg);
 long ddv_v4l2_write_picture(struct ddv_bridge *br, void __user *arg);
 void ddv_v4l2_daemon_gone(struct ddv_bridge *br);
+void ddv_v4l2_set_codecs(struct ddv_bridge *br, const struct ddv_codec_caps *caps, u32 n);
 
 #else /* !CONFIG_V4L2_MEM2MEM_DEV */
 
@@ -218,6 +286,14 @@ static inline long ddv_v4l2_write_picture(struct ddv_bridge *br, void __user *ar
 }
 
 static inline void ddv_v4l2_daemon_gone(struct ddv_bridge *br) { }
+
+static inline void ddv_v4l2_set_codecs(struct ddv_bridge *br,
+				       const struct ddv_codec_caps *caps, u32 n) { }
+
+static inline int ddv_codec_caps_check(const struct ddv_codec_caps *c)
+{
+	return 0;
+}
 
 #endif /* CONFIG_V4L2_MEM2MEM_DEV */
 

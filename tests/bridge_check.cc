@@ -13,6 +13,7 @@
 
 #include <fcntl.h>
 #include <linux/daedalus-v4l2.h>
+#include <linux/videodev2.h>
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -148,8 +149,45 @@ void CheckV0RoundTrip(int fd) {
         "same PONG again -> ENOENT");
 }
 
+// A HELLO announcing one codec: VP9 profile 0.
+ddv_hello Hello(const char* name) {
+  ddv_hello hello = {};
+  hello.proto_version = DDV_PROTO_VERSION;
+  std::strncpy(hello.daemon_version, name, sizeof(hello.daemon_version) - 1);
+  hello.num_codecs = 1;
+  hello.codecs[0] = {V4L2_PIX_FMT_VP9, 1, 0, DDV_MAX_WIDTH, DDV_MAX_HEIGHT, 0};
+  return hello;
+}
+
+// The codec list is the daemon's word: anything malformed is refused.
+void CheckHelloCodecs(int fd) {
+  auto refused = [fd](ddv_hello h, const std::string& what) {
+    std::string p(reinterpret_cast<char*>(&h), sizeof(h));
+    Check(WriteErr(fd, Frame(DDV_MSG_HELLO, 0x57, p)) == EINVAL, what + " -> EINVAL");
+  };
+  ddv_hello h = Hello("bad");
+  h.num_codecs = 0;
+  refused(h, "HELLO with no codec");
+  h = Hello("bad");
+  h.num_codecs = DDV_MAX_CODECS + 1;
+  refused(h, "HELLO with more codecs than fit");
+  h = Hello("bad");
+  h.codecs[0].fourcc = V4L2_PIX_FMT_MJPEG;
+  refused(h, "HELLO with a codec the module does not know");
+  h = Hello("bad");
+  h.codecs[0].profiles = 1u << 9;
+  refused(h, "HELLO with a profile beyond the codec's menu");
+  h = Hello("bad");
+  h.codecs[0].max_level = 99;
+  refused(h, "HELLO with a level beyond the codec's menu");
+  h = Hello("bad");
+  h.num_codecs = 2;
+  h.codecs[1] = h.codecs[0];
+  refused(h, "HELLO naming a codec twice");
+}
+
 void CheckHello(int fd) {
-  ddv_hello hello = {DDV_PROTO_VERSION, 0, "bridge_check"};
+  ddv_hello hello = Hello("bridge_check");
   std::string p(reinterpret_cast<char*>(&hello), sizeof(hello));
   Check(WriteErr(fd, Frame(DDV_MSG_HELLO, 0x55, p)) == 0, "HELLO accepted");
   Msg m = ReadMsg(fd);
@@ -164,6 +202,7 @@ void CheckHello(int fd) {
   p.assign(reinterpret_cast<char*>(&hello), sizeof(hello));
   Check(WriteErr(fd, Frame(DDV_MSG_HELLO, 0x56, p)) == EPROTO,
         "HELLO for a newer protocol -> EPROTO");
+  CheckHelloCodecs(fd);
 }
 
 void CheckInjectedPing(int fd) {
@@ -204,7 +243,7 @@ void CheckBlockingRead(int fd_nonblock) {
 }
 
 void CheckFifoBound(int fd) {
-  ddv_hello hello = {DDV_PROTO_VERSION, 0, "fill"};
+  ddv_hello hello = Hello("fill");
   std::string p(reinterpret_cast<char*>(&hello), sizeof(hello));
   int accepted = 0;
   while (accepted < DDV_FIFO_CAPACITY + 5 && WriteErr(fd, Frame(DDV_MSG_HELLO, accepted, p)) == 0)

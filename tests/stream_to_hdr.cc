@@ -13,7 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "tests/vp9_stream.h"
+#include "tests/test_stream.h"
 
 int main(int argc, char** argv) {
   if (argc < 3) {
@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   long max_frames = argc > 3 ? std::atol(argv[3]) : -1;
-  auto in = daedalus::testing::Vp9Stream::Open(argv[1]);
+  auto in = daedalus::testing::TestStream::Open(argv[1]);
   if (!in.ok()) {
     std::fprintf(stderr, "stream_to_hdr: %s\n", std::string(in.status().message()).c_str());
     return 1;

@@ -23,8 +23,8 @@
 #include <thread>
 #include <vector>
 
+#include "tests/test_stream.h"
 #include "tests/v4l2_decoder.h"
-#include "tests/vp9_stream.h"
 
 namespace {
 
@@ -58,7 +58,7 @@ struct Stream {
 Stream Load(const std::string& dir, const std::string& name) {
   Stream s;
   s.name = name;
-  auto in = daedalus::testing::Vp9Stream::Open(dir + "/" + name);
+  auto in = daedalus::testing::TestStream::Open(dir + "/" + name);
   if (!in.ok()) return s;
   s.width = (*in)->width();
   s.height = (*in)->height();
@@ -190,10 +190,11 @@ void CheckVanishingClient(const Stream& plain) {
 // hang; the next stream decodes bit-exact.
 void CheckCorruptStreams(const std::string& conf, const std::string& invalid) {
   Stream good = Load(conf, "vp90-2-03-size-226x226.webm");
-  std::vector<std::string> corrupt = daedalus::testing::InvalidStreams();
+  std::vector<std::string> corrupt = daedalus::testing::InvalidStreams("vp9");
   Check(corrupt.size() >= 8,
         "corrupt streams found in " + invalid + ": " + std::to_string(corrupt.size()));
-  for (const std::string& name : corrupt) {
+  for (const std::string& path : corrupt) {
+    std::string name = path.substr(path.rfind('/') + 1);
     Stream bad = Load(invalid, name);
     {
       Decoder d(g_dev);
@@ -238,11 +239,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   g_dev = argv[1];
-  std::string conf = daedalus::testing::Vp9Dir() + "/conformance";
-  std::string invalid = daedalus::testing::Vp9Dir() + "/invalid";
+  std::string conf = daedalus::testing::CodecDir("vp9") + "/conformance";
+  std::string invalid = daedalus::testing::CodecDir("vp9") + "/invalid";
   Stream plain = Load(conf, "vp90-2-09-lf_deltas.webm");
   if (plain.frames.empty() || plain.want.empty()) {
-    std::printf("FAIL no VP9 vectors in %s (set DAEDALUS_VP9_DIR)\n", conf.c_str());
+    std::printf("FAIL no VP9 vectors in %s (set DAEDALUS_SHARED_DIR)\n", conf.c_str());
     return 1;
   }
   CheckDrain(plain);

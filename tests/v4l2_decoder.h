@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //
-// Decoder: a client of the VP9 decoder node on the raw V4L2 API, following
+// Decoder: a client of the decoder node on the raw V4L2 API, following
 // dev-decoder.rst: OUTPUT set up first, CAPTURE on each SOURCE_CHANGE,
 // DEC_CMD_STOP at the end, until the LAST buffer. Either queue can use MMAP,
 // USERPTR (page-aligned anonymous memory) or DMABUF (buffers exported with
@@ -29,7 +29,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/vp9_stream.h"
+#include "tests/test_stream.h"
 
 namespace daedalus::testing {
 
@@ -62,10 +62,64 @@ struct Options {
   size_t seek_to = 0;    // frame to restart at
   uint32_t out_memory = V4L2_MEMORY_MMAP;
   uint32_t cap_memory = V4L2_MEMORY_MMAP;
-  bool hash = true;          // false: pictures are counted, not hashed (benchmarks)
-  int requeue_delay_ms = 0;  // hold each picture this long before requeueing
-                             // its buffer, like a slow renderer
+  bool hash = true;                   // false: pictures are counted, not hashed (benchmarks)
+  int requeue_delay_ms = 0;           // hold each picture this long before requeueing
+                                      // its buffer, like a slow renderer
+  uint32_t codec = V4L2_PIX_FMT_VP9;  // the OUTPUT format
+  // CAPTURE format to choose after SOURCE_CHANGE if ENUM_FMT lists it;
+  // 0 keeps the node's choice (G_FMT).
+  uint32_t cap_format = 0;
 };
+
+// The picture in a CAPTURE buffer of format `f` as planar samples at the
+// picture's size (16-bit little-endian ones for more than 8 bits), the
+// way the reference MD5s are taken; empty for a format this does not know.
+inline std::vector<uint8_t> PlanarPicture(const uint8_t* buf, const v4l2_pix_format_mplane& f) {
+  struct Layout {
+    uint32_t fourcc, bytes, hsub, vsub;
+    bool semi;
+  };
+  static constexpr Layout kLayouts[] = {
+      {V4L2_PIX_FMT_YUV420, 1, 2, 2, false},  {V4L2_PIX_FMT_NV12, 1, 2, 2, true},
+      {V4L2_PIX_FMT_YUV422P, 1, 2, 1, false}, {V4L2_PIX_FMT_NV16, 1, 2, 1, true},
+      {V4L2_PIX_FMT_NV24, 1, 1, 1, true},     {V4L2_PIX_FMT_P010, 2, 2, 2, true},
+  };
+  const Layout* l = nullptr;
+  for (const Layout& k : kLayouts) {
+    if (k.fourcc == f.pixelformat) l = &k;
+  }
+  std::vector<uint8_t> out;
+  if (!l) return out;
+  uint32_t w = f.width, h = f.height, bpl = f.plane_fmt[0].bytesperline;
+  uint32_t cw = (w + l->hsub - 1) / l->hsub, ch = (h + l->vsub - 1) / l->vsub;
+  uint32_t cs = l->semi ? bpl * 2 / l->hsub : bpl / l->hsub;
+  // P010 keeps 10 bits in the high bits of each 16-bit sample.
+  auto put = [&](const uint8_t* sample) {
+    if (l->bytes == 1) {
+      out.push_back(*sample);
+      return;
+    }
+    uint16_t v = static_cast<uint16_t>((sample[0] | sample[1] << 8) >> 6);
+    out.push_back(static_cast<uint8_t>(v));
+    out.push_back(static_cast<uint8_t>(v >> 8));
+  };
+  for (uint32_t y = 0; y < h; y++) {
+    for (uint32_t x = 0; x < w; x++) put(buf + y * bpl + x * l->bytes);
+  }
+  const uint8_t* c = buf + static_cast<size_t>(bpl) * h;
+  for (uint32_t p = 0; p < 2; p++) {
+    for (uint32_t y = 0; y < ch; y++) {
+      for (uint32_t x = 0; x < cw; x++) {
+        if (l->semi) {
+          put(c + y * cs + (2 * x + p) * l->bytes);
+        } else {
+          put(c + (p * ch + y) * cs + x * l->bytes);
+        }
+      }
+    }
+  }
+  return out;
+}
 
 inline const char* MemoryName(uint32_t memory) {
   switch (memory) {
@@ -223,11 +277,15 @@ class Decoder {
     }
     v4l2_format f = {};
     f.type = V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE;
-    f.fmt.pix_mp.pixelformat = V4L2_PIX_FMT_VP9;
+    f.fmt.pix_mp.pixelformat = opt_.codec;
     f.fmt.pix_mp.width = width;
     f.fmt.pix_mp.height = height;
     f.fmt.pix_mp.num_planes = 1;
     if (ioctl(fd_, VIDIOC_S_FMT, &f) < 0) return Fail(r, "S_FMT OUTPUT"), false;
+    if (f.fmt.pix_mp.pixelformat != opt_.codec) {
+      errno = EINVAL;
+      return Fail(r, "the node does not offer the codec"), false;
+    }
     return Allocate(V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE, opt_.out_memory, 4,
                     f.fmt.pix_mp.plane_fmt[0].sizeimage, out_maps_, r);
   }
@@ -280,7 +338,7 @@ class Decoder {
     exporters_.push_back(ex);
     v4l2_format f = {};
     f.type = V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE;
-    f.fmt.pix_mp.pixelformat = V4L2_PIX_FMT_VP9;
+    f.fmt.pix_mp.pixelformat = opt_.codec;
     f.fmt.pix_mp.num_planes = 1;
     f.fmt.pix_mp.plane_fmt[0].sizeimage = size;
     if (ioctl(ex, VIDIOC_S_FMT, &f) < 0) return Fail(r, "exporter S_FMT"), false;
@@ -377,24 +435,10 @@ class Decoder {
     return ReconfigureCapture(r);
   }
 
-  // The CAPTURE buffer as planar I420, hashed like the reference.
+  // The CAPTURE buffer hashed like the reference: planar, no padding.
   std::string PictureMd5(const uint8_t* buf) {
-    const v4l2_pix_format_mplane& f = cap_fmt_.fmt.pix_mp;
-    uint32_t w = f.width, h = f.height, bpl = f.plane_fmt[0].bytesperline;
-    uint32_t cw = (w + 1) / 2, ch = (h + 1) / 2;
-    std::vector<uint8_t> planar;
-    for (uint32_t y = 0; y < h; y++) planar.insert(planar.end(), buf + y * bpl, buf + y * bpl + w);
-    const uint8_t* c = buf + static_cast<size_t>(bpl) * h;
-    for (int p = 0; p < 2; p++) {
-      for (uint32_t y = 0; y < ch; y++) {
-        if (f.pixelformat == V4L2_PIX_FMT_NV12) {
-          for (uint32_t x = 0; x < cw; x++) planar.push_back(c[y * bpl + 2 * x + p]);
-        } else {
-          const uint8_t* row = c + (p * ch + y) * (bpl / 2);
-          planar.insert(planar.end(), row, row + cw);
-        }
-      }
-    }
+    std::vector<uint8_t> planar = PlanarPicture(buf, cap_fmt_.fmt.pix_mp);
+    if (planar.empty()) return "unknown CAPTURE format";
     return Md5Hex(planar.data(), planar.size());
   }
 
@@ -428,6 +472,14 @@ class Decoder {
     cap_fmt_ = {};
     cap_fmt_.type = type;
     if (ioctl(fd_, VIDIOC_G_FMT, &cap_fmt_) < 0) return Fail(r, "G_FMT CAPTURE"), false;
+    if (opt_.cap_format && opt_.cap_format != cap_fmt_.fmt.pix_mp.pixelformat) {
+      v4l2_format want = cap_fmt_;
+      want.fmt.pix_mp.pixelformat = opt_.cap_format;
+      // A format the stream cannot have is refused by the node choosing
+      // another: keep what G_FMT said then.
+      if (ioctl(fd_, VIDIOC_S_FMT, &want) < 0) return Fail(r, "S_FMT CAPTURE"), false;
+      cap_fmt_ = want;
+    }
     v4l2_control ctrl = {V4L2_CID_MIN_BUFFERS_FOR_CAPTURE, 0};
     if (ioctl(fd_, VIDIOC_G_CTRL, &ctrl) < 0) return Fail(r, "G_CTRL MIN_BUFFERS"), false;
     if (!Allocate(type, opt_.cap_memory, ctrl.value + 2, cap_fmt_.fmt.pix_mp.plane_fmt[0].sizeimage,

@@ -22,9 +22,9 @@
 #include <deque>
 #include <vector>
 
-#include "daemon/decode/vp9_decoder.h"
+#include "daemon/decode/stream_decoder.h"
+#include "tests/test_stream.h"
 #include "tests/v4l2_decoder.h"
-#include "tests/vp9_stream.h"
 
 namespace {
 
@@ -104,7 +104,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "vp9_bench: THREADS and ROUNDS must be at least 1\n");
     return 2;
   }
-  auto in = daedalus::testing::Vp9Stream::Open(argv[2]);
+  auto in = daedalus::testing::TestStream::Open(argv[2]);
   if (!in.ok()) {
     std::fprintf(stderr, "vp9_bench: %s\n", std::string(in.status().message()).c_str());
     return 1;
@@ -123,7 +123,8 @@ int main(int argc, char** argv) {
     // Directly with libavcodec, from creating the decoder on.
     std::deque<daedalus::decode::Picture> pics;
     auto start = Clock::now();
-    auto dec = daedalus::decode::Vp9Decoder::Create({threads});
+    auto dec =
+        daedalus::decode::StreamDecoder::Create(*daedalus::decode::CodecByName("vp9"), {threads});
     if (!dec.ok()) return 1;
     Clock::time_point first, last;
     size_t shown = 0;

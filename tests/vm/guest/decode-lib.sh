@@ -91,11 +91,25 @@ ffmpeg_conformance() {
 # own_client_check: tests/v4l2_check on the raw V4L2 API.
 own_client_check() {
 	echo "== our own client: drain, seek, resolution change, concurrency, corrupt streams"
-	export DAEDALUS_VP9_DIR="$VP9_DIR"
+	export DAEDALUS_SHARED_DIR="${VP9_DIR%/vp9}"
 	run v4l2_check "$BIN/v4l2_check" "$dev"
 	expect_rc 0 "v4l2_check"
 	expect_out v4l2_check '^v4l2_check: [0-9]+ checks passed, 0 failed$' "v4l2_check summary"
 	kill -0 "$daemon" && ok "daedalusd survived everything" || bad "daedalusd died"
+}
+
+# codec_check: tests/codec_check, every codec through the node with our own
+# client: conformance, random byte-stream splits, corrupt streams, mixed
+# codecs at once. CODECS narrows it (arm64: a slice, for time).
+codec_check() {
+	echo "== our own client: every codec"
+	export DAEDALUS_SHARED_DIR="${VP9_DIR%/vp9}"
+	# shellcheck disable=SC2086
+	run codec_check "$BIN/codec_check" "$dev" ${CODECS:-}
+	expect_rc 0 "codec_check"
+	expect_out codec_check '^codec_check: [0-9]+ checks passed, 0 failed$' "codec_check summary"
+	grep -E "^FAIL|^(ok  ) [a-z0-9]+: [0-9]+/[0-9]+ streams|^    " "$OUT/codec_check.txt" | head -40 | sed "s/^/    /"
+	kill -0 "$daemon" && ok "daedalusd survived every codec" || bad "daedalusd died"
 }
 
 # kernel_ping: a control-plane ping that round-trips through the kernel.

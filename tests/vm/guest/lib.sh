@@ -19,7 +19,7 @@ load_media_core() {
 # /dev/videoN of our decoder, by its name in sysfs.
 decoder_node() {
 	for n in /sys/class/video4linux/video*; do
-		[ "$(cat "$n/name")" = daedalus-vp9-dec ] && echo "/dev/${n##*/}" && return 0
+		[ "$(cat "$n/name")" = daedalus-dec ] && echo "/dev/${n##*/}" && return 0
 	done
 	return 1
 }

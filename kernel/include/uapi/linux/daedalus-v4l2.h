@@ -13,9 +13,19 @@
 
 #include <linux/ioctl.h>
 #include <linux/types.h>
+#include <linux/videodev2.h>
+
+/*
+ * A stateful decoder's AV1 bitstream (OBUs, one temporal unit per buffer).
+ * Not in 6.12's videodev2.h; this is the fourcc Chromium's V4L2 decoder
+ * uses for it (media/gpu/v4l2, "AV01") and later kernels define.
+ */
+#ifndef V4L2_PIX_FMT_AV1
+#define V4L2_PIX_FMT_AV1	v4l2_fourcc('A', 'V', '0', '1')
+#endif
 
 #define DDV_MAGIC		0x44303456	/* 'D04V' */
-#define DDV_PROTO_VERSION	3
+#define DDV_PROTO_VERSION	4
 #define DDV_MAX_PAYLOAD		65536
 #define DDV_FIFO_CAPACITY	64
 #define DDV_VERSION_LEN		32
@@ -86,16 +96,45 @@ struct ddv_msg_header {
 	__u32 reserved;
 };
 
+/* Codecs a daemon may announce in one HELLO. */
+#define DDV_MAX_CODECS		8
+
+/**
+ * struct ddv_codec_caps - one codec the daemon decodes
+ * @fourcc: its OUTPUT format: V4L2_PIX_FMT_H264, _HEVC, _VP8, _VP9, _AV1
+ * @profiles: bit N set: streams of the codec's V4L2 profile menu value N
+ *	decode (V4L2_CID_MPEG_VIDEO_<codec>_PROFILE)
+ * @max_level: highest value of the codec's V4L2 level menu that decodes;
+ *	0 for VP8, which has no level control
+ * @max_width: largest coded width
+ * @max_height: largest coded height
+ * @reserved: zero
+ */
+struct ddv_codec_caps {
+	__u32 fourcc;
+	__u32 profiles;
+	__u32 max_level;
+	__u32 max_width;
+	__u32 max_height;
+	__u32 reserved;
+};
+
 /**
  * struct ddv_hello - payload of DDV_MSG_HELLO
  * @proto_version: protocol version the daemon speaks
  * @flags: none defined yet, must be zero
  * @daemon_version: NUL-terminated version string of the daemon
+ * @num_codecs: entries of @codecs in use, 1..DDV_MAX_CODECS
+ * @reserved: zero
+ * @codecs: what the daemon decodes; the node offers exactly these
  */
 struct ddv_hello {
 	__u32 proto_version;
 	__u32 flags;
 	char daemon_version[DDV_VERSION_LEN];
+	__u32 num_codecs;
+	__u32 reserved;
+	struct ddv_codec_caps codecs[DDV_MAX_CODECS];
 };
 
 /**
@@ -188,10 +227,12 @@ struct ddv_ctx_msg {
 
 /**
  * struct ddv_layout - how the CAPTURE buffer of a job is laid out
- * @pixelformat: V4L2_PIX_FMT_NV12 or V4L2_PIX_FMT_YUV420
+ * @pixelformat: a CAPTURE format of the node (docs/decoder.md): YUV420,
+ *	NV12, YUV422P, NV16, NV24 or P010, one plane each
  * @width: picture width in pixels
  * @height: picture height in lines
- * @bytesperline: luma stride; chroma rows follow the luma plane
+ * @bytesperline: luma stride; the chroma plane(s) follow the luma plane
+ *	as the format's V4L2 definition lays them out
  * @sizeimage: bytes the buffer holds
  * @reserved: zero
  */
@@ -220,6 +261,8 @@ struct ddv_layout {
  * @src_queued: OUTPUT buffers the client has queued, this job's included
  * @dst_queued: CAPTURE buffers the client has queued, this job's included
  * @submit_ns: CLOCK_MONOTONIC time the kernel sent the job, in ns
+ * @codec: the context's OUTPUT format, one the daemon announced
+ * @reserved: zero
  */
 struct ddv_decode {
 	__u32 ctx_id;
@@ -231,6 +274,8 @@ struct ddv_decode {
 	__u32 src_queued;
 	__u32 dst_queued;
 	__u64 submit_ns;
+	__u32 codec;
+	__u32 reserved;
 };
 
 #define DDV_DONE_SRC_CONSUMED	0x1	/* the OUTPUT buffer is done with */
@@ -268,6 +313,9 @@ struct ddv_stream_format {
  * @timestamp: with DDV_DONE_PICTURE: timestamp of the OUTPUT buffer the
  *	picture was decoded from
  * @format: with DDV_DONE_FORMAT
+ * @field: with DDV_DONE_PICTURE: how the picture's fields were coded,
+ *	V4L2_FIELD_NONE (progressive), _INTERLACED_TB or _INTERLACED_BT
+ * @reserved: zero
  */
 struct ddv_decode_done {
 	__u32 ctx_id;
@@ -276,6 +324,8 @@ struct ddv_decode_done {
 	__s32 status;
 	__u64 timestamp;
 	struct ddv_stream_format format;
+	__u32 field;
+	__u32 reserved;
 };
 
 /**
@@ -300,14 +350,17 @@ struct ddv_src_io {
  * struct ddv_picture_io - argument of DDV_IOC_WRITE_PICTURE
  * @ctx_id: the context of a running job
  * @job_id: the running job, which has a CAPTURE buffer
- * @plane: addresses of the Y, U and V planes (8-bit 4:2:0)
+ * @plane: addresses of the picture's planes
  * @stride: bytes between rows of each plane
  * @width: picture width; must match the job's layout
  * @height: picture height; must match the job's layout
+ * @num_planes: 3: Y, U and V planes with the layout's sample size (the
+ *	kernel interleaves U and V for an 8-bit NV format); 2: Y and the
+ *	chroma plane already as the layout has it (P010, or any NV format)
  * @reserved: zero
  *
  * The kernel writes the picture into the CAPTURE buffer in the job's
- * layout (interleaving U and V for NV12): the picture's only copy.
+ * layout: for 8-bit pictures, the picture's only copy.
  */
 struct ddv_picture_io {
 	__u32 ctx_id;
@@ -316,7 +369,8 @@ struct ddv_picture_io {
 	__u32 stride[3];
 	__u32 width;
 	__u32 height;
-	__u32 reserved[3];
+	__u32 num_planes;
+	__u32 reserved[2];
 };
 
 #define DDV_IOC_MAGIC		0xD4

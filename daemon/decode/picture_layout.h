@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//
+// PictureLayout: the planes of a decoded picture as a CAPTURE format
+// takes them. 8-bit pictures go as libavcodec left them (the kernel copies
+// or interleaves their planes); a 10-bit 4:2:0 picture for P010 is first
+// converted with libswscale (samples moved to the high bits, Cb and Cr
+// interleaved), into memory this object keeps until the next call.
+//
+//   PictureLayout layout;
+//   absl::StatusOr<PlaneSet> planes = layout.For(picture, V4L2_PIX_FMT_P010);
+
+#ifndef DAEDALUS_DAEMON_DECODE_PICTURE_LAYOUT_H_
+#define DAEDALUS_DAEMON_DECODE_PICTURE_LAYOUT_H_
+
+#include <array>
+#include <cstdint>
+
+#include "absl/status/statusor.h"
+#include "daemon/decode/stream_decoder.h"
+
+struct SwsContext;
+
+namespace daedalus::decode {
+
+struct PlaneSet {
+  int num_planes = 3;
+  std::array<const uint8_t*, 3> planes = {};
+  std::array<int, 3> strides = {};
+};
+
+class PictureLayout {
+ public:
+  PictureLayout() = default;
+  ~PictureLayout();
+  PictureLayout(const PictureLayout&) = delete;
+  PictureLayout& operator=(const PictureLayout&) = delete;
+
+  // The planes of `pic` for CAPTURE format `fourcc`. FailedPrecondition
+  // when the format cannot carry the picture; Internal for a frame laid
+  // out bottom-up (negative strides) or a failed conversion.
+  absl::StatusOr<PlaneSet> For(const Picture& pic, uint32_t fourcc);
+
+ private:
+  absl::StatusOr<PlaneSet> ToP010(const AVFrame& frame);
+  SwsContext* sws_ = nullptr;
+  FramePtr converted_;
+};
+
+}  // namespace daedalus::decode
+
+#endif  // DAEDALUS_DAEMON_DECODE_PICTURE_LAYOUT_H_

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//
+// PictureLayout: 8-bit pictures go as they are; 10-bit 4:2:0 becomes P010
+// (each sample in the high bits, Cb and Cr interleaved); a format that
+// cannot carry a picture is refused.
+
+#include "daemon/decode/picture_layout.h"
+
+extern "C" {
+#include <libavutil/frame.h>
+}
+
+#include <linux/videodev2.h>
+
+#include <cstring>
+
+#include "gtest/gtest.h"
+
+namespace daedalus::decode {
+namespace {
+
+Picture MakePicture(AVPixelFormat fmt, int w, int h, int depth, int sx, int sy) {
+  Picture p;
+  p.frame.reset(av_frame_alloc());
+  p.frame->format = fmt;
+  p.frame->width = w;
+  p.frame->height = h;
+  EXPECT_EQ(av_frame_get_buffer(p.frame.get(), 0), 0);
+  p.format = {w, h, depth, sx, sy};
+  return p;
+}
+
+TEST(PictureLayoutTest, EightBitPlanesGoAsTheyAre) {
+  Picture p = MakePicture(AV_PIX_FMT_YUV422P, 64, 32, 8, 1, 0);
+  PictureLayout layout;
+  for (uint32_t fourcc : {V4L2_PIX_FMT_NV16, V4L2_PIX_FMT_YUV422P}) {
+    auto set = layout.For(p, fourcc);
+    ASSERT_TRUE(set.ok()) << set.status();
+    EXPECT_EQ(set->num_planes, 3);
+    for (int i = 0; i < 3; i++) EXPECT_EQ(set->planes[i], p.frame->data[i]);
+  }
+}
+
+TEST(PictureLayoutTest, TenBitBecomesP010) {
+  const int w = 18, h = 6;  // odd chroma width on purpose: 9
+  Picture p = MakePicture(AV_PIX_FMT_YUV420P10LE, w, h, 10, 1, 1);
+  for (int plane = 0; plane < 3; plane++) {
+    int pw = plane ? 9 : w, ph = plane ? 3 : h;
+    for (int y = 0; y < ph; y++) {
+      auto* row = reinterpret_cast<uint16_t*>(p.frame->data[plane] + y * p.frame->linesize[plane]);
+      for (int x = 0; x < pw; x++)
+        row[x] = static_cast<uint16_t>((plane * 300 + y * 37 + x) & 1023);
+    }
+  }
+  PictureLayout layout;
+  auto set = layout.For(p, V4L2_PIX_FMT_P010);
+  ASSERT_TRUE(set.ok()) << set.status();
+  ASSERT_EQ(set->num_planes, 2);
+  for (int y = 0; y < h; y++) {
+    const auto* out = reinterpret_cast<const uint16_t*>(set->planes[0] + y * set->strides[0]);
+    const auto* in = reinterpret_cast<const uint16_t*>(p.frame->data[0] + y * p.frame->linesize[0]);
+    for (int x = 0; x < w; x++) ASSERT_EQ(out[x], in[x] << 6) << x << "," << y;
+  }
+  for (int y = 0; y < 3; y++) {
+    const auto* out = reinterpret_cast<const uint16_t*>(set->planes[1] + y * set->strides[1]);
+    const auto* u = reinterpret_cast<const uint16_t*>(p.frame->data[1] + y * p.frame->linesize[1]);
+    const auto* v = reinterpret_cast<const uint16_t*>(p.frame->data[2] + y * p.frame->linesize[2]);
+    for (int x = 0; x < 9; x++) {
+      ASSERT_EQ(out[2 * x], u[x] << 6) << x << "," << y;
+      ASSERT_EQ(out[2 * x + 1], v[x] << 6) << x << "," << y;
+    }
+  }
+}
+
+TEST(PictureLayoutTest, RefusesAFormatThatCannotCarryThePicture) {
+  Picture p10 = MakePicture(AV_PIX_FMT_YUV420P10LE, 16, 16, 10, 1, 1);
+  Picture p440 = MakePicture(AV_PIX_FMT_YUV440P, 16, 16, 8, 0, 1);
+  PictureLayout layout;
+  EXPECT_EQ(layout.For(p10, V4L2_PIX_FMT_NV12).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(layout.For(p440, V4L2_PIX_FMT_NV24).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace daedalus::decode

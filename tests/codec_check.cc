@@ -1,0 +1,298 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//
+// codec_check: every codec through the decoder node with our own client
+// (tests/v4l2_decoder.h), in the test VM with daedalusd: what ENUM_FMT and
+// the profile menus offer, every conformance stream of every codec
+// compared frame by frame with its reference MD5s (byte streams also cut
+// at random sizes), streams whose pictures no CAPTURE format carries
+// refused with EIO, every corrupt stream survived with the next stream
+// bit-exact, and one context of each codec decoding at the same time.
+//
+//   usage: codec_check /dev/videoN [CODEC...]   (default: h264 hevc vp8 vp9 av1)
+
+#include <fcntl.h>
+#include <linux/daedalus-v4l2.h>
+#include <linux/videodev2.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "daemon/decode/codec.h"
+#include "tests/test_stream.h"
+#include "tests/v4l2_decoder.h"
+
+// Debian 12's userspace headers (6.1) predate the AV1 controls of the
+// guest's 6.12 kernel; the ID is the kernel's ABI.
+#ifndef V4L2_CID_MPEG_VIDEO_AV1_PROFILE
+#define V4L2_CID_MPEG_VIDEO_AV1_PROFILE (V4L2_CID_CODEC_BASE + 655)
+#endif
+
+namespace {
+
+using daedalus::testing::CompressedFrame;
+using daedalus::testing::ConformanceStream;
+using daedalus::testing::Decoder;
+using daedalus::testing::Options;
+using daedalus::testing::Result;
+
+int g_passed = 0, g_failed = 0;
+const char* g_dev = nullptr;
+
+void Check(bool ok, const std::string& what) {
+  (ok ? g_passed : g_failed)++;
+  std::printf("%s %s\n", ok ? "ok  " : "FAIL", what.c_str());
+  std::fflush(stdout);
+}
+
+struct Stream {
+  ConformanceStream info;
+  std::vector<CompressedFrame> frames;
+  std::vector<std::string> want;
+  int width = 0, height = 0;
+};
+
+Stream Load(const ConformanceStream& c, const daedalus::testing::TestStream::Options& opt = {}) {
+  Stream s;
+  s.info = c;
+  auto in = daedalus::testing::TestStream::Open(c.path, opt);
+  if (!in.ok()) return s;
+  s.width = (*in)->width();
+  s.height = (*in)->height();
+  while (auto f = (*in)->Next()) s.frames.push_back(*std::move(f));
+  auto md5 = daedalus::testing::ReferenceMd5s(c);
+  if (md5.ok()) s.want = *md5;
+  return s;
+}
+
+// Pictures of these FFmpeg formats have no CAPTURE format on the node
+// (V4L2 has no single-plane layout for them): their streams must fail
+// with EIO, never give garbage.
+bool NoCaptureFormat(const std::string& format) {
+  return format == "yuv440p" || format == "yuv422p10le" || format == "yuv444p10le";
+}
+
+Result Decode(const Stream& s, uint32_t codec, uint32_t cap_format = 0) {
+  Options opt;
+  opt.codec = codec;
+  opt.cap_format = cap_format;
+  Decoder d(g_dev);
+  return d.Run(s.frames, s.width ? s.width : 320, s.height ? s.height : 240, opt);
+}
+
+std::string Describe(const Result& r, const Stream& s) {
+  char buf[300];
+  std::snprintf(buf, sizeof(buf), "%zu/%zu pictures%s%s", r.md5.size(), s.want.size(),
+                r.error.empty() ? "" : ", ", r.error.c_str());
+  return buf;
+}
+
+bool BitExact(const Result& r, const Stream& s) {
+  return !s.want.empty() && r.error.empty() && !r.fatal && r.md5 == s.want;
+}
+
+// What the node says about the codec: the OUTPUT format and its flags,
+// the profile menu, the frame sizes.
+void CheckOffered(const daedalus::decode::CodecInfo& c) {
+  int fd = open(g_dev, O_RDWR | O_CLOEXEC);
+  bool listed = false, byte_stream = false;
+  for (v4l2_fmtdesc d = {0, V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE}; ioctl(fd, VIDIOC_ENUM_FMT, &d) == 0;
+       d.index++) {
+    if (d.pixelformat != c.fourcc) continue;
+    listed = (d.flags & V4L2_FMT_FLAG_COMPRESSED) && (d.flags & V4L2_FMT_FLAG_DYN_RESOLUTION);
+    byte_stream = d.flags & V4L2_FMT_FLAG_CONTINUOUS_BYTESTREAM;
+  }
+  Check(listed, std::string(c.name) + ": ENUM_FMT lists it, compressed, dynamic resolution");
+  bool want_bytes = c.packets == daedalus::decode::Packets::kParsed;
+  Check(byte_stream == want_bytes,
+        std::string(c.name) + ": CONTINUOUS_BYTESTREAM " + (want_bytes ? "set" : "not set"));
+  v4l2_frmsizeenum fs = {};
+  fs.pixel_format = c.fourcc;
+  Check(ioctl(fd, VIDIOC_ENUM_FRAMESIZES, &fs) == 0 && fs.stepwise.max_width == DDV_MAX_WIDTH,
+        std::string(c.name) + ": ENUM_FRAMESIZES up to 4096x2304");
+  uint32_t cid = c.codec == daedalus::decode::Codec::kH264   ? V4L2_CID_MPEG_VIDEO_H264_PROFILE
+                 : c.codec == daedalus::decode::Codec::kHevc ? V4L2_CID_MPEG_VIDEO_HEVC_PROFILE
+                 : c.codec == daedalus::decode::Codec::kVp8  ? V4L2_CID_MPEG_VIDEO_VP8_PROFILE
+                 : c.codec == daedalus::decode::Codec::kVp9  ? V4L2_CID_MPEG_VIDEO_VP9_PROFILE
+                                                             : V4L2_CID_MPEG_VIDEO_AV1_PROFILE;
+  std::string profiles;
+  v4l2_queryctrl q = {};
+  q.id = cid;
+  if (ioctl(fd, VIDIOC_QUERYCTRL, &q) == 0) {
+    for (int i = q.minimum; i <= q.maximum; i++) {
+      v4l2_querymenu m = {};
+      m.id = cid;
+      m.index = static_cast<uint32_t>(i);
+      if (ioctl(fd, VIDIOC_QUERYMENU, &m) == 0) {
+        profiles += std::string(profiles.empty() ? "" : ", ") + reinterpret_cast<char*>(m.name);
+      }
+    }
+  }
+  Check(!profiles.empty(), std::string(c.name) + ": profile menu: " + profiles);
+  close(fd);
+}
+
+// Every conformance stream: bit-exact, or EIO where no format carries it.
+void CheckConformance(const daedalus::decode::CodecInfo& c) {
+  std::vector<ConformanceStream> streams = daedalus::testing::ConformanceStreams(c.name);
+  if (c.codec == daedalus::decode::Codec::kVp9) {
+    for (auto& s : daedalus::testing::ConformanceStreams("vp9", true)) streams.push_back(s);
+  }
+  size_t want_streams = c.codec == daedalus::decode::Codec::kVp9    ? 38
+                        : c.codec == daedalus::decode::Codec::kVp8  ? 18
+                        : c.codec == daedalus::decode::Codec::kH264 ? 14
+                                                                    : 8;
+  int exact = 0, refused = 0, tested = 0;
+  for (const ConformanceStream& info : streams) {
+    Stream s = Load(info);
+    tested++;
+    Result r = Decode(s, c.fourcc);
+    if (NoCaptureFormat(info.format)) {
+      bool ok = r.fatal && r.md5.empty();
+      refused += ok;
+      if (!ok)
+        std::printf("    %s (%s) not refused: %s\n", info.name.c_str(), info.format.c_str(),
+                    Describe(r, s).c_str());
+      continue;
+    }
+    if (daedalus::testing::KnownAarch64Mismatch(info.name)) {
+      tested--;
+      continue;
+    }
+    if (BitExact(r, s)) {
+      exact++;
+    } else {
+      std::printf("    %s mismatch: %s\n", info.name.c_str(), Describe(r, s).c_str());
+    }
+  }
+  char what[200];
+  std::snprintf(what, sizeof(what),
+                "%s: %d/%d streams bit-exact through the node, %d refused (EIO, no CAPTURE format)",
+                c.name, exact, tested - refused, refused);
+  Check(streams.size() >= want_streams && exact + refused == tested, what);
+}
+
+// The first 8-bit 4:2:0 stream in every other CAPTURE format it may take.
+void CheckCaptureFormats(const daedalus::decode::CodecInfo& c) {
+  for (const ConformanceStream& info : daedalus::testing::ConformanceStreams(c.name)) {
+    if (info.format != "yuv420p") continue;
+    Stream s = Load(info);
+    Result r = Decode(s, c.fourcc, V4L2_PIX_FMT_NV12);
+    Check(BitExact(r, s), std::string(c.name) + " as NV12: " + info.name + ": " + Describe(r, s));
+    break;
+  }
+  // 4:2:2 in both its layouts (H.264 High 4:2:2).
+  if (c.codec == daedalus::decode::Codec::kH264) {
+    for (const ConformanceStream& info : daedalus::testing::ConformanceStreams(c.name)) {
+      if (info.format != "yuv422p") continue;
+      Stream s = Load(info);
+      for (uint32_t f : {V4L2_PIX_FMT_NV16, V4L2_PIX_FMT_YUV422P}) {
+        Result r = Decode(s, c.fourcc, f);
+        Check(BitExact(r, s), std::string("h264 4:2:2 as ") + daedalus::decode::FourccName(f) +
+                                  ": " + Describe(r, s));
+      }
+    }
+  }
+}
+
+// H.264/HEVC: the byte stream cut at random sizes, as a client reading
+// blocks of a file would queue it.
+void CheckRandomSplits(const daedalus::decode::CodecInfo& c) {
+  if (c.packets != daedalus::decode::Packets::kParsed) return;
+  int exact = 0, tested = 0;
+  for (const ConformanceStream& info : daedalus::testing::ConformanceStreams(c.name)) {
+    if (info.name.find(".mp4") != std::string::npos || NoCaptureFormat(info.format)) continue;
+    tested++;
+    Stream s = Load(info, {.split_max = 4096, .seed = 11});
+    Result r = Decode(s, c.fourcc);
+    if (BitExact(r, s)) {
+      exact++;
+    } else {
+      std::printf("    %s split: %s\n", info.name.c_str(), Describe(r, s).c_str());
+    }
+  }
+  Check(tested > 0 && exact == tested, std::string(c.name) +
+                                           " cut at random sizes: " + std::to_string(exact) + "/" +
+                                           std::to_string(tested) + " streams bit-exact");
+}
+
+// Every corrupt stream: no hang, then the next stream bit-exact.
+void CheckInvalid(const daedalus::decode::CodecInfo& c) {
+  Stream good = Load(daedalus::testing::ConformanceStreams(c.name).at(0));
+  std::vector<std::string> invalid = daedalus::testing::InvalidStreams(c.name);
+  int survived = 0;
+  for (const std::string& path : invalid) {
+    ConformanceStream info{c.name, path, path, ""};
+    Stream bad = Load(info, {.codec = c.name});
+    Result r = Decode(bad, c.fourcc);
+    bool no_hang = r.error.find("timeout") == std::string::npos;
+    Result next = Decode(good, c.fourcc);
+    if (no_hang && BitExact(next, good)) {
+      survived++;
+    } else {
+      std::printf("    %s: %s; next: %s\n", path.c_str(), r.error.c_str(),
+                  Describe(next, good).c_str());
+    }
+  }
+  Check(!invalid.empty() && survived == static_cast<int>(invalid.size()),
+        std::string(c.name) + ": " + std::to_string(survived) + "/" +
+            std::to_string(invalid.size()) + " corrupt streams survived, the next bit-exact");
+}
+
+// One context of each codec at once.
+void CheckMixed(const std::vector<const daedalus::decode::CodecInfo*>& codecs) {
+  std::vector<Stream> streams;
+  for (const auto* c : codecs)
+    streams.push_back(Load(daedalus::testing::ConformanceStreams(c->name).at(0)));
+  std::vector<Result> results(codecs.size());
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < codecs.size(); i++) {
+    threads.emplace_back([&, i] { results[i] = Decode(streams[i], codecs[i]->fourcc); });
+  }
+  for (auto& t : threads) t.join();
+  std::string names;
+  bool all = true;
+  for (size_t i = 0; i < codecs.size(); i++) {
+    names += std::string(names.empty() ? "" : " ") + codecs[i]->name;
+    if (!BitExact(results[i], streams[i])) {
+      all = false;
+      std::printf("    %s: %s\n", codecs[i]->name, Describe(results[i], streams[i]).c_str());
+    }
+  }
+  Check(all, "one context of each codec at once (" + names + "): all bit-exact");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: codec_check /dev/videoN [CODEC...]\n");
+    return 2;
+  }
+  g_dev = argv[1];
+  std::vector<const daedalus::decode::CodecInfo*> codecs;
+  for (int i = 2; i < argc; i++) {
+    const auto* c = daedalus::decode::CodecByName(argv[i]);
+    if (!c) {
+      std::fprintf(stderr, "codec_check: unknown codec %s\n", argv[i]);
+      return 2;
+    }
+    codecs.push_back(c);
+  }
+  if (codecs.empty()) {
+    for (const auto& c : daedalus::decode::AllCodecs()) codecs.push_back(&c);
+  }
+  for (const auto* c : codecs) {
+    CheckOffered(*c);
+    CheckConformance(*c);
+    CheckCaptureFormats(*c);
+    CheckRandomSplits(*c);
+    CheckInvalid(*c);
+  }
+  if (codecs.size() > 1) CheckMixed(codecs);
+  std::printf("codec_check: %d checks passed, %d failed\n", g_passed, g_failed);
+  return g_failed ? 1 : 0;
+}
