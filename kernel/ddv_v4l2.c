@@ -56,6 +56,9 @@ static int ddv_enum_fmt_out(struct file *file, void *priv, struct v4l2_fmtdesc *
 	f->flags = V4L2_FMT_FLAG_COMPRESSED | V4L2_FMT_FLAG_DYN_RESOLUTION;
 	if (d && d->byte_stream)
 		f->flags |= V4L2_FMT_FLAG_CONTINUOUS_BYTESTREAM;
+	/* The V4L2 core has no description for this fourcc, and warns without one. */
+	if (c.fourcc == V4L2_PIX_FMT_AV1)
+		strscpy(f->description, "AV1", sizeof(f->description));
 	return 0;
 }
 

@@ -69,6 +69,9 @@ cmdline="root=root rootfstype=9p rootflags=trans=virtio,version=9p2000.L,cache=l
 cmdline+=" ro ${init[*]} panic=-1 oops=panic"
 cmdline+=" loglevel=6 printk.devkmsg=on DDV_SCRIPT=$script"
 cmdline+=" BENCH_THREADS=${BENCH_THREADS:-2} BENCH_ROUNDS=${BENCH_ROUNDS:-5}"
+# Codecs for the codecs guest (scripts/test-codecs.sh), comma-separated.
+codecs=${CODECS:-all}
+cmdline+=" DDV_CODECS=${codecs// /,}"
 # The VP9 vectors beside the checkout, read through the host root share.
 cmdline+=" VP9_DIR=$(cd "$vm_dir/../../../shared/vp9" 2>/dev/null && pwd)"
 # Last: the arguments after "--" are init's (arm64: busybox's sh, the script).

@@ -13,6 +13,8 @@ kernel_ping
 compliance_check
 ffmpeg_conformance
 own_client_check
+# A slice for time: H.264 (the Pi 5's first want) and AV1.
+CODECS="--quick h264 av1" codec_check
 decoder_down
 kernel_reports
 finish

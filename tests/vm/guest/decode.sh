@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: BSD-2-Clause
 #
-# Guest test of VP9 decoding through the V4L2 node: v4l2-compliance with a
-# real stream, and unmodified clients (FFmpeg's vp9_v4l2m2m, GStreamer's
-# v4l2vp9dec) decoding every conformance stream, compared frame by frame
-# with the reference MD5s.
+# Guest test of decoding through the V4L2 node: v4l2-compliance with a real
+# stream, unmodified clients (FFmpeg's h264/hevc/vp8/vp9_v4l2m2m,
+# GStreamer's v4l2vp9dec) and our own (every codec) decoding the
+# conformance streams, compared frame by frame with the reference MD5s.
 . "$STAGE/guest/lib.sh"
 . "$STAGE/guest/decode-lib.sh"
 
@@ -25,6 +25,7 @@ expect_out udev_chardev "60-daedalus-v4l2.rules:[0-9]+ MODE 0660" "udev: /dev/da
 compliance_check
 
 ffmpeg_conformance
+ffmpeg_codecs
 
 echo "== GStreamer v4l2vp9dec"
 # Every stream twice: the decoder gives YUV420 (I420, what GStreamer picks by
@@ -114,6 +115,8 @@ want=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["endpoint
 kernel_ping
 
 own_client_check
+# The full run (every 1080p stream too) is scripts/test-codecs.sh.
+CODECS="--quick" codec_check
 
 echo "== a daemon that hangs or dies never leaves a client blocked"
 # What the kernel owes the client is a prompt EIO. FFmpeg 5.1 reports it
