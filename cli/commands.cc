@@ -61,6 +61,7 @@ std::string SizeText(const daedalus::v1::ContextStats& c) {
 
 std::vector<std::string> ContextRow(const daedalus::v1::ContextStats& c) {
   return {absl::StrFormat("%d", c.id()),
+          c.codec().empty() ? "-" : c.codec(),
           SizeText(c),
           absl::StrFormat("%.1f", c.frames_per_second()),
           absl::StrFormat("%d", c.output_queued()),
@@ -72,7 +73,7 @@ std::vector<std::string> ContextRow(const daedalus::v1::ContextStats& c) {
 }
 
 const std::vector<std::string> kContextHeader = {
-    "ID", "FORMAT", "FPS", "OUT_Q", "CAP_Q", "IN_FLIGHT", "FRAMES_OUT", "ERRORS", "AGE"};
+    "ID", "CODEC", "FORMAT", "FPS", "OUT_Q", "CAP_Q", "IN_FLIGHT", "FRAMES_OUT", "ERRORS", "AGE"};
 
 // One unary RPC of the Status service under the command's deadline: a failed
 // call gives the Result that reports it, a good one nullopt.
@@ -133,6 +134,11 @@ int RunStatus(const Options& o, std::ostream& out, std::ostream& err) {
         absl::StrFormat("decodes:       %s to %s, up to %dx%d, %d thread(s) per stream\n",
                         absl::StrJoin(caps.codecs(), ","), absl::StrJoin(caps.pixel_formats(), ","),
                         caps.max_width(), caps.max_height(), caps.decoder_threads());
+    for (const auto& c : caps.codec_details()) {
+      d += absl::StrFormat("  %-5s        profiles %s; %s; up to %dx%d, %d thread(s)\n", c.codec(),
+                           absl::StrJoin(c.profiles(), ", "), absl::StrJoin(c.pixel_formats(), ","),
+                           c.max_width(), c.max_height(), c.frame_threads());
+    }
     d += absl::StrFormat("built with:    %s, %s, gRPC %s, protobuf %s\n", resp.ffmpeg_version(),
                          resp.build().compiler(), resp.build().grpc_version(),
                          resp.build().protobuf_version());

@@ -29,7 +29,7 @@ class CommandsTest : public ::testing::Test {
     options_.dial_timeout = absl::Seconds(2);
     server_ = std::make_unique<control::ControlServer>(
         control::ControlServer::Options{socket_, "no-such-group"}, backend_,
-        control::DaemonInfo{"0.1.0", "Lavc-test", 2});
+        control::TestDaemonInfo("0.1.0", "Lavc-test", 2));
     ASSERT_TRUE(server_->Start().ok());
   }
   void TearDown() override {
@@ -50,8 +50,11 @@ TEST_F(CommandsTest, StatusPrintsLinkCountersAndBuild) {
               HasSubstr("kernel link:   up, /dev/daedalus-v4l2, protocol v1, module 0.1.0"));
   EXPECT_THAT(out_.str(), HasSubstr("fifo:          depth 2/64, high-water 5"));
   EXPECT_THAT(out_.str(), HasSubstr("kernel errors: bad_magic=1\n"));
-  EXPECT_THAT(out_.str(),
-              HasSubstr("decodes:       VP9 to NV12,YUV420, up to 4096x2304, 2 thread(s)"));
+  EXPECT_THAT(
+      out_.str(),
+      HasSubstr("decodes:       H264,VP9 to NV12,P010,YUV420, up to 4096x2304, 2 thread(s)"));
+  EXPECT_THAT(out_.str(), HasSubstr("  H264         profiles Main, High; YUV420,NV12,P010; up to "
+                                    "4096x2304, 2 thread(s)\n"));
   EXPECT_THAT(out_.str(), HasSubstr("built with:    Lavc-test, "));
 }
 
@@ -96,15 +99,17 @@ TEST_F(CommandsTest, StatsShowsTotalsLatencyAndContexts) {
   EXPECT_THAT(text, HasSubstr("decode errors: corrupt_bitstream=1\n"));
   EXPECT_THAT(text, HasSubstr("contexts:      1 active, 2 opened, 1 closed"));
   EXPECT_THAT(text, HasSubstr("kernel fifo:   depth 2/64, high-water 5"));
-  EXPECT_THAT(text, MatchesRegex("(.|\n)*\nID +FORMAT +FPS +OUT_Q +CAP_Q +IN_FLIGHT +FRAMES_OUT "
-                                 "+ERRORS +AGE\n3 +352x288 .* 2 +4 +0 +9 +0 +0s\n"));
+  EXPECT_THAT(text,
+              MatchesRegex("(.|\n)*\nID +CODEC +FORMAT +FPS +OUT_Q +CAP_Q +IN_FLIGHT +FRAMES_OUT "
+                           "+ERRORS +AGE\n3 +h264 +352x288 .* 2 +4 +0 +9 +0 +0s\n"));
 }
 
 TEST_F(CommandsTest, ContextsListsEachContextWithItsEndpoint) {
   options_.endpoints = {socket_, socket_};
   EXPECT_EQ(RunContexts(options_, out_, err_), kExitOk) << err_.str();
   std::string text = out_.str();
-  EXPECT_THAT(text, MatchesRegex("ENDPOINT +ID +FORMAT .*\n(.*cli.sock +3 +352x288.*\n){2}"));
+  EXPECT_THAT(
+      text, MatchesRegex("ENDPOINT +ID +CODEC +FORMAT .*\n(.*cli.sock +3 +h264 +352x288.*\n){2}"));
 }
 
 TEST_F(CommandsTest, WatchStreamsCountSnapshots) {

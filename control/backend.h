@@ -54,6 +54,7 @@ struct LatencyFigures {
 
 struct ContextFigures {
   uint32_t id = 0;
+  std::string codec;  // "h264", ...; empty before the first job
   // Current stream format; 0 / empty until the first picture.
   uint32_t width = 0, height = 0, bit_depth = 0;
   std::string chroma;  // "4:2:0", ...
@@ -72,11 +73,21 @@ struct DecodeFigures {
   std::vector<ContextFigures> contexts;  // only when asked for
 };
 
+// One codec the daemon decodes, as the node offers it.
+struct CodecCapability {
+  std::string codec;                       // "H264", "HEVC", "VP8", "VP9", "AV1"
+  std::vector<std::string> profiles;       // V4L2's menu names: "High", "Main 10", "0"
+  std::vector<std::string> pixel_formats;  // CAPTURE formats its pictures come in
+  uint32_t max_width = 0, max_height = 0;
+  int frame_threads = 1;
+};
+
 // Facts about the daemon that do not change while it runs.
 struct DaemonInfo {
   std::string version;         // e.g. "0.3.0"
   std::string ffmpeg_version;  // libavcodec's
   int decoder_threads = 1;
+  std::vector<CodecCapability> codecs;  // what HELLO announced
 };
 
 class Backend {

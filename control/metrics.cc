@@ -3,8 +3,11 @@
 #include "control/metrics.h"
 
 #include <exception>
+#include <map>
+#include <string>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "control/stats_snapshot.h"
@@ -117,6 +120,32 @@ std::vector<MetricFamily> StatsCollector::Collect() const {
   queued.metric.push_back(Families::GaugeOf(output_queued, {{"queue", "output"}}));
   queued.metric.push_back(Families::GaugeOf(capture_queued, {{"queue", "capture"}}));
   f.Gauge("daedalus_jobs_in_flight", "Jobs inside the daemon now.", in_flight);
+
+  // Streams by codec: every codec the daemon announced has its series from
+  // the start (zero when idle), so dashboards and alerts see no gaps.
+  std::map<std::string, double> streams, codec_fps;
+  for (const CodecCapability& c : info_.codecs) {
+    std::string name = absl::AsciiStrToLower(c.codec);
+    streams[name] = 0;
+    codec_fps[name] = 0;
+  }
+  for (const daedalus::v1::ContextStats& c : s.contexts()) {
+    if (c.codec().empty()) continue;
+    streams[c.codec()] += 1;
+    codec_fps[c.codec()] += c.frames_per_second();
+  }
+  MetricFamily& by_codec =
+      f.Add("daedalus_streams", "Decoding contexts now, by codec.", MetricType::Gauge);
+  for (const auto& [codec, n] : streams) {
+    by_codec.metric.push_back(Families::GaugeOf(n, {{"codec", codec}}));
+  }
+  MetricFamily& fps_by_codec =
+      f.Add("daedalus_stream_frames_per_second",
+            "Pictures per second over the last seconds, summed over the streams of each codec.",
+            MetricType::Gauge);
+  for (const auto& [codec, n] : codec_fps) {
+    fps_by_codec.metric.push_back(Families::GaugeOf(n, {{"codec", codec}}));
+  }
 
   f.Histogram("daedalus_job_latency_seconds",
               "From the kernel submitting a DECODE job to the daemon answering it.",

@@ -43,11 +43,15 @@ std::string HttpGet(int port, const std::string& path) {
 
 TEST(MetricsTest, ServesEverySeriesWithConventionalNames) {
   FakeBackend backend;
-  MetricsExporter metrics(backend, {"9.9.9", "Lavc-test", 2}, absl::Now());
+  MetricsExporter metrics(backend, TestDaemonInfo("9.9.9", "Lavc-test", 2), absl::Now());
   ASSERT_TRUE(metrics.Start("127.0.0.1:0").ok());
   ASSERT_GT(metrics.port(), 0);
   std::string text = HttpGet(metrics.port(), "/metrics");
   EXPECT_THAT(text, HasSubstr("200 OK"));
+  // Streams by codec: the fake's one H.264 context, and VP9 at zero.
+  EXPECT_THAT(text, HasSubstr("daedalus_streams{codec=\"h264\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("daedalus_streams{codec=\"vp9\"} 0\n"));
+  EXPECT_THAT(text, HasSubstr("daedalus_stream_frames_per_second{codec=\"h264\"}"));
   EXPECT_THAT(text, HasSubstr("# TYPE daedalus_build_info gauge"));
   EXPECT_THAT(text,
               HasSubstr("daedalus_build_info{ffmpeg_version=\"Lavc-test\",version=\"9.9.9\"} 1"));

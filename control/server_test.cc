@@ -26,7 +26,7 @@ class ServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     server_ = std::make_unique<ControlServer>(TestServerOptions(TestSocketPath("s.sock")), backend_,
-                                              DaemonInfo{"1.2.3", "Lavc-test", 2});
+                                              TestDaemonInfo("1.2.3", "Lavc-test", 2));
     ASSERT_TRUE(server_->Start().ok());
     channel_ =
         grpc::CreateChannel("unix:" + server_->socket_path(), grpc::InsecureChannelCredentials());

@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <array>
 #include <memory>
+#include <set>
+#include <string>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
@@ -188,9 +190,21 @@ grpc::Status StatusService::GetStatus(grpc::ServerContext*, const daedalus::v1::
   response->set_ffmpeg_version(info_.ffmpeg_version);
 
   daedalus::v1::Capabilities* caps = response->mutable_capabilities();
-  caps->add_codecs("VP9");
-  caps->add_pixel_formats("NV12");
-  caps->add_pixel_formats("YUV420");
+  std::set<std::string> formats;
+  for (const CodecCapability& c : info_.codecs) {
+    caps->add_codecs(c.codec);
+    daedalus::v1::CodecCapability* d = caps->add_codec_details();
+    d->set_codec(c.codec);
+    for (const std::string& p : c.profiles) d->add_profiles(p);
+    for (const std::string& f : c.pixel_formats) {
+      d->add_pixel_formats(f);
+      formats.insert(f);
+    }
+    d->set_max_width(c.max_width);
+    d->set_max_height(c.max_height);
+    d->set_frame_threads(static_cast<uint32_t>(c.frame_threads));
+  }
+  for (const std::string& f : formats) caps->add_pixel_formats(f);
   caps->set_max_width(DDV_MAX_WIDTH);
   caps->set_max_height(DDV_MAX_HEIGHT);
   caps->set_decoder_threads(static_cast<uint32_t>(info_.decoder_threads));

@@ -19,7 +19,7 @@ class ServicesTest : public ::testing::Test {
  protected:
   void SetUp() override {
     server_ = std::make_unique<ControlServer>(TestServerOptions(TestSocketPath("d.sock")), backend_,
-                                              DaemonInfo{"1.2.3", "Lavc-test", 2});
+                                              TestDaemonInfo("1.2.3", "Lavc-test", 2));
     ASSERT_TRUE(server_->Start().ok());
     channel_ =
         grpc::CreateChannel("unix:" + server_->socket_path(), grpc::InsecureChannelCredentials());
@@ -68,8 +68,19 @@ TEST_F(ServicesTest, GetStatusReportsBuildAndCapabilities) {
   EXPECT_FALSE(resp.build().compiler().empty());
   EXPECT_FALSE(resp.build().architecture().empty());
   EXPECT_EQ(resp.build().grpc_version(), grpc::Version());
-  EXPECT_EQ(resp.capabilities().codecs(0), "VP9");
-  EXPECT_EQ(resp.capabilities().pixel_formats_size(), 2);
+  ASSERT_EQ(resp.capabilities().codecs_size(), 2);
+  EXPECT_EQ(resp.capabilities().codecs(0), "H264");
+  EXPECT_EQ(resp.capabilities().codecs(1), "VP9");
+  // The union of the codecs' formats, sorted.
+  EXPECT_EQ(resp.capabilities().pixel_formats_size(), 3);
+  EXPECT_EQ(resp.capabilities().pixel_formats(0), "NV12");
+  ASSERT_EQ(resp.capabilities().codec_details_size(), 2);
+  const auto& h264 = resp.capabilities().codec_details(0);
+  EXPECT_EQ(h264.codec(), "H264");
+  ASSERT_EQ(h264.profiles_size(), 2);
+  EXPECT_EQ(h264.profiles(1), "High");
+  EXPECT_EQ(h264.max_width(), 4096u);
+  EXPECT_EQ(h264.frame_threads(), 2u);
   EXPECT_EQ(resp.capabilities().max_width(), 4096u);
   EXPECT_EQ(resp.capabilities().max_height(), 2304u);
   EXPECT_EQ(resp.capabilities().decoder_threads(), 2u);

@@ -69,6 +69,7 @@ void FillContextStats(const ContextFigures& c, daedalus::v1::ContextStats* out) 
   out->set_height(c.height);
   out->set_bit_depth(c.bit_depth);
   out->set_chroma(c.chroma);
+  out->set_codec(c.codec);
   FillCounters(c.counters, out->mutable_counters());
   out->set_output_queued(c.output_queued);
   out->set_capture_queued(c.capture_queued);

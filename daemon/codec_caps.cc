@@ -4,6 +4,10 @@
 
 #include <linux/v4l2-controls.h>
 
+#include <map>
+#include <string>
+
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 
@@ -12,6 +16,12 @@ namespace daedalus {
 namespace {
 
 constexpr uint32_t Bit(int n) { return 1u << n; }
+
+// "H264", "HEVC", "VP8", "VP9", "AV1".
+std::string CodecLabel(uint32_t fourcc) {
+  const decode::CodecInfo* codec = decode::CodecByFourcc(fourcc);
+  return codec ? absl::AsciiStrToUpper(codec->name) : decode::FourccName(fourcc);
+}
 
 }  // namespace
 
@@ -63,11 +73,83 @@ ddv_codec_caps CapsOf(const decode::CodecInfo& codec) {
   return c;
 }
 
-std::vector<ddv_codec_caps> AnnouncedCodecs() {
+absl::StatusOr<std::vector<ddv_codec_caps>> AnnouncedCodecs(const std::vector<std::string>& only) {
   std::vector<ddv_codec_caps> out;
-  for (const decode::CodecInfo& codec : decode::AllCodecs()) {
-    if (decode::FindDecoder(codec) && out.size() < DDV_MAX_CODECS) out.push_back(CapsOf(codec));
+  if (only.empty()) {
+    for (const decode::CodecInfo& codec : decode::AllCodecs()) {
+      if (decode::FindDecoder(codec) && out.size() < DDV_MAX_CODECS) out.push_back(CapsOf(codec));
+    }
+    return out;
   }
+  for (const std::string& name : only) {
+    const decode::CodecInfo* codec = decode::CodecByName(name);
+    if (!codec) return absl::InvalidArgumentError("unknown codec '" + name + "'");
+    if (!decode::FindDecoder(*codec)) {
+      return absl::UnimplementedError("this libavcodec has no " + name + " decoder");
+    }
+    for (const ddv_codec_caps& c : out) {
+      if (c.fourcc == codec->fourcc) return absl::InvalidArgumentError(name + " named twice");
+    }
+    out.push_back(CapsOf(*codec));
+  }
+  return out;
+}
+
+namespace {
+
+// V4L2's names of the menu values (v4l2-ctrls-defs.c), for the profiles
+// the daemon announces.
+std::string ProfileName(uint32_t fourcc, int value) {
+  static const std::map<int, const char*> h264 = {
+      {V4L2_MPEG_VIDEO_H264_PROFILE_BASELINE, "Baseline"},
+      {V4L2_MPEG_VIDEO_H264_PROFILE_CONSTRAINED_BASELINE, "Constrained Baseline"},
+      {V4L2_MPEG_VIDEO_H264_PROFILE_MAIN, "Main"},
+      {V4L2_MPEG_VIDEO_H264_PROFILE_HIGH, "High"},
+      {V4L2_MPEG_VIDEO_H264_PROFILE_HIGH_10, "High 10"},
+      {V4L2_MPEG_VIDEO_H264_PROFILE_HIGH_422, "High 422"},
+      {V4L2_MPEG_VIDEO_H264_PROFILE_HIGH_444_PREDICTIVE, "High 444 Predictive"},
+      {V4L2_MPEG_VIDEO_H264_PROFILE_CONSTRAINED_HIGH, "Constrained High"}};
+  static const std::map<int, const char*> hevc = {
+      {V4L2_MPEG_VIDEO_HEVC_PROFILE_MAIN, "Main"},
+      {V4L2_MPEG_VIDEO_HEVC_PROFILE_MAIN_STILL_PICTURE, "Main Still Picture"},
+      {V4L2_MPEG_VIDEO_HEVC_PROFILE_MAIN_10, "Main 10"}};
+  static const std::map<int, const char*> av1 = {{0, "Main"}, {1, "High"}, {2, "Professional"}};
+  const std::map<int, const char*>* names = fourcc == V4L2_PIX_FMT_H264   ? &h264
+                                            : fourcc == V4L2_PIX_FMT_HEVC ? &hevc
+                                            : fourcc == V4L2_PIX_FMT_AV1  ? &av1
+                                                                          : nullptr;
+  if (names) {
+    auto it = names->find(value);
+    if (it != names->end()) return it->second;
+  }
+  return std::to_string(value);  // VP8 and VP9 profiles are numbers
+}
+
+}  // namespace
+
+control::CodecCapability CapabilityOf(const ddv_codec_caps& c, int frame_threads) {
+  control::CodecCapability out;
+  out.codec = CodecLabel(c.fourcc);
+  for (int i = 0; i < 32; i++) {
+    if (c.profiles & Bit(i)) out.profiles.push_back(ProfileName(c.fourcc, i));
+  }
+  // The CAPTURE formats of the chroma layouts and depths those profiles have.
+  switch (c.fourcc) {
+    case V4L2_PIX_FMT_VP8:
+      out.pixel_formats = {"YUV420", "NV12"};
+      break;
+    case V4L2_PIX_FMT_HEVC:
+      out.pixel_formats = {"YUV420", "NV12", "P010"};
+      break;
+    case V4L2_PIX_FMT_AV1:
+      out.pixel_formats = {"YUV420", "NV12", "NV24", "P010"};
+      break;
+    default:  // H.264, VP9
+      out.pixel_formats = {"YUV420", "NV12", "YUV422P", "NV16", "NV24", "P010"};
+  }
+  out.max_width = c.max_width;
+  out.max_height = c.max_height;
+  out.frame_threads = frame_threads;
   return out;
 }
 
@@ -76,7 +158,7 @@ std::string DescribeCaps(const ddv_codec_caps& c) {
   for (int i = 0; i < 32; i++) {
     if (c.profiles & Bit(i)) profiles.push_back(i);
   }
-  return absl::StrFormat("%s (profiles %s; level <= %d; up to %dx%d)", decode::FourccName(c.fourcc),
+  return absl::StrFormat("%s (profiles %s; level <= %d; up to %dx%d)", CodecLabel(c.fourcc),
                          absl::StrJoin(profiles, ","), c.max_level, c.max_width, c.max_height);
 }
 

@@ -13,7 +13,9 @@ namespace daedalus {
 namespace {
 
 TEST(CodecCapsTest, AnnouncesEveryCodecThisLibavcodecHas) {
-  std::vector<ddv_codec_caps> caps = AnnouncedCodecs();
+  absl::StatusOr<std::vector<ddv_codec_caps>> all = AnnouncedCodecs();
+  ASSERT_TRUE(all.ok()) << all.status();
+  const std::vector<ddv_codec_caps>& caps = *all;
   ASSERT_EQ(caps.size(), 5u) << "Debian 12's libavcodec (with libdav1d) has all five";
   EXPECT_EQ(caps[0].fourcc, V4L2_PIX_FMT_H264);
   EXPECT_EQ(caps[4].fourcc, V4L2_PIX_FMT_AV1);
@@ -22,6 +24,16 @@ TEST(CodecCapsTest, AnnouncesEveryCodecThisLibavcodecHas) {
     EXPECT_EQ(c.max_width, DDV_MAX_WIDTH);
     EXPECT_EQ(c.reserved, 0u);
   }
+}
+
+TEST(CodecCapsTest, OnlyTheNamedCodecsInTheirOrder) {
+  auto caps = AnnouncedCodecs({"vp9", "h264"});
+  ASSERT_TRUE(caps.ok()) << caps.status();
+  ASSERT_EQ(caps->size(), 2u);
+  EXPECT_EQ((*caps)[0].fourcc, V4L2_PIX_FMT_VP9);
+  EXPECT_EQ((*caps)[1].fourcc, V4L2_PIX_FMT_H264);
+  EXPECT_EQ(AnnouncedCodecs({"mpeg2"}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(AnnouncedCodecs({"vp9", "vp9"}).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(CodecCapsTest, ProfilesAreThoseTheNodeCanCarry) {

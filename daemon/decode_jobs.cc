@@ -61,11 +61,10 @@ absl::StatusOr<DecodeJobs::Context*> DecodeJobs::GetContext(uint32_t id, uint32_
   absl::StatusOr<std::unique_ptr<decode::StreamDecoder>> dec =
       decode::StreamDecoder::Create(*codec, {options_.ThreadsFor(*codec)});
   if (!dec.ok()) return dec.status();
-  bool known = it != contexts_.end();
-  if (known) contexts_.erase(it);
+  if (it != contexts_.end()) contexts_.erase(it);
   Context& c = contexts_[id];
   c.decoder = *std::move(dec);
-  if (!known) stats_.ContextOpened(id);
+  stats_.ContextOpened(id, codec->name);
   Log(Severity::kInfo, absl::StrFormat("context %d: %s decoder, %d frame threads", id, codec->name,
                                        options_.ThreadsFor(*codec)));
   return &c;

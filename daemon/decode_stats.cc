@@ -66,10 +66,12 @@ DecodeStats::Counters* DecodeStats::CountersOf(uint32_t ctx) {
   return c ? &c->counters : &discarded_;
 }
 
-void DecodeStats::ContextOpened(uint32_t ctx) {
+void DecodeStats::ContextOpened(uint32_t ctx, const std::string& codec) {
   absl::MutexLock lock(&mu_);
-  Get(ctx);
-  contexts_opened_++;
+  // JobStarted() may have made the entry: a context counts at its first codec.
+  Context& c = Get(ctx);
+  if (c.codec.empty()) contexts_opened_++;
+  c.codec = codec;
 }
 
 void DecodeStats::ContextClosed(uint32_t ctx) {
@@ -186,6 +188,7 @@ control::ContextFigures DecodeStats::FiguresOf(uint32_t id, const Context& c,
                                                absl::Time now) const {
   control::ContextFigures out;
   out.id = id;
+  out.codec = c.codec;
   if (c.has_format) {
     out.width = static_cast<uint32_t>(c.format.width);
     out.height = static_cast<uint32_t>(c.format.height);

@@ -54,7 +54,8 @@ class DecodeStats {
 
   explicit DecodeStats(MonotonicClock clock = nullptr);
 
-  void ContextOpened(uint32_t ctx);
+  // A context's first job, or its first of another codec: counted once.
+  void ContextOpened(uint32_t ctx, const std::string& codec);
   void ContextClosed(uint32_t ctx);
   // Every context closed at once (the kernel link broke).
   void AllContextsClosed();
@@ -84,6 +85,7 @@ class DecodeStats {
   };
   struct Context {
     absl::Time opened;
+    std::string codec;
     Counters counters;
     decode::PictureFormat format;
     bool has_format = false;

@@ -30,8 +30,8 @@ TEST(LatencyHistogramTest, BucketsAreCumulativeAndComplete) {
 TEST(DecodeStatsTest, CountsPerContextAndInTotal) {
   fake_now_ns = 1'000'000'000;
   DecodeStats stats(&FakeClock);
-  stats.ContextOpened(1);
-  stats.ContextOpened(2);
+  stats.ContextOpened(1, "vp9");
+  stats.ContextOpened(2, "h264");
   stats.JobStarted(1, 3, 5);
   stats.BitstreamDecoded(1, 1000, absl::Milliseconds(4));
   decode::PictureFormat f;

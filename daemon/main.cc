@@ -14,6 +14,7 @@
 #include <map>
 #include <string>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "control/metrics.h"
 #include "control/server.h"
@@ -59,7 +60,9 @@ struct Config {
   daedalus::KernelLink::Options link;
   daedalus::control::ControlServer::Options server;
   int decoder_threads = 1;
+  std::vector<std::string> codec_threads_args;  // "h264=2"
   std::map<std::string, int> codec_threads;
+  std::vector<std::string> codecs;
   double reconnect_s = 1.0;
   double shutdown_grace_s = 5.0;
   bool verbose = false;
@@ -108,16 +111,23 @@ void AddOptions(CLI::App& app, Config& c) {
                  "libavcodec frame threads per decoding context")
       ->check(CLI::Range(1, 16))
       ->capture_default_str();
-  app.add_option("--codec-threads", c.codec_threads,
+  app.add_option("--codec-threads", c.codec_threads_args,
                  "frame threads for one codec instead of --decoder-threads, e.g. "
                  "--codec-threads h264=2 --codec-threads av1=4 (codecs: h264 hevc vp8 vp9 av1)")
       ->check([](const std::string& s) -> std::string {
         size_t eq = s.find('=');
-        if (eq == std::string::npos || !daedalus::decode::CodecByName(s.substr(0, eq))) {
-          return "want CODEC=N with CODEC one of h264 hevc vp8 vp9 av1";
+        int n = 0;
+        if (eq == std::string::npos || !daedalus::decode::CodecByName(s.substr(0, eq)) ||
+            !absl::SimpleAtoi(s.substr(eq + 1), &n) || n < 1 || n > 16) {
+          return "want CODEC=N with CODEC one of h264 hevc vp8 vp9 av1 and N 1..16";
         }
         return "";
       });
+  app.add_option("--codecs", c.codecs,
+                 "announce only these codecs to the node, in this order (the first is its "
+                 "default OUTPUT format), e.g. --codecs h264,vp9; default: every codec this "
+                 "libavcodec decodes (h264 hevc vp8 vp9 av1)")
+      ->delimiter(',');
   app.add_flag("-v,--verbose", c.verbose, "log debug messages");
 }
 
@@ -130,6 +140,12 @@ int Serve(const Config& c, int stop_fd) {
   daedalus::EventLoop loop({absl::Seconds(c.reconnect_s)}, link);
   daedalus::control::DaemonInfo info{daedalus::kVersion, daedalus::decode::FfmpegVersion(),
                                      c.decoder_threads};
+  daedalus::DecodeJobs::Options decode_options{c.decoder_threads, c.codec_threads};
+  for (const ddv_codec_caps& caps : c.link.codecs) {
+    const daedalus::decode::CodecInfo* codec = daedalus::decode::CodecByFourcc(caps.fourcc);
+    info.codecs.push_back(daedalus::CapabilityOf(
+        caps, codec ? decode_options.ThreadsFor(*codec) : c.decoder_threads));
+  }
   daedalus::control::ControlServer server(c.server, backend, info);
   loop.SetLinkObserver([&server](bool up) { server.SetServing(up); });
   // Under systemd (Type=notify): the watchdog is fed by the event loop, so
@@ -182,9 +198,19 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : 2;
   }
   daedalus::SetLogVerbose(c.verbose);
+  for (const std::string& arg : c.codec_threads_args) {
+    size_t eq = arg.find('=');
+    (void)absl::SimpleAtoi(arg.substr(eq + 1), &c.codec_threads[arg.substr(0, eq)]);
+  }
   c.server.diagnostics.ping_burst = std::max(1.0, c.server.diagnostics.pings_per_second);
   c.link.daemon_version = std::string("daedalusd ") + daedalus::kVersion;
-  c.link.codecs = daedalus::AnnouncedCodecs();
+  absl::StatusOr<std::vector<ddv_codec_caps>> codecs = daedalus::AnnouncedCodecs(c.codecs);
+  if (!codecs.ok()) {
+    std::fprintf(stderr, "daedalusd: --codecs: %s\n",
+                 std::string(codecs.status().message()).c_str());
+    return 2;
+  }
+  c.link.codecs = *std::move(codecs);
   if (c.link.codecs.empty()) {
     std::fprintf(stderr, "daedalusd: this libavcodec decodes none of h264 hevc vp8 vp9 av1\n");
     return 1;

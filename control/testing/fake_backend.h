@@ -10,12 +10,22 @@
 #include <stdlib.h>
 
 #include <string>
+#include <utility>
 
 #include "absl/synchronization/mutex.h"
 #include "control/backend.h"
 #include "control/server.h"
 
 namespace daedalus::control {
+
+// What a daemon with two codecs announces, for GetStatus and /metrics.
+inline DaemonInfo TestDaemonInfo(std::string version, std::string ffmpeg, int threads) {
+  DaemonInfo info{std::move(version), std::move(ffmpeg), threads, {}};
+  info.codecs.push_back(
+      {"H264", {"Main", "High"}, {"YUV420", "NV12", "P010"}, 4096, 2304, threads});
+  info.codecs.push_back({"VP9", {"0", "2"}, {"YUV420", "NV12", "P010"}, 4096, 2304, threads});
+  return info;
+}
 
 class FakeBackend final : public Backend {
  public:
@@ -33,6 +43,7 @@ class FakeBackend final : public Backend {
     s.contexts_closed = 1;
     s.contexts_active = 1;
     ContextFigures c;
+    c.codec = "h264";
     c.id = 3;
     c.width = 352;
     c.height = 288;

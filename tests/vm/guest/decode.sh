@@ -65,6 +65,44 @@ for fmt in I420 NV12; do
 		bad "gstreamer $fmt: $gst_pass/$gst_total streams bit-exact"
 done
 
+echo "== GStreamer v4l2h264dec, v4l2h265dec, v4l2vp8dec"
+# I420 from the node, repacked to NV12 as above, on the 8-bit 4:2:0
+# streams. Left out, with the reason: 4:2:2, 4:4:4 and 10-bit streams
+# (videoconvert would have to convert, not repack; codec_check decodes
+# them); the 1080p ones (minutes each under emulation; test-codecs.sh has
+# them through our client); the two resize byte streams, whose reference
+# hashes pictures the ffmpeg command line scaled back to the first size
+# (docs/testing.md; FFmpeg, which does so too, and codec_check have them).
+for pair in h264:v4l2h264dec hevc:v4l2h265dec vp8:v4l2vp8dec; do
+	codec=${pair%%:*}
+	element=${pair#*:}
+	gst-inspect-1.0 "$element" >/dev/null 2>&1 || { bad "no $element"; continue; }
+	gst_pass=0
+	gst_total=0
+	dir=${VP9_DIR%/vp9}/$codec/conformance
+	while read -r name format _; do
+		case $name in '#'*|''|*1080p*|*resize*) continue ;; esac
+		[ "$format" = yuv420p ] || continue
+		f=$dir/$name
+		gst_total=$((gst_total + 1))
+		log=$OUT/gst-$name.log
+		rm -rf /tmp/gst && mkdir -p /tmp/gst
+		timeout -k 5 120 gst-launch-1.0 -q filesrc location="$f" ! parsebin ! "$element" ! \
+			video/x-raw,format=I420 ! videoconvert matrix-mode=none primaries-mode=none \
+			gamma-mode=none dither=none chroma-mode=none ! video/x-raw,format=NV12 ! \
+			multifilesink location=/tmp/gst/%05d.raw >"$log" 2>&1
+		if python3 "$STAGE/tests/frames_md5.py" "$f.md5" 0x0 NV12 /tmp/gst/*.raw >>"$log" 2>&1; then
+			gst_pass=$((gst_pass + 1))
+		else
+			echo "    gstreamer $codec mismatch: $name: $(tail -1 "$log")"
+			grep -E 'WARN|ERROR' "$log" | head -3
+		fi
+	done <"$dir/MANIFEST.tsv"
+	[ "$gst_pass" -eq "$gst_total" ] && [ "$gst_total" -ge 5 ] &&
+		ok "gstreamer $element: $gst_pass/$gst_total streams bit-exact" ||
+		bad "gstreamer $element: $gst_pass/$gst_total streams bit-exact"
+done
+
 echo "== control plane during a real decode"
 # daedalusctl watch streams snapshots while FFmpeg decodes a 99-frame CIF
 # stream through the node; the counters must move by exactly its frames.
@@ -183,17 +221,18 @@ fi
 daemon=$!
 wait_for "a new daedalusd links up" 30 "$BIN/daedalusctl" status
 
-echo "== 4:4:4 (profile 1) gets a clear error, never garbage"
-timeout -k 5 20 ffmpeg -hide_banner -loglevel error -c:v vp9_v4l2m2m -i "$VP9/vp91-2-04-yuv444.webm" \
-	-f framemd5 - >"$OUT/ff-444.fmd5" 2>"$OUT/ff-444.err"
-frames=$(grep -vc '^#' "$OUT/ff-444.fmd5")
+echo "== 4:4:0 (VP9 profile 1; no V4L2 format carries it) gets a clear error, never garbage"
+timeout -k 5 20 ffmpeg -hide_banner -loglevel error -c:v vp9_v4l2m2m -i "$VP9_DIR/profiles/vp91-2-04-yuv440.webm" \
+	-f framemd5 - >"$OUT/ff-440.fmd5" 2>"$OUT/ff-440.err"
+frames=$(grep -vc '^#' "$OUT/ff-440.fmd5")
 # FFmpeg gets EIO and reports it; it then waits in its own drain loop
 # (an FFmpeg 5.1 behaviour after EIO), which the timeout ends.
-[ "$frames" -eq 0 ] && grep -q 'Input/output error' "$OUT/ff-444.err" &&
-	ok "4:4:4 stream: no frames, the client gets EIO" ||
-	bad "4:4:4 stream: $frames frames, $(head -1 "$OUT/ff-444.err")"
-dmesg | grep -q 'stream is not 8-bit 4:2:0' && ok "kernel log says why (not 8-bit 4:2:0)" ||
-	bad "no clear 4:4:4 message in the kernel log"
+[ "$frames" -eq 0 ] && grep -q 'Input/output error' "$OUT/ff-440.err" &&
+	ok "4:4:0 stream: no frames, the client gets EIO" ||
+	bad "4:4:0 stream: $frames frames, $(head -1 "$OUT/ff-440.err")"
+dmesg | grep -q 'stream is 8-bit 4:4:0; no CAPTURE format carries it' &&
+	ok "kernel log names the stream's format (8-bit 4:4:0)" ||
+	bad "no clear 4:4:0 message in the kernel log"
 
 echo "== a stream larger than the node's maximum fails clearly, never clamped"
 # 4160 wide: above DDV_MAX_WIDTH (4096), made here with the host's tools.
