@@ -74,7 +74,7 @@ for r in (rows[0], rows[1], rows[3]):
     res = r["result"]
     assert res["daemon_version"] == "0.0.0-fake", res
     assert res["kernel"]["state"] == "UP", res
-    assert res["capabilities"]["codecs"] == ["VP9"], res
+    assert res["capabilities"]["codecs"] == ["H264", "VP9"], res
 print("json rows as expected")
 PY
 check "status -o json: one row per endpoint, in order, the dead one failed" \

@@ -42,7 +42,8 @@ int main(int argc, char** argv) {
 
   daedalus::control::FakeBackend backend;
   if (link_down) backend.link = {false, "/dev/daedalus-v4l2", 0, "", "fake: link down"};
-  daedalus::control::DaemonInfo info{"0.0.0-fake", "Lavc-fake", 1};
+  daedalus::control::DaemonInfo info =
+      daedalus::control::TestDaemonInfo("0.0.0-fake", "Lavc-fake", 1);
   daedalus::control::ControlServer server(options, backend, info);
   if (absl::Status st = server.Start(); !st.ok()) {
     std::fprintf(stderr, "fake_daemon: %s\n", std::string(st.message()).c_str());
