@@ -125,6 +125,14 @@ std::optional<ddv_decode_done> DecodeJobs::RunJob(const ddv_decode& req, JobIo& 
     (void)c.decoder->Drain(&c.pending);  // errors were counted per frame
     c.drained = true;
   }
+  if (c.pending.empty() && !c.announced && !(done.flags & DDV_DONE_FATAL)) {
+    // No picture yet, but the headers say what the pictures will be.
+    std::optional<decode::PictureFormat> header = c.decoder->HeaderFormat();
+    if (header) {
+      Announce(req.ctx_id, c, *header, done);
+      return done;
+    }
+  }
   if (!c.pending.empty()) {
     Step step = DeliverPicture(req, io, c, done);
     if (step == Step::kGone) return std::nullopt;
@@ -178,12 +186,7 @@ DecodeJobs::Step DecodeJobs::DeliverPicture(const ddv_decode& req, JobIo& io, Co
                      req.dst.height == static_cast<uint32_t>(pic.format.height);
   if (!c.announced || *c.announced != pic.format || (has_dst && !layout_fits)) {
     // A new format (or the stream's first): announce it, write nothing.
-    c.announced = pic.format;
-    stats_.FormatAnnounced(req.ctx_id, pic.format);
-    Log(Severity::kInfo,
-        absl::StrFormat("context %d: stream format %s", req.ctx_id, pic.format.ToString()));
-    done.flags |= DDV_DONE_FORMAT;
-    done.format = ToStreamFormat(pic.format);
+    Announce(req.ctx_id, c, pic.format, done);
     return Step::kAnswer;
   }
   if (!has_dst) return Step::kGoOn;
@@ -205,6 +208,15 @@ DecodeJobs::Step DecodeJobs::DeliverPicture(const ddv_decode& req, JobIo& io, Co
   stats_.PictureWritten(req.ctx_id, req.dst.sizeimage, write_time);
   c.pending.pop_front();
   return Step::kGoOn;
+}
+
+void DecodeJobs::Announce(uint32_t ctx, Context& c, const decode::PictureFormat& format,
+                          ddv_decode_done& done) {
+  c.announced = format;
+  stats_.FormatAnnounced(ctx, format);
+  Log(Severity::kInfo, absl::StrFormat("context %d: stream format %s", ctx, format.ToString()));
+  done.flags |= DDV_DONE_FORMAT;
+  done.format = ToStreamFormat(format);
 }
 
 void DecodeJobs::Flush(uint32_t id) {

@@ -89,6 +89,9 @@ class DecodeJobs {
   // Announces the next picture's format, or writes the picture into the
   // job's CAPTURE buffer.
   Step DeliverPicture(const ddv_decode& request, JobIo& io, Context& c, ddv_decode_done& done);
+  // Tells the kernel the stream's format (DDV_DONE_FORMAT).
+  void Announce(uint32_t ctx, Context& c, const decode::PictureFormat& format,
+                ddv_decode_done& done);
 
   const Options options_;
   std::map<uint32_t, Context> contexts_;

@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-2-Clause
 #
-# The decode benchmark: a 1080p VP9 clip (made once with vpxenc, cached)
-# decoded in one guest run both directly with libavcodec and through
-# /dev/videoN, with the same number of frame threads. Prints frames per
-# second for each, their ratio, and the latency through the node.
-#   BENCH_THREADS (default 2), BENCH_FRAMES (default 60), BENCH_ROUNDS (default 5),
+# The decode benchmark: a 1080p clip of each codec (made once with FFmpeg's
+# encoders, or vpxenc for VP9, and cached) decoded in one guest run both
+# directly with libavcodec and through /dev/videoN, with the same number
+# of frame threads. Prints frames per second for each, their ratio, and the
+# latency through the node, per codec.
+#   BENCH_CODECS (default "vp9 h264 hevc vp8 av1"), BENCH_THREADS (default 2),
+#   BENCH_FRAMES (default 60), BENCH_ROUNDS (default 5),
 #   DDV_QEMU_CPU (default max,-fsrm,-erms),
 #   DDV_KERNEL_FLAVOUR (default release: no debug options; debug: the test kernel)
 # Figures, not a pass/fail test; docs/performance.md records them.
 . "$(dirname "$0")/lib.sh"
 threads=${BENCH_THREADS:-2}
+codecs=${BENCH_CODECS:-vp9 h264 hevc vp8 av1}
 # QEMU's TCG runs `rep movsb` a byte at a time, a cost no real CPU has; without
 # FSRM/ERMS the guest kernel and glibc copy with wider moves instead.
 export DDV_QEMU_CPU=${DDV_QEMU_CPU:-max,-fsrm,-erms}
@@ -24,20 +27,41 @@ bazel_run build //... >/dev/null 2>&1 || bazel_run build //...
 kcache=$(DDV_KERNEL_FLAVOUR=${DDV_KERNEL_FLAVOUR:-release} test_kernel)
 stage=$DAEDALUS_CACHE/stage-bench
 stage_guest "$kcache" "$stage"
-cp "$(bazel_bin)/tests/vp9_bench" "$stage/bin/"
+cp "$(bazel_bin)/tests/codec_bench" "$stage/bin/"
+mkdir -p "$stage/clips"
 
-clip=$DAEDALUS_CACHE/bench/clip-1080p-$frames.ivf
-if [ ! -f "$clip" ]; then
-	say "Encoding a 1080p test clip ($frames frames) with vpxenc"
-	mkdir -p "$(dirname "$clip")"
-	ffmpeg -hide_banner -loglevel error -f lavfi -i "testsrc2=size=1920x1080:rate=30" \
-		-frames:v "$frames" -pix_fmt yuv420p -f yuv4mpegpipe - |
-		vpxenc --codec=vp9 --good --passes=1 --ivf --cpu-used=8 --threads=2 --target-bitrate=4000 \
-			--limit="$frames" -q -o "$clip.tmp" -
-	mv "$clip.tmp" "$clip"
-fi
-cp "$clip" "$stage/clip.ivf"
-say "Decoding in the guest ($threads threads)"
+# bench_clip CODEC: the cached 1080p clip of CODEC, made if missing.
+bench_clip() {
+	local codec=$1 clip
+	case $codec in
+	vp9) clip=$DAEDALUS_CACHE/bench/clip-1080p-$frames.ivf ;;
+	h264 | hevc) clip=$DAEDALUS_CACHE/bench/clip-1080p-$frames.$codec ;;
+	*) clip=$DAEDALUS_CACHE/bench/clip-1080p-$frames-$codec.ivf ;;
+	esac
+	if [ ! -f "$clip" ]; then
+		say "Encoding a 1080p $codec test clip ($frames frames)" >&2
+		mkdir -p "$(dirname "$clip")"
+		local src=(-f lavfi -i "testsrc2=size=1920x1080:rate=30" -frames:v "$frames" -pix_fmt yuv420p)
+		case $codec in
+		vp9)
+			ffmpeg -hide_banner -loglevel error "${src[@]}" -f yuv4mpegpipe - |
+				vpxenc --codec=vp9 --good --passes=1 --ivf --cpu-used=8 --threads=2 \
+					--target-bitrate=4000 --limit="$frames" -q -o "$clip.tmp" - ;;
+		h264) ffmpeg -hide_banner -loglevel error "${src[@]}" -c:v libx264 -preset fast -b:v 4M -f h264 "$clip.tmp" ;;
+		hevc) ffmpeg -hide_banner -loglevel error "${src[@]}" -c:v libx265 -preset fast -b:v 4M \
+			-x265-params log-level=error -f hevc "$clip.tmp" ;;
+		vp8) ffmpeg -hide_banner -loglevel error "${src[@]}" -c:v libvpx -deadline realtime -cpu-used 8 -b:v 4M -f ivf "$clip.tmp" ;;
+		av1) ffmpeg -hide_banner -loglevel error "${src[@]}" -c:v libsvtav1 -preset 12 -b:v 4M -f ivf "$clip.tmp" ;;
+		esac
+		mv "$clip.tmp" "$clip"
+	fi
+	echo "$clip"
+}
+for codec in $codecs; do
+	clip=$(bench_clip "$codec")
+	cp "$clip" "$stage/clips/$codec.${clip##*.}"
+done
+say "Decoding in the guest ($threads threads): $codecs"
 BENCH_THREADS=$threads "$REPO/tests/vm/run-vm.sh" "$kcache" "$stage" bench \
-	"$DAEDALUS_CACHE/vm-out/bench" 3600 || true
+	"$DAEDALUS_CACHE/vm-out/bench" 7200 || true
 grep '^BENCH: ' "$DAEDALUS_CACHE/vm-out/bench/console.log" | sed 's/^BENCH: //'

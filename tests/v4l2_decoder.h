@@ -5,7 +5,7 @@
 // DEC_CMD_STOP at the end, until the LAST buffer. Either queue can use MMAP,
 // USERPTR (page-aligned anonymous memory) or DMABUF (buffers exported with
 // EXPBUF from a second handle on the same node). Used by v4l2_check
-// (behaviour) and vp9_bench (speed).
+// (behaviour), codec_check (every codec) and codec_bench (speed).
 //
 //   Decoder d("/dev/video0");
 //   Result r = d.Run(frames, width, height);

@@ -240,6 +240,21 @@ void StreamDecoder::Reset() {
   buffer_starts_.clear();
 }
 
+std::optional<PictureFormat> StreamDecoder::HeaderFormat() const {
+  if (!parser_ || parser_->width <= 0 || parser_->height <= 0 || parser_->format < 0) {
+    return std::nullopt;
+  }
+  const AVPixFmtDescriptor* desc = av_pix_fmt_desc_get(static_cast<AVPixelFormat>(parser_->format));
+  if (!desc) return std::nullopt;
+  PictureFormat f;
+  f.width = parser_->width;
+  f.height = parser_->height;
+  f.bit_depth = desc->comp[0].depth;
+  f.chroma_shift_x = desc->log2_chroma_w;
+  f.chroma_shift_y = desc->log2_chroma_h;
+  return f;
+}
+
 void StreamDecoder::NewParser() {
   if (codec_.packets != Packets::kParsed) return;
   // A parser cannot be reset: a new one forgets any half-read unit.

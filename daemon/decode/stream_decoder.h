@@ -26,6 +26,7 @@ extern "C" {
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -101,6 +102,13 @@ class StreamDecoder {
   void Reset();
 
   const CodecInfo& codec() const { return codec_; }
+
+  // The format the stream's headers announce, once the parser has read
+  // them (H.264, HEVC): known before the first picture, which reordering
+  // and frame threads hold back for several buffers. A stateful decoder
+  // reports the format once the headers are parsed (dev-decoder.rst), and
+  // clients (v4l2-compliance) wait for it with only a few buffers queued.
+  std::optional<PictureFormat> HeaderFormat() const;
 
  private:
   // Bounds ReceiveAll() even if the decoder kept returning errors.

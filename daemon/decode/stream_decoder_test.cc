@@ -257,6 +257,34 @@ TEST(StreamDecoderTest, ResizeReferencesAreOfScaledPictures) {
   }
 }
 
+// H.264/HEVC: the headers give the format after two access units, before
+// reordering lets out a picture, and it is the pictures' format (so the
+// node announces it once, not again with the first picture).
+TEST(StreamDecoderTest, HeaderFormatIsKnownEarlyAndIsThePicturesFormat) {
+  int streams = 0;
+  for (const char* codec : {"h264", "hevc"}) {
+    for (const testing::ConformanceStream& s : testing::ConformanceStreams(codec)) {
+      SCOPED_TRACE(s.name);
+      std::vector<CompressedFrame> frames = ReadAll(s.path);
+      ASSERT_GT(frames.size(), 2u);
+      auto dec = DecoderFor(codec, 2);
+      std::deque<Picture> pics;
+      (void)dec->Decode(frames[0].data, 0, &pics);
+      (void)dec->Decode(frames[1].data, 1, &pics);
+      std::optional<PictureFormat> header = dec->HeaderFormat();
+      ASSERT_TRUE(header.has_value());
+      for (size_t i = 2; i < frames.size(); i++) {
+        (void)dec->Decode(frames[i].data, static_cast<int64_t>(i), &pics);
+      }
+      ASSERT_TRUE(dec->Drain(&pics).ok());
+      ASSERT_FALSE(pics.empty());
+      EXPECT_EQ(header->ToString(), pics[0].format.ToString());
+      streams++;
+    }
+  }
+  EXPECT_GE(streams, 22);
+}
+
 TEST(StreamDecoderTest, InterlacedH264ComesOutAsInterlacedFrames) {
   auto dec = DecoderFor("h264", 1);
   ASSERT_NE(dec, nullptr);

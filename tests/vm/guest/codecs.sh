@@ -8,6 +8,8 @@
 decoder_up
 [ "${DDV_CODECS:-all}" = all ] || CODECS=$(echo "$DDV_CODECS" | tr , " ")
 codec_check
+resize_checks
+compliance_check
 ffmpeg_codecs
 decoder_down
 kernel_reports

@@ -174,6 +174,35 @@ codec_check() {
 	kill -0 "$daemon" && ok "daedalusd survived every codec" || bad "daedalusd died"
 }
 
+# resize_checks: a resolution change for the codecs whose shared data has
+# none (VP8, AV1): two clips of different sizes encoded here and joined
+# frame by frame into one IVF (each starts with a keyframe that carries its
+# size), decoded by codec_check against the MD5s libavcodec gives for the
+# joined stream at each picture's own size (ffmpeg -autoscale 0).
+resize_checks() {
+	local codec enc size part
+	echo "== a resolution change for VP8 and AV1"
+	for codec in vp8 av1; do
+		case $codec in
+		vp8) enc="-c:v libvpx -deadline realtime -cpu-used 8" ;;
+		av1) enc="-c:v libsvtav1 -preset 12" ;;
+		esac
+		part=0
+		for size in 352x288 176x144; do
+			# shellcheck disable=SC2086
+			ffmpeg -hide_banner -loglevel error -f lavfi -i "testsrc2=size=$size:rate=30" \
+				-frames:v 8 -pix_fmt yuv420p $enc -f ivf "/tmp/$codec-part$part.ivf" 2>>"$OUT/resize-enc.err"
+			part=$((part + 1))
+		done
+		python3 "$STAGE/tests/ivf_join.py" /tmp/$codec-part0.ivf /tmp/$codec-part1.ivf /tmp/$codec-resize.ivf
+		ffmpeg -hide_banner -loglevel error -i /tmp/$codec-resize.ivf -autoscale 0 -f framemd5 - |
+			awk -F, '!/^#/ {gsub(/ /, "", $6); printf "%s  frame-%04d\n", $6, NR}' >/tmp/$codec-resize.ivf.md5
+		run "resize-$codec" "$BIN/codec_check" "$dev" --stream "$codec" /tmp/$codec-resize.ivf
+		expect_out "resize-$codec" '^codec_check: [0-9]+ checks passed, 0 failed$' \
+			"$codec: a resolution change mid-stream, bit-exact ($(wc -l </tmp/$codec-resize.ivf.md5) pictures)"
+	done
+}
+
 # kernel_ping: a control-plane ping that round-trips through the kernel.
 kernel_ping() {
 	run ctl_ping "$BIN/daedalusctl" ping -c 3 -i 0.2

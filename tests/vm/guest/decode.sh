@@ -155,6 +155,7 @@ kernel_ping
 own_client_check
 # The full run (every 1080p stream too) is scripts/test-codecs.sh.
 CODECS="--quick" codec_check
+resize_checks
 
 echo "== a daemon that hangs or dies never leaves a client blocked"
 # What the kernel owes the client is a prompt EIO. FFmpeg 5.1 reports it

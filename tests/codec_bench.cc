@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //
-// vp9_bench: decodes one VP9 clip twice in the same run, with the same
+// codec_bench: decodes one clip (any codec the node offers) twice in the same run, with the same
 // number of frame threads: directly with libavcodec (the decode core alone)
 // and through the V4L2 node (kernel + daedalusd, which must run with
 // --decoder-threads THREADS), over ROUNDS alternating rounds of each
@@ -13,7 +13,7 @@
 // the median of paired rounds shrugs off. Then the per-frame latency
 // through the node. Figures, not a test: it fails only if a decode fails.
 //
-//   usage: vp9_bench /dev/videoN CLIP.ivf THREADS [ROUNDS]
+//   usage: codec_bench /dev/videoN CLIP.ivf THREADS [ROUNDS]
 
 #include <algorithm>
 #include <chrono>
@@ -95,24 +95,24 @@ void Summary(const char* what, const std::vector<Round>& runs, Span Timing::*spa
 
 int main(int argc, char** argv) {
   if (argc != 4 && argc != 5) {
-    std::fprintf(stderr, "usage: vp9_bench /dev/videoN CLIP THREADS [ROUNDS]\n");
+    std::fprintf(stderr, "usage: codec_bench /dev/videoN CLIP THREADS [ROUNDS]\n");
     return 2;
   }
   int threads = std::atoi(argv[3]);
   int rounds = argc == 5 ? std::atoi(argv[4]) : 5;
   if (threads < 1 || rounds < 1) {
-    std::fprintf(stderr, "vp9_bench: THREADS and ROUNDS must be at least 1\n");
+    std::fprintf(stderr, "codec_bench: THREADS and ROUNDS must be at least 1\n");
     return 2;
   }
   auto in = daedalus::testing::TestStream::Open(argv[2]);
   if (!in.ok()) {
-    std::fprintf(stderr, "vp9_bench: %s\n", std::string(in.status().message()).c_str());
+    std::fprintf(stderr, "codec_bench: %s\n", std::string(in.status().message()).c_str());
     return 1;
   }
   std::vector<daedalus::testing::CompressedFrame> frames;
   while (auto f = (*in)->Next()) frames.push_back(*std::move(f));
-  std::printf("clip: %s, %dx%d, %zu frames, %d decoder thread(s)\n", argv[2], (*in)->width(),
-              (*in)->height(), frames.size(), threads);
+  std::printf("clip: %s (%s), %dx%d, %zu frames, %d decoder thread(s)\n", argv[2],
+              (*in)->codec().name, (*in)->width(), (*in)->height(), frames.size(), threads);
 
   // Rounds alternate between the two paths, so that neither gets warmer
   // caches or a quieter machine.
@@ -123,8 +123,7 @@ int main(int argc, char** argv) {
     // Directly with libavcodec, from creating the decoder on.
     std::deque<daedalus::decode::Picture> pics;
     auto start = Clock::now();
-    auto dec =
-        daedalus::decode::StreamDecoder::Create(*daedalus::decode::CodecByName("vp9"), {threads});
+    auto dec = daedalus::decode::StreamDecoder::Create((*in)->codec(), {threads});
     if (!dec.ok()) return 1;
     Clock::time_point first, last;
     size_t shown = 0;
@@ -147,12 +146,14 @@ int main(int argc, char** argv) {
     // hashed, like above.
     daedalus::testing::Options opt;
     opt.hash = false;
+    opt.codec = (*in)->codec().fourcc;
     start = Clock::now();
     daedalus::testing::Decoder node(argv[1]);
     daedalus::testing::Result r = node.Run(frames, (*in)->width(), (*in)->height(), opt);
     run.node = Timing(start, r.first_picture_at, r.last_picture_at, r.md5.size());
     if (!r.error.empty() || r.md5.size() != frames.size() || shown != frames.size()) {
-      std::fprintf(stderr, "vp9_bench: decode failed: %s (node %zu, direct %zu of %zu pictures)\n",
+      std::fprintf(stderr,
+                   "codec_bench: decode failed: %s (node %zu, direct %zu of %zu pictures)\n",
                    r.error.c_str(), r.md5.size(), shown, frames.size());
       return 1;
     }
