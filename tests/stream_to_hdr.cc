@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //
-// stream_to_hdr: converts a VP9 stream (.ivf or .webm) into the file format
-// `v4l2-compliance --stream-from-hdr` (and `v4l2-ctl --stream-from-hdr`)
-// read: per buffer a big-endian 'Vhdr' id, then per plane a big-endian
-// length and the bytes. One VP9 frame (or superframe) per buffer, one plane.
+// stream_to_hdr: converts a test stream of any codec (.ivf, .webm, .mp4,
+// .h264, .hevc) into the file format `v4l2-compliance --stream-from-hdr`
+// (and `v4l2-ctl --stream-from-hdr`) read: per buffer a big-endian 'Vhdr'
+// id, then per plane a big-endian length and the bytes. One frame,
+// superframe, temporal unit or access unit per buffer, one plane.
 //
 //   usage: stream_to_hdr IN.ivf OUT.hdr [MAX_FRAMES]
 

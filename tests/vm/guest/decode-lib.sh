@@ -42,7 +42,11 @@ restart_daemon() {
 # stream of each CODEC (default: every codec). The tool streams the
 # context's default OUTPUT format, the first the daemon announces: for
 # each codec the daemon is restarted with that one first (--codecs), so the
-# node offers every codec each time, in another order.
+# node offers every codec each time, in another order. The streams have no
+# B-frames: the tool keeps two OUTPUT buffers and waits for one picture
+# per buffer it gets back, and a stream whose pictures are reordered holds
+# the first ones back longer than that (a player queues more); the shared
+# H.264 Baseline stream, and an HEVC one without B-frames made here.
 compliance_check() {
 	local vicodec unexpected codec stream order other codecs=${*:-h264 hevc vp8 vp9 av1}
 	echo "== v4l2-compliance"
@@ -56,8 +60,13 @@ compliance_check() {
 	compliance_lines "$OUT/compliance_vicodec.txt" >"$OUT/compliance-vicodec-lines.txt"
 	for codec in $codecs; do
 		case $codec in
-		h264) stream=${VP9_DIR%/vp9}/h264/conformance/h264-02-main-cabac-bframes-352x288.h264 ;;
-		hevc) stream=${VP9_DIR%/vp9}/hevc/conformance/hevc-01-main-352x288.hevc ;;
+		h264) stream=${VP9_DIR%/vp9}/h264/conformance/h264-01-baseline-cavlc-176x144.h264 ;;
+		hevc)
+			stream=/tmp/hevc-no-bframes.hevc
+			ffmpeg -hide_banner -loglevel error -f lavfi -i testsrc2=size=352x288:rate=30 \
+				-frames:v 30 -pix_fmt yuv420p -c:v libx265 -x265-params bframes=0:log-level=error \
+				-f hevc "$stream" 2>"$OUT/hevc-enc.err"
+			;;
 		vp8) stream=${VP9_DIR%/vp9}/vp8/conformance/vp80-00-comprehensive-001.ivf ;;
 		vp9) stream=$VP9/vp90-2-09-lf_deltas.webm ;;
 		av1) stream=${VP9_DIR%/vp9}/av1/conformance/av1-01-main-352x288.ivf ;;
