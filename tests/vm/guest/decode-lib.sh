@@ -41,8 +41,13 @@ restart_daemon() {
 # compliance_check [CODEC...]: v4l2-compliance -s on $dev with a real
 # stream of each CODEC (default: every codec). The tool streams the
 # context's default OUTPUT format, the first the daemon announces: for
-# each codec the daemon is restarted with that one first (--codecs), so the
-# node offers every codec each time, in another order. The streams have no
+# each codec the daemon is restarted with that one first (--codecs).
+# Debian's v4l2-compliance (1.22) knows no stateful AV1 fourcc, and one
+# unknown OUTPUT format makes it take the node for a plain m2m device (it
+# then never waits for SOURCE_CHANGE nor sends DEC_CMD_STOP): so AV1 is left
+# out of the list for the other codecs' runs, and its own run is without
+# -s (the streaming test cannot be run on AV1 with this tool; codec_check
+# streams AV1 instead). The streams have no
 # B-frames: the tool keeps two OUTPUT buffers and waits for one picture
 # per buffer it gets back, and a stream whose pictures are reordered holds
 # the first ones back longer than that (a player queues more); the shared
@@ -72,19 +77,23 @@ compliance_check() {
 		av1) stream=${VP9_DIR%/vp9}/av1/conformance/av1-01-main-352x288.ivf ;;
 		esac
 		order=$codec
-		for other in h264 hevc vp8 vp9 av1; do
+		for other in h264 hevc vp8 vp9; do
 			[ "$other" = "$codec" ] || order=$order,$other
 		done
 		restart_daemon --codecs "$order"
 		"$BIN/stream_to_hdr" "$stream" /tmp/stream.hdr >/dev/null
-		run "compliance-$codec" timeout -k 5 300 v4l2-compliance -d "$dev" -s 20 --stream-from-hdr /tmp/stream.hdr
+		if [ "$codec" = av1 ]; then
+			run "compliance-$codec" timeout -k 5 300 v4l2-compliance -d "$dev"
+		else
+			run "compliance-$codec" timeout -k 5 300 v4l2-compliance -d "$dev" -s 20 --stream-from-hdr /tmp/stream.hdr
+		fi
 		grep -E '^Total for' "$OUT/compliance-$codec.txt" | sed "s/^/guest: v4l2-compliance on ours, $codec: /"
 		compliance_lines "$OUT/compliance-$codec.txt" >"$OUT/compliance-$codec-lines.txt"
 		# Ours that vicodec lacks (grep, not comm: busybox has no comm).
 		unexpected=$(grep -vxF -f "$OUT/compliance-vicodec-lines.txt" "$OUT/compliance-$codec-lines.txt")
 		if [ -n "$vicodec" ] && [ -z "$unexpected" ] &&
 			grep -qE '^Total for .*Warnings: 0$' "$OUT/compliance-$codec.txt"; then
-			ok "v4l2-compliance -s, $codec stream: 0 warnings; failures only those vicodec gets too ($(wc -l <"$OUT/compliance-$codec-lines.txt") kinds)"
+			ok "v4l2-compliance$([ "$codec" = av1 ] && echo " (no -s: the tool knows no AV1)" || echo " -s, $codec stream"): 0 warnings; failures only those vicodec gets too ($(wc -l <"$OUT/compliance-$codec-lines.txt") kinds)"
 		else
 			bad "v4l2-compliance -s, $codec stream (vicodec at '$vicodec'): lines vicodec does not get:"
 			echo "$unexpected" | head -20
