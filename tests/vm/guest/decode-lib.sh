@@ -68,7 +68,7 @@ compliance_check() {
 		h264) stream=${VP9_DIR%/vp9}/h264/conformance/h264-01-baseline-cavlc-176x144.h264 ;;
 		hevc)
 			stream=/tmp/hevc-no-bframes.hevc
-			ffmpeg -hide_banner -loglevel error -f lavfi -i testsrc2=size=352x288:rate=30 \
+			ffmpeg -nostdin -hide_banner -loglevel error -f lavfi -i testsrc2=size=352x288:rate=30 \
 				-frames:v 30 -pix_fmt yuv420p -c:v libx265 -x265-params bframes=0:log-level=error \
 				-f hevc "$stream" 2>"$OUT/hevc-enc.err"
 			;;
@@ -208,12 +208,12 @@ resize_checks() {
 		part=0
 		for size in 352x288 176x144; do
 			# shellcheck disable=SC2086
-			ffmpeg -hide_banner -loglevel error -f lavfi -i "testsrc2=size=$size:rate=30" \
+			ffmpeg -nostdin -hide_banner -loglevel error -f lavfi -i "testsrc2=size=$size:rate=30" \
 				-frames:v 8 -pix_fmt yuv420p $enc -f ivf "/tmp/$codec-part$part.ivf" 2>>"$OUT/resize-enc.err"
 			part=$((part + 1))
 		done
 		python3 "$STAGE/tests/ivf_join.py" /tmp/$codec-part0.ivf /tmp/$codec-part1.ivf /tmp/$codec-resize.ivf
-		ffmpeg -hide_banner -loglevel error -i /tmp/$codec-resize.ivf -autoscale 0 -f framemd5 - |
+		ffmpeg -nostdin -hide_banner -loglevel error -i /tmp/$codec-resize.ivf -autoscale 0 -f framemd5 - |
 			awk -F, '!/^#/ {gsub(/ /, "", $6); printf "%s  frame-%04d\n", $6, NR}' >/tmp/$codec-resize.ivf.md5
 		run "resize-$codec" "$BIN/codec_check" "$dev" --stream "$codec" /tmp/$codec-resize.ivf
 		expect_out "resize-$codec" '^codec_check: [0-9]+ checks passed, 0 failed$' \

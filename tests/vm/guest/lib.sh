@@ -27,7 +27,7 @@ decoder_node() {
 # ffmpeg_frame_md5s IN OUT [DECODER]: decodes IN with FFmpeg's DECODER (vp9_v4l2m2m) through the
 # node and writes the MD5 of each picture (planar I420), one per line.
 ffmpeg_frame_md5s() {
-	timeout -k 5 120 ffmpeg -hide_banner -loglevel error -c:v "${3:-vp9_v4l2m2m}" -i "$1" \
+	timeout -k 5 120 ffmpeg -nostdin -hide_banner -loglevel error -c:v "${3:-vp9_v4l2m2m}" -i "$1" \
 		-f framemd5 -pix_fmt yuv420p - 2>"$2.err" |
 		grep -v '^#' | awk -F, '{gsub(/ /,"",$6); print $6}' >"$2"
 }
