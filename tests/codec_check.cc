@@ -93,10 +93,20 @@ Result Decode(const Stream& s, uint32_t codec, uint32_t cap_format = 0) {
 }
 
 std::string Describe(const Result& r, const Stream& s) {
-  char buf[300];
-  std::snprintf(buf, sizeof(buf), "%zu/%zu pictures%s%s", r.md5.size(), s.want.size(),
-                r.error.empty() ? "" : ", ", r.error.c_str());
-  return buf;
+  size_t differ = 0, first = 0;
+  for (size_t i = 0; i < r.md5.size() && i < s.want.size(); i++) {
+    if (r.md5[i] != s.want[i] && !differ++) first = i;
+  }
+  char buf[400];
+  std::snprintf(buf, sizeof(buf), "%zu/%zu pictures%s%s%s", r.md5.size(), s.want.size(),
+                r.error.empty() ? "" : ", ", r.error.c_str(),
+                r.fatal ? ", context failed (EIO)" : "");
+  std::string out = buf;
+  if (differ) {
+    out += ", " + std::to_string(differ) + " differ from picture " + std::to_string(first) + " (" +
+           r.md5[first] + ", want " + s.want[first] + ")";
+  }
+  return out;
 }
 
 bool BitExact(const Result& r, const Stream& s) {
