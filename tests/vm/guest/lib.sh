@@ -24,11 +24,18 @@ decoder_node() {
 	return 1
 }
 
-# ffmpeg_frame_md5s IN OUT [DECODER]: decodes IN with FFmpeg's DECODER (vp9_v4l2m2m) through the
-# node and writes the MD5 of each picture (planar I420), one per line.
+# ffmpeg_frame_md5s IN OUT [DECODER]: decodes IN with FFmpeg's DECODER
+# (default vp9_v4l2m2m) through the node and writes the MD5 of each picture
+# (planar I420), one per line. Raw H.264/HEVC files have no timestamps:
+# FFmpeg's V4L2 wrapper gives every picture timestamp 0, and the ffmpeg
+# command line would drop all but the first as duplicates unless told to
+# pass every frame through (-fps_mode passthrough).
 ffmpeg_frame_md5s() {
+	local pass=
+	[ "${3:-vp9_v4l2m2m}" = vp9_v4l2m2m ] || pass="-fps_mode passthrough"
+	# shellcheck disable=SC2086
 	timeout -k 5 120 ffmpeg -nostdin -hide_banner -loglevel error -c:v "${3:-vp9_v4l2m2m}" -i "$1" \
-		-f framemd5 -pix_fmt yuv420p - 2>"$2.err" |
+		$pass -f framemd5 -pix_fmt yuv420p - 2>"$2.err" |
 		grep -v '^#' | awk -F, '{gsub(/ /,"",$6); print $6}' >"$2"
 }
 
