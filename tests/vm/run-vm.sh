@@ -18,12 +18,8 @@
 # Exit: 0 the guest reported "N passed, 0 failed"; 1 it reported failures;
 # 2 no result (boot failure, panic, timeout).
 #
-# DDV_QEMU_CPU overrides the guest CPU model (default: max on x86-64, less
-# AVX2 and AVX-512 under TCG; cortex-a76 on arm64). Debian 12's QEMU (7.2)
-# emulates some AVX2 instruction libdav1d's 8-bit AV1 code uses wrongly: in
-# such a guest FFmpeg itself decodes av1-01-main-352x288.ivf to other
-# pictures than on the host (frame 1: c0d7636291c9... instead of the
-# reference's fcbbc942575330bb...), and without AVX2 it matches. DDV_QEMU_ACCEL=auto|tcg|kvm (default auto) picks
+# DDV_QEMU_CPU overrides the guest CPU model (default: max on x86-64,
+# cortex-a76 on arm64). DDV_QEMU_ACCEL=auto|tcg|kvm (default auto) picks
 # the x86-64 accelerator (choose-accel.sh); an arm64 guest on an x86-64
 # host is always TCG. DDV_QEMU_X86 names the x86-64 QEMU binary (tests).
 set -uo pipefail
@@ -46,9 +42,7 @@ common=(-smp 2 -m 2G -no-reboot -display none -monitor none -serial stdio -nodef
 accel=tcg
 if [ -f "$kdir/bzImage" ]; then
 	accel=$("$vm_dir/choose-accel.sh" "$kdir/bzImage" | tail -1) || exit 2
-	cpu=max
-	[ "$accel" = tcg ] && cpu=max,-avx2,-avx512f
-	qemu=("${DDV_QEMU_X86:-qemu-system-x86_64}" -M "pc,accel=$accel" -cpu "${DDV_QEMU_CPU:-$cpu}"
+	qemu=("${DDV_QEMU_X86:-qemu-system-x86_64}" -M "pc,accel=$accel" -cpu "${DDV_QEMU_CPU:-max}"
 		"${common[@]}" -vga none -kernel "$kdir/bzImage")
 	init=("init=$vm_dir/guest/init.sh" console=ttyS0)
 elif [ -f "$kdir/Image" ]; then
