@@ -199,7 +199,7 @@ void CheckCorruptStreams(const std::string& conf, const std::string& invalid) {
     {
       Decoder d(g_dev);
       Result r = d.Run(bad.frames, bad.width ? bad.width : 352, bad.height ? bad.height : 288);
-      Check(r.last || r.fatal || r.out_errors > 0,
+      Check(r.last || r.eos_event || r.fatal || r.out_errors > 0,
             "corrupt " + name + ": ends (" + std::to_string(r.out_errors) + " OUTPUT errors" +
                 (r.fatal ? ", context failed" : "") + ")");
     }

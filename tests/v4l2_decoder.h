@@ -189,6 +189,9 @@ class Decoder {
       }
       if (p.revents & POLLPRI) {
         if (!HandleEvents(r)) return r;
+        // Drained before any picture (a stream that shows none, e.g. a
+        // corrupt one): EOS without a CAPTURE queue to carry a LAST buffer.
+        if (r.eos_event && cap_maps_.empty()) return r;
       }
       if (p.revents & POLLOUT) {
         uint32_t index;
