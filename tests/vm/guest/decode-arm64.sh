@@ -10,7 +10,8 @@
 
 decoder_up
 kernel_ping
-compliance_check
+# A slice for time: the codec the Pi 5 lacks most, and VP9 as before.
+compliance_check h264 vp9
 ffmpeg_conformance
 own_client_check
 # A slice for time: H.264 (the Pi 5's first want) and AV1.
