@@ -48,6 +48,9 @@ struct ddv_msg {
  * @debugfs: this module's debugfs directory, or NULL
  * @test_release_delay_ms: test hook (debugfs release_delay_ms): how long
  *	the close of a context is held where its queues are freed; 0 normally
+ * @test_watchdog_delay_ms: test hook (debugfs watchdog_delay_ms): how long a
+ *	job watchdog that fired waits before it acts, as if its worker had
+ *	been preempted; 0 normally
  * @v4l2: the decoder node, or NULL on kernels without V4L2 mem2mem
  */
 struct ddv_bridge {
@@ -66,6 +69,7 @@ struct ddv_bridge {
 	struct ddv_stats stats;
 	struct dentry *debugfs;
 	u32 test_release_delay_ms;
+	u32 test_watchdog_delay_ms;
 	struct ddv_dev *v4l2;
 };
 

@@ -7,6 +7,8 @@
  *   stats      the counters of DDV_IOC_GET_STATS, one "name value" a line
  *   release_delay_ms  test hook: hold the close of a context the daemon
  *              has seen this long, just after its queues are freed
+ *   watchdog_delay_ms  test hook: a job watchdog that fired waits this long
+ *              before it acts (a preempted worker)
  *
  * Nothing in the daemon depends on these; they are absent without debugfs.
  */
@@ -81,6 +83,7 @@ void ddv_debugfs_init(struct ddv_bridge *br)
 	debugfs_create_file("test_ping", 0200, br->debugfs, br, &ddv_test_ping_fops);
 	debugfs_create_file("stats", 0444, br->debugfs, br, &ddv_stats_fops);
 	debugfs_create_u32("release_delay_ms", 0600, br->debugfs, &br->test_release_delay_ms);
+	debugfs_create_u32("watchdog_delay_ms", 0600, br->debugfs, &br->test_watchdog_delay_ms);
 }
 
 /**

@@ -12,6 +12,17 @@
 
 #include "ddv_v4l2.h"
 
+/* The entry of a format table (keyed by .fourcc) for @fcc, or NULL. */
+#define ddv_table_find(table, fcc) ({					\
+	typeof(&(table)[0]) __found = NULL;				\
+	unsigned int __i;						\
+									\
+	for (__i = 0; __i < ARRAY_SIZE(table) && !__found; __i++)	\
+		if ((table)[__i].fourcc == (fcc))			\
+			__found = &(table)[__i];			\
+	__found;							\
+})
+
 /*
  * CAPTURE formats, one plane each. For each kind of stream the first that
  * fits is the default: YUV420 and NV12 for 8-bit 4:2:0 as before, then
@@ -36,12 +47,7 @@ static const struct ddv_dst_desc ddv_dst_descs[] = {
  */
 const struct ddv_dst_desc *ddv_dst_desc(u32 fourcc)
 {
-	unsigned int i;
-
-	for (i = 0; i < ARRAY_SIZE(ddv_dst_descs); i++)
-		if (ddv_dst_descs[i].fourcc == fourcc)
-			return &ddv_dst_descs[i];
-	return NULL;
+	return ddv_table_find(ddv_dst_descs, fourcc);
 }
 
 static bool ddv_dst_carries(const struct ddv_dst_desc *d, const struct ddv_stream_kind *k)
@@ -205,12 +211,7 @@ static const struct ddv_codec_desc ddv_codec_descs[] = {
  */
 const struct ddv_codec_desc *ddv_codec_desc(u32 fourcc)
 {
-	unsigned int i;
-
-	for (i = 0; i < ARRAY_SIZE(ddv_codec_descs); i++)
-		if (ddv_codec_descs[i].fourcc == fourcc)
-			return &ddv_codec_descs[i];
-	return NULL;
+	return ddv_table_find(ddv_codec_descs, fourcc);
 }
 
 /**
@@ -327,17 +328,16 @@ bool ddv_codec_offered_at(struct ddv_dev *dev, unsigned int index, struct ddv_co
  */
 bool ddv_codec_offered(struct ddv_dev *dev, u32 fourcc, struct ddv_codec_caps *c)
 {
+	struct ddv_codec_caps e;
 	unsigned int i;
-	bool ok = false;
 
-	mutex_lock(&dev->lock);
-	for (i = 0; i < dev->num_codecs && !ok; i++) {
-		ok = dev->codecs[i].fourcc == fourcc;
-		if (ok)
-			*c = dev->codecs[i];
+	for (i = 0; ddv_codec_offered_at(dev, i, &e); i++) {
+		if (e.fourcc == fourcc) {
+			*c = e;
+			return true;
+		}
 	}
-	mutex_unlock(&dev->lock);
-	return ok;
+	return false;
 }
 
 /**

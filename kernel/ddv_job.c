@@ -12,6 +12,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/delay.h>
 #include <linux/ktime.h>
 #include <linux/module.h>
 #include <linux/slab.h>
@@ -111,7 +112,10 @@ static void ddv_job_fail(struct ddv_ctx *ctx, int err, const char *why)
 static void ddv_watchdog(struct work_struct *work)
 {
 	struct ddv_ctx *ctx = container_of(to_delayed_work(work), struct ddv_ctx, watchdog);
+	u32 delay = READ_ONCE(ctx->dev->br->test_watchdog_delay_ms);
 
+	if (delay)
+		msleep(delay);
 	ddv_job_fail(ctx, -ETIMEDOUT, "the daemon did not answer a decode job in time");
 }
 

@@ -261,6 +261,32 @@ std::vector<std::string> InvalidStreams(const std::string& codec) {
   return out;
 }
 
+namespace {
+// What ../shared holds per codec today (each README.md lists them).
+struct StreamCounts {
+  const char* codec;
+  size_t conformance, invalid;
+};
+constexpr StreamCounts kStreamCounts[] = {
+    {"h264", 14, 5}, {"hevc", 8, 2}, {"vp8", 18, 2}, {"vp9", 35, 8}, {"av1", 8, 2},
+};
+const StreamCounts* CountsOf(const std::string& codec) {
+  for (const StreamCounts& c : kStreamCounts)
+    if (codec == c.codec) return &c;
+  return nullptr;
+}
+}  // namespace
+
+size_t MinConformanceStreams(const std::string& codec) {
+  const StreamCounts* c = CountsOf(codec);
+  return c ? c->conformance : 1;
+}
+
+size_t MinInvalidStreams(const std::string& codec) {
+  const StreamCounts* c = CountsOf(codec);
+  return c ? c->invalid : 1;
+}
+
 absl::StatusOr<std::vector<FrameMd5>> ReadFrameMd5s(const std::string& path) {
   std::ifstream in(path);
   if (!in) return absl::NotFoundError("cannot read " + path);

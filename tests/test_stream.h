@@ -111,6 +111,11 @@ struct ConformanceStream {
 std::vector<ConformanceStream> ConformanceStreams(const std::string& codec, bool profiles = false);
 // Paths of the streams under <codec>/invalid/.
 std::vector<std::string> InvalidStreams(const std::string& codec);
+// The fewest streams ConformanceStreams(codec) and InvalidStreams(codec)
+// may return: tests assert at least these, so a missing or emptied
+// ../shared fails instead of passing with nothing decoded.
+size_t MinConformanceStreams(const std::string& codec);
+size_t MinInvalidStreams(const std::string& codec);
 
 // Streams whose pictures differ from the reference when this build runs
 // under qemu-aarch64 on the CI machines (found with --config=aarch64):

@@ -21,69 +21,41 @@
 #include <cstring>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
+#include "tests/node_check.h"
 #include "tests/test_stream.h"
 #include "tests/v4l2_decoder.h"
 
 namespace {
 
+using daedalus::testing::BitExact;
 using daedalus::testing::CompressedFrame;
+using daedalus::testing::Describe;
 using daedalus::testing::Decoder;
 using daedalus::testing::MemoryName;
+using daedalus::testing::NodeStream;
 using daedalus::testing::Options;
 using daedalus::testing::Result;
 
-int g_passed = 0, g_failed = 0;
+daedalus::testing::CheckCounter g_checks;
 const char* g_dev = nullptr;
 
-void Check(bool ok, const std::string& what) {
-  if (ok) {
-    g_passed++;
-    std::printf("ok   %s\n", what.c_str());
-  } else {
-    g_failed++;
-    std::printf("FAIL %s\n", what.c_str());
-  }
-  std::fflush(stdout);
-}
+void Check(bool ok, const std::string& what) { g_checks.Check(ok, what); }
 
-struct Stream {
-  std::string name;
-  std::vector<CompressedFrame> frames;
+// A VP9 stream of `dir` with its .md5 beside it.
+NodeStream Load(const std::string& dir, const std::string& name) {
   std::vector<std::string> want;
-  int width = 0, height = 0;
-};
-
-Stream Load(const std::string& dir, const std::string& name) {
-  Stream s;
-  s.name = name;
-  auto in = daedalus::testing::TestStream::Open(dir + "/" + name);
-  if (!in.ok()) return s;
-  s.width = (*in)->width();
-  s.height = (*in)->height();
-  while (auto f = (*in)->Next()) s.frames.push_back(*std::move(f));
   auto md5 = daedalus::testing::ReadFrameMd5s(dir + "/" + name + ".md5");
   if (md5.ok()) {
-    for (const auto& m : *md5) s.want.push_back(m.md5);
+    for (const auto& m : *md5) want.push_back(m.md5);
   }
-  return s;
-}
-
-// Never true for an empty reference: a check that cannot fail is no check.
-bool BitExact(const Result& r, const Stream& s) {
-  return !s.want.empty() && r.error.empty() && r.md5 == s.want;
-}
-
-std::string Describe(const Result& r, const Stream& s) {
-  char buf[200];
-  std::snprintf(buf, sizeof(buf), "%zu/%zu pictures%s%s", r.md5.size(), s.want.size(),
-                r.error.empty() ? "" : ", ", r.error.c_str());
-  return buf;
+  return daedalus::testing::LoadNodeStream(dir + "/" + name, std::move(want));
 }
 
 // Drain and timestamps on a plain stream.
-void CheckDrain(const Stream& plain) {
+void CheckDrain(const NodeStream& plain) {
   Decoder d(g_dev);
   Result r = d.Run(plain.frames, plain.width, plain.height);
   Check(BitExact(r, plain), "decode and drain bit-exact: " + Describe(r, plain));
@@ -109,7 +81,7 @@ void CheckMemoryTypes(const std::string& conf) {
       {V4L2_MEMORY_MMAP, V4L2_MEMORY_USERPTR, "vp90-2-21-resize_inter_320x180_5_1-2.webm"},
   };
   for (const Case& c : cases) {
-    Stream s = Load(conf, c.name);
+    NodeStream s = Load(conf, c.name);
     Options opt;
     opt.out_memory = c.out;
     opt.cap_memory = c.cap;
@@ -126,7 +98,7 @@ void CheckMemoryTypes(const std::string& conf) {
 void CheckResolutionChanges(const std::string& conf) {
   for (int delay_ms : {0, 150}) {
     for (const char* name : {"vp90-2-21-resize_inter_320x180_5_1-2.webm", "vp90-2-05-resize.ivf"}) {
-      Stream s = Load(conf, name);
+      NodeStream s = Load(conf, name);
       Options opt;
       opt.requeue_delay_ms = delay_ms;
       Decoder d(g_dev);
@@ -141,7 +113,7 @@ void CheckResolutionChanges(const std::string& conf) {
 
 // Seek back to the start after 10 pictures: the tail is the whole stream.
 // Seek to a non-resume point: no crash; the context and daemon go on.
-void CheckSeeks(const Stream& plain) {
+void CheckSeeks(const NodeStream& plain) {
   {
     Decoder d(g_dev);
     Result r = d.Run(plain.frames, plain.width, plain.height, {-1, 10, 0});
@@ -160,7 +132,7 @@ void CheckSeeks(const Stream& plain) {
 void CheckConcurrentContexts(const std::string& conf) {
   const char* names[] = {"vp90-2-02-size-66x66.webm", "vp90-2-08-tile-4x4.webm",
                          "vp90-2-10-show-existing-frame.webm", "vp90-2-22-svc_1280x720_3.ivf"};
-  Stream streams[4];
+  NodeStream streams[4];
   Result results[4];
   std::vector<std::thread> threads;
   for (int i = 0; i < 4; i++) {
@@ -178,7 +150,7 @@ void CheckConcurrentContexts(const std::string& conf) {
 }
 
 // A client that vanishes mid-stream, then a clean decode.
-void CheckVanishingClient(const Stream& plain) {
+void CheckVanishingClient(const NodeStream& plain) {
   Decoder d(g_dev);
   d.Run(plain.frames, plain.width, plain.height, {3, -1, 0});
   Decoder again(g_dev);
@@ -189,13 +161,13 @@ void CheckVanishingClient(const Stream& plain) {
 // Every corrupt stream: errors flagged or the context failed, never a
 // hang; the next stream decodes bit-exact.
 void CheckCorruptStreams(const std::string& conf, const std::string& invalid) {
-  Stream good = Load(conf, "vp90-2-03-size-226x226.webm");
+  NodeStream good = Load(conf, "vp90-2-03-size-226x226.webm");
   std::vector<std::string> corrupt = daedalus::testing::InvalidStreams("vp9");
   Check(corrupt.size() >= 8,
         "corrupt streams found in " + invalid + ": " + std::to_string(corrupt.size()));
   for (const std::string& path : corrupt) {
     std::string name = path.substr(path.rfind('/') + 1);
-    Stream bad = Load(invalid, name);
+    NodeStream bad = Load(invalid, name);
     {
       Decoder d(g_dev);
       Result r = d.Run(bad.frames, bad.width ? bad.width : 352, bad.height ? bad.height : 288);
@@ -214,7 +186,7 @@ void CheckCorruptStreams(const std::string& conf, const std::string& invalid) {
 // fails (EIO), it is never clamped to a size its pictures do not fit.
 void CheckOversized(const std::string& path) {
   size_t slash = path.rfind('/');
-  Stream s = Load(path.substr(0, slash), path.substr(slash + 1));
+  NodeStream s = Load(path.substr(0, slash), path.substr(slash + 1));
   Check(!s.frames.empty(), "oversized stream " + path + " read");
   Decoder d(g_dev);
   Result r = d.Run(s.frames, 352, 288);
@@ -229,8 +201,7 @@ int main(int argc, char** argv) {
   if (argc == 4 && std::string(argv[2]) == "--oversized") {
     g_dev = argv[1];
     CheckOversized(argv[3]);
-    std::printf("v4l2_check: %d checks passed, %d failed\n", g_passed, g_failed);
-    return g_failed ? 1 : 0;
+    return g_checks.Summary("v4l2_check");
   }
   if (argc != 2) {
     std::fprintf(stderr,
@@ -241,7 +212,7 @@ int main(int argc, char** argv) {
   g_dev = argv[1];
   std::string conf = daedalus::testing::CodecDir("vp9") + "/conformance";
   std::string invalid = daedalus::testing::CodecDir("vp9") + "/invalid";
-  Stream plain = Load(conf, "vp90-2-09-lf_deltas.webm");
+  NodeStream plain = Load(conf, "vp90-2-09-lf_deltas.webm");
   if (plain.frames.empty() || plain.want.empty()) {
     std::printf("FAIL no VP9 vectors in %s (set DAEDALUS_SHARED_DIR)\n", conf.c_str());
     return 1;
@@ -253,6 +224,5 @@ int main(int argc, char** argv) {
   CheckConcurrentContexts(conf);
   CheckVanishingClient(plain);
   CheckCorruptStreams(conf, invalid);
-  std::printf("v4l2_check: %d checks passed, %d failed\n", g_passed, g_failed);
-  return g_failed ? 1 : 0;
+  return g_checks.Summary("v4l2_check");
 }

@@ -113,6 +113,18 @@ compliance_check() {
 #    wrong offset, and it offers no way to ask for NV12 instead;
 #  - 4:4:4 (vp91-2-04-yuv444): FFmpeg 5.1's V4L2 wrapper knows no NV24, the
 #    node's format for it (codec_check decodes it).
+# ffmpeg_compare FILE [DECODER]: FILE through FFmpeg's DECODER (default
+# vp9_v4l2m2m), its picture MD5s against FILE.md5; says what differs.
+ffmpeg_compare() {
+	local name=${1##*/}
+	ffmpeg_frame_md5s "$1" "$OUT/ff-$name.got" ${2:+"$2"}
+	reference_md5s "$1.md5" >"$OUT/ff-$name.want"
+	cmp -s "$OUT/ff-$name.got" "$OUT/ff-$name.want" && return 0
+	echo "    ffmpeg mismatch: $name ($(wc -l <"$OUT/ff-$name.got")/$(wc -l <"$OUT/ff-$name.want") frames)"
+	head -3 "$OUT/ff-$name.got.err"
+	return 1
+}
+
 ffmpeg_conformance() {
 	local f name ff_pass=0 ff_total=0
 	echo "== FFmpeg vp9_v4l2m2m"
@@ -120,14 +132,7 @@ ffmpeg_conformance() {
 		name=${f##*/}
 		case $name in *resize*|*351x287*|vp91-2-04-yuv444.webm) continue ;; esac
 		ff_total=$((ff_total + 1))
-		ffmpeg_frame_md5s "$f" "$OUT/ff-$name.got"
-		reference_md5s "$f.md5" >"$OUT/ff-$name.want"
-		if cmp -s "$OUT/ff-$name.got" "$OUT/ff-$name.want"; then
-			ff_pass=$((ff_pass + 1))
-		else
-			echo "    ffmpeg mismatch: $name ($(wc -l <"$OUT/ff-$name.got")/$(wc -l <"$OUT/ff-$name.want") frames)"
-			head -3 "$OUT/ff-$name.got.err"
-		fi
+		ffmpeg_compare "$f" && ff_pass=$((ff_pass + 1))
 	done
 	echo "ffmpeg: $ff_pass/$ff_total streams bit-exact"
 	# Missing shared data must fail, not pass with nothing compared.
@@ -169,14 +174,7 @@ ffmpeg_codecs() {
 			f=${VP9_DIR%/vp9}/$codec/conformance/$name
 			head -1 "$f.md5" | grep -qE -- '-[0-9]+x[0-9]*[13579]-[0-9]+\.[a-z0-9]+$' && continue
 			total=$((total + 1))
-			ffmpeg_frame_md5s "$f" "$OUT/ff-$name.got" "${codec}_v4l2m2m"
-			reference_md5s "$f.md5" >"$OUT/ff-$name.want"
-			if cmp -s "$OUT/ff-$name.got" "$OUT/ff-$name.want"; then
-				pass=$((pass + 1))
-			else
-				echo "    ffmpeg mismatch: $name ($(wc -l <"$OUT/ff-$name.got")/$(wc -l <"$OUT/ff-$name.want") frames)"
-				head -3 "$OUT/ff-$name.got.err"
-			fi
+			ffmpeg_compare "$f" "${codec}_v4l2m2m" && pass=$((pass + 1))
 		done <"${VP9_DIR%/vp9}/$codec/conformance/MANIFEST.tsv"
 		[ "$pass" -eq "$total" ] && [ "$total" -ge 4 ] && ok "ffmpeg $codec: $pass/$total streams bit-exact" ||
 			bad "ffmpeg $codec: $pass/$total streams bit-exact"

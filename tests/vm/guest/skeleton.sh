@@ -22,7 +22,10 @@ mode=$(stat -c %a /dev/daedalus-v4l2 2>/dev/null)
 run bridge_check "$BIN/bridge_check"
 expect_rc 0 "bridge_check: every step of the round trip"
 expect_out bridge_check '^bridge_check: [0-9]+ checks passed, 0 failed$' "bridge_check summary"
-rmmod daedalus_v4l2 && ok "rmmod after bridge_check" || bad "rmmod after bridge_check"
+run job_check "$BIN/job_check"
+expect_rc 0 "job_check: the decode-job protocol with a scripted daemon"
+expect_out job_check '^job_check: [0-9]+ checks passed, 0 failed$' "job_check summary"
+rmmod daedalus_v4l2 && ok "rmmod after bridge_check and job_check" || bad "rmmod after job_check"
 
 echo "== daedalusctl without a daemon"
 run status_nodaemon "$BIN/daedalusctl" --dial-timeout 1 status

@@ -1,0 +1,405 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//
+// job_check: the decode-job protocol between the node and the chardev,
+// with this program as both sides: a V4L2 client of the decoder node and
+// a scripted daemon on /dev/daedalus-v4l2 that answers each DECODE exactly
+// as a scenario needs (late, wrongly, not at all). Run in the test VM with
+// the module loaded and no daedalusd. One line per check; exits non-zero
+// if any failed.
+//
+// Scenarios, each for a race or a trust gap found by reading the kernel:
+//  - DONE_PICTURE for a job whose picture was never written is refused;
+//  - a watchdog that fired for a job just answered does not fail the next
+//    one (debugfs watchdog_delay_ms holds it, as a preempted worker);
+//  - FLUSH and CTX_CLOSE reach the daemon even when the FIFO is full.
+// The client side queues OUTPUT buffers 0, 1, 2 (header, job 1, job 2)
+// and never reuses one, so it never needs to dequeue OUTPUT.
+//
+//   usage: job_check [/dev/videoN]   (default: the node named daedalus-dec)
+
+#include <fcntl.h>
+#include <linux/daedalus-v4l2.h>
+#include <linux/videodev2.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+constexpr char kChardev[] = "/dev/daedalus-v4l2";
+constexpr char kParams[] = "/sys/module/daedalus_v4l2/parameters/";
+constexpr char kDebugfs[] = "/sys/kernel/debug/daedalus_v4l2/";
+constexpr uint32_t kWidth = 64, kHeight = 48;
+
+int g_passed = 0, g_failed = 0;
+
+void Check(bool ok, const std::string& what) {
+  (ok ? g_passed : g_failed)++;
+  std::printf("%s %s\n", ok ? "ok  " : "FAIL", what.c_str());
+  std::fflush(stdout);
+}
+
+bool WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream f(path);
+  f << text;
+  f.flush();
+  return f.good();
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream f(path);
+  std::string s;
+  std::getline(f, s);
+  return s;
+}
+
+void SleepMs(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+
+// The daemon's side: one message per read and write, as daedalusd does.
+class FakeDaemon {
+ public:
+  bool Open() {
+    fd_ = open(kChardev, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (fd_ < 0 || Hello(1)) return false;
+    auto ack = Next(1000);
+    return ack && ack->hdr.type == DDV_MSG_HELLO_ACK;
+  }
+  // A HELLO for VP9; the kernel queues a HELLO_ACK. 0 or the errno.
+  int Hello(uint32_t cookie) {
+    ddv_hello h = {};
+    h.proto_version = DDV_PROTO_VERSION;
+    std::strncpy(h.daemon_version, "job_check", sizeof(h.daemon_version) - 1);
+    h.num_codecs = 1;
+    h.codecs[0] = {V4L2_PIX_FMT_VP9, 1, 0, DDV_MAX_WIDTH, DDV_MAX_HEIGHT, 0};
+    return Send(DDV_MSG_HELLO, cookie, &h, sizeof(h));
+  }
+  ~FakeDaemon() {
+    if (fd_ >= 0) close(fd_);
+  }
+  int fd() const { return fd_; }
+
+  struct Msg {
+    ddv_msg_header hdr;
+    std::string payload;
+    template <typename T>
+    T As() const {
+      T t = {};
+      std::memcpy(&t, payload.data(), std::min(sizeof(t), payload.size()));
+      return t;
+    }
+  };
+
+  // The next message within timeout_ms, or nothing.
+  std::optional<Msg> Next(int timeout_ms) {
+    pollfd p = {fd_, POLLIN, 0};
+    if (poll(&p, 1, timeout_ms) != 1) return std::nullopt;
+    std::vector<char> buf(sizeof(ddv_msg_header) + DDV_MAX_PAYLOAD);
+    ssize_t n = read(fd_, buf.data(), buf.size());
+    if (n < static_cast<ssize_t>(sizeof(ddv_msg_header))) return std::nullopt;
+    Msg m;
+    std::memcpy(&m.hdr, buf.data(), sizeof(m.hdr));
+    m.payload.assign(buf.data() + sizeof(m.hdr), n - sizeof(m.hdr));
+    return m;
+  }
+
+  // The next DECODE, skipping anything else.
+  std::optional<ddv_decode> NextDecode(int timeout_ms) {
+    while (auto m = Next(timeout_ms)) {
+      if (m->hdr.type == DDV_MSG_DECODE) return m->As<ddv_decode>();
+    }
+    return std::nullopt;
+  }
+
+  // 0 or the errno of the write.
+  int Send(uint32_t type, uint32_t cookie, const void* payload, size_t len) {
+    std::string wire(sizeof(ddv_msg_header) + len, '\0');
+    ddv_msg_header h = {DDV_MAGIC, DDV_PROTO_VERSION, type, cookie, static_cast<uint32_t>(len),
+                        0};
+    std::memcpy(wire.data(), &h, sizeof(h));
+    std::memcpy(wire.data() + sizeof(h), payload, len);
+    return write(fd_, wire.data(), wire.size()) == static_cast<ssize_t>(wire.size()) ? 0 : errno;
+  }
+
+  int Done(const ddv_decode& job, uint32_t flags, const ddv_stream_format* format = nullptr) {
+    ddv_decode_done d = {};
+    d.ctx_id = job.ctx_id;
+    d.job_id = job.job_id;
+    d.flags = flags;
+    d.timestamp = job.src_timestamp;
+    if (format) d.format = *format;
+    return Send(DDV_MSG_DECODE_DONE, job.job_id, &d, sizeof(d));
+  }
+
+  // A grey 8-bit 4:2:0 picture into the job's CAPTURE buffer; 0 or errno.
+  int WritePicture(const ddv_decode& job, uint8_t luma) {
+    std::vector<uint8_t> y(kWidth * kHeight, luma), uv(kWidth * kHeight / 4, 128);
+    ddv_picture_io io = {};
+    io.ctx_id = job.ctx_id;
+    io.job_id = job.job_id;
+    io.plane[0] = reinterpret_cast<uintptr_t>(y.data());
+    io.plane[1] = io.plane[2] = reinterpret_cast<uintptr_t>(uv.data());
+    io.stride[0] = kWidth;
+    io.stride[1] = io.stride[2] = kWidth / 2;
+    io.width = kWidth;
+    io.height = kHeight;
+    io.num_planes = 3;
+    return ioctl(fd_, DDV_IOC_WRITE_PICTURE, &io) == 0 ? 0 : errno;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+// The client's side: a VP9 context with four OUTPUT and two CAPTURE buffers.
+class Client {
+ public:
+  explicit Client(const std::string& dev) : fd_(open(dev.c_str(), O_RDWR | O_NONBLOCK)) {}
+  ~Client() { Close(); }
+  void Close() {
+    for (auto& m : maps_) munmap(m.first, m.second);
+    maps_.clear();
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+  }
+  bool ok() const { return fd_ >= 0; }
+
+  bool SetUpOutput() {
+    v4l2_format f = {};
+    f.type = V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE;
+    f.fmt.pix_mp.pixelformat = V4L2_PIX_FMT_VP9;
+    f.fmt.pix_mp.width = kWidth;
+    f.fmt.pix_mp.height = kHeight;
+    f.fmt.pix_mp.num_planes = 1;
+    if (ioctl(fd_, VIDIOC_S_FMT, &f)) return false;
+    v4l2_event_subscription sub = {};
+    sub.type = V4L2_EVENT_SOURCE_CHANGE;
+    if (ioctl(fd_, VIDIOC_SUBSCRIBE_EVENT, &sub)) return false;
+    return Alloc(V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE, 4) && StreamOn(V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE);
+  }
+
+  // After the SOURCE_CHANGE: CAPTURE in the node's format, all buffers queued.
+  bool SetUpCapture() {
+    v4l2_event ev = {};
+    for (int i = 0; i < 100 && ioctl(fd_, VIDIOC_DQEVENT, &ev); i++) SleepMs(10);
+    if (ev.type != V4L2_EVENT_SOURCE_CHANGE) return false;
+    if (!Alloc(V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE, 2)) return false;
+    for (uint32_t i = 0; i < 2; i++) {
+      if (!Queue(V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE, i, 0, 0)) return false;
+    }
+    return StreamOn(V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE);
+  }
+
+  // An OUTPUT buffer with a few bytes: the fake daemon never parses them.
+  bool QueueOutput(uint32_t index, uint64_t timestamp_us) {
+    return Queue(V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE, index, 64, timestamp_us);
+  }
+
+  // A CAPTURE buffer within timeout_ms: its bytesused, or -errno.
+  long DequeueCapture(int timeout_ms, uint32_t* flags = nullptr) {
+    v4l2_plane plane = {};
+    v4l2_buffer b = {};
+    b.type = V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE;
+    b.memory = V4L2_MEMORY_MMAP;
+    b.m.planes = &plane;
+    b.length = 1;
+    for (int waited = 0;; waited += 10) {
+      if (ioctl(fd_, VIDIOC_DQBUF, &b) == 0) break;
+      if (errno != EAGAIN || waited >= timeout_ms) return -errno;
+      SleepMs(10);
+    }
+    if (flags) *flags = b.flags;
+    return plane.bytesused;
+  }
+
+  bool StreamOff(uint32_t type) { return ioctl(fd_, VIDIOC_STREAMOFF, &type) == 0; }
+
+ private:
+  bool Alloc(uint32_t type, uint32_t count) {
+    v4l2_requestbuffers rb = {};
+    rb.count = count;
+    rb.type = type;
+    rb.memory = V4L2_MEMORY_MMAP;
+    if (ioctl(fd_, VIDIOC_REQBUFS, &rb) || rb.count < count) return false;
+    for (uint32_t i = 0; i < count; i++) {
+      v4l2_plane plane = {};
+      v4l2_buffer b = {};
+      b.type = type;
+      b.memory = V4L2_MEMORY_MMAP;
+      b.index = i;
+      b.m.planes = &plane;
+      b.length = 1;
+      if (ioctl(fd_, VIDIOC_QUERYBUF, &b)) return false;
+      void* p = mmap(nullptr, plane.length, PROT_READ | PROT_WRITE, MAP_SHARED, fd_,
+                     plane.m.mem_offset);
+      if (p == MAP_FAILED) return false;
+      maps_.push_back({p, plane.length});
+    }
+    return true;
+  }
+  bool Queue(uint32_t type, uint32_t index, uint32_t bytes, uint64_t timestamp_us) {
+    v4l2_plane plane = {};
+    plane.bytesused = bytes;
+    v4l2_buffer b = {};
+    b.type = type;
+    b.memory = V4L2_MEMORY_MMAP;
+    b.index = index;
+    b.m.planes = &plane;
+    b.length = 1;
+    b.timestamp.tv_sec = timestamp_us / 1000000;
+    b.timestamp.tv_usec = timestamp_us % 1000000;
+    return ioctl(fd_, VIDIOC_QBUF, &b) == 0;
+  }
+  bool StreamOn(uint32_t type) { return ioctl(fd_, VIDIOC_STREAMON, &type) == 0; }
+
+  int fd_;
+  std::vector<std::pair<void*, size_t>> maps_;
+};
+
+const ddv_stream_format kFormat = {kWidth, kHeight, 8, 420, 2, 0};
+
+// A context past its first SOURCE_CHANGE, CAPTURE streaming, and the
+// first job with a CAPTURE buffer sent to the daemon.
+std::optional<ddv_decode> StartDecoding(FakeDaemon& daemon, Client& client) {
+  if (!client.ok() || !client.SetUpOutput() || !client.QueueOutput(0, 1000)) return std::nullopt;
+  auto header = daemon.NextDecode(2000);
+  if (!header || daemon.Done(*header, DDV_DONE_SRC_CONSUMED | DDV_DONE_FORMAT, &kFormat))
+    return std::nullopt;
+  if (!client.SetUpCapture() || !client.QueueOutput(1, 2000)) return std::nullopt;
+  auto job = daemon.NextDecode(2000);
+  if (!job || !(job->flags & DDV_DECODE_DST)) return std::nullopt;
+  return job;
+}
+
+// The daemon says "picture" but never wrote one: the kernel must not hand
+// the client a buffer of whatever the memory held before.
+void CheckPictureNeverWritten(const std::string& dev) {
+  FakeDaemon daemon;
+  Client client(dev);
+  Check(daemon.Open(), "fake daemon attached (HELLO for VP9)");
+  auto job = StartDecoding(daemon, client);
+  Check(job.has_value(), "a job with a CAPTURE buffer reaches the daemon");
+  if (!job) return;
+  int err = daemon.Done(*job, DDV_DONE_SRC_CONSUMED | DDV_DONE_PICTURE);
+  Check(err == EINVAL, "DONE_PICTURE with no picture written -> EINVAL (got " +
+                           std::string(err ? std::strerror(err) : "accepted") + ")");
+  Check(daemon.WritePicture(*job, 77) == 0, "the picture written after the refusal");
+  Check(daemon.Done(*job, DDV_DONE_SRC_CONSUMED | DDV_DONE_PICTURE) == 0,
+        "DONE_PICTURE accepted once the picture is there");
+  long bytes = client.DequeueCapture(2000);
+  Check(bytes == kWidth * kHeight * 3 / 2,
+        "the client gets the picture: " + std::to_string(bytes) + " bytes");
+}
+
+// The watchdog fires for job 1 while its answer is on the way; held by the
+// test hook, it runs only once job 2 is with the daemon. It must not fail
+// job 2, which is well within its own time.
+void CheckStaleWatchdog(const std::string& dev) {
+  const std::string timeout_param = std::string(kParams) + "job_timeout_ms";
+  const std::string delay_hook = std::string(kDebugfs) + "watchdog_delay_ms";
+  std::string old_timeout = ReadFile(timeout_param);
+  bool hooked = WriteFile(timeout_param, "400") && WriteFile(delay_hook, "250");
+  Check(hooked, "job_timeout_ms 400, debugfs watchdog_delay_ms 250");
+  FakeDaemon daemon;
+  Client client(dev);
+  if (hooked && daemon.Open()) {
+    auto job1 = StartDecoding(daemon, client);
+    Check(job1.has_value() && client.QueueOutput(2, 3000), "job 1 with the daemon, job 2 queued");
+    if (job1) {
+      SleepMs(450);  // the watchdog fired at 400 ms and is held until 650
+      bool answered = daemon.WritePicture(*job1, 1) == 0 &&
+                      daemon.Done(*job1, DDV_DONE_SRC_CONSUMED | DDV_DONE_PICTURE) == 0;
+      auto job2 = daemon.NextDecode(1000);
+      SleepMs(350);  // job 2 is 350 ms old: the held watchdog has run
+      bool job2_ok = job2 && daemon.WritePicture(*job2, 2) == 0 &&
+                     daemon.Done(*job2, DDV_DONE_SRC_CONSUMED | DDV_DONE_PICTURE) == 0;
+      Check(answered, "job 1 answered after its watchdog fired (its answer wins)");
+      Check(job2_ok, "job 2, answered within its own timeout, completes: " +
+                         std::string(job2_ok ? "yes" : std::strerror(errno)));
+      long a = client.DequeueCapture(1000), b = client.DequeueCapture(1000);
+      Check(a > 0 && b > 0, "both pictures reach the client (" + std::to_string(a) + ", " +
+                                std::to_string(b) + ")");
+    }
+  }
+  WriteFile(delay_hook, "0");
+  WriteFile(timeout_param, old_timeout.empty() ? "5000" : old_timeout);
+}
+
+// Fills the FIFO with HELLO_ACKs the daemon does not read: the number
+// queued before the kernel said ENOBUFS, or -1 if it never did.
+int FillFifo(FakeDaemon& daemon) {
+  for (int queued = 0; queued <= DDV_FIFO_CAPACITY; queued++) {
+    int err = daemon.Hello(100 + queued);
+    if (err) return err == ENOBUFS ? queued : -1;
+  }
+  return -1;
+}
+
+// Reads everything queued; counts the FLUSH and CTX_CLOSE of ctx_id.
+void CountCtxMessages(FakeDaemon& daemon, uint32_t ctx_id, int* flushes, int* closes) {
+  while (auto m = daemon.Next(200)) {
+    auto c = m->As<ddv_ctx_msg>();
+    if (c.ctx_id != ctx_id) continue;
+    *flushes += m->hdr.type == DDV_MSG_FLUSH;
+    *closes += m->hdr.type == DDV_MSG_CTX_CLOSE;
+  }
+}
+
+// A seek (STREAMOFF OUTPUT) and a close while the FIFO is full: the daemon
+// must still hear of both, or it shows old pictures after the seek and
+// keeps a decoder for a context that is gone.
+void CheckCtxMessagesWhenFull(const std::string& dev) {
+  FakeDaemon daemon;
+  Client client(dev);
+  Check(daemon.Open(), "fake daemon attached");
+  auto job = StartDecoding(daemon, client);
+  if (!job) {
+    Check(false, "a context the daemon has seen");
+    return;
+  }
+  daemon.WritePicture(*job, 3);
+  daemon.Done(*job, DDV_DONE_SRC_CONSUMED | DDV_DONE_PICTURE);
+  int filled = FillFifo(daemon);
+  Check(filled >= 0, "FIFO full: " + std::to_string(filled) + " HELLO_ACKs queued, then ENOBUFS");
+  bool off = client.StreamOff(V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE);
+  client.Close();
+  int flushes = 0, closes = 0;
+  CountCtxMessages(daemon, job->ctx_id, &flushes, &closes);
+  Check(off && flushes >= 1, "the seek's FLUSH reached the daemon through a full FIFO (" +
+                                 std::to_string(flushes) + ")");
+  Check(closes == 1, "the close's CTX_CLOSE reached the daemon through a full FIFO (" +
+                         std::to_string(closes) + ")");
+}
+
+std::string FindNode() {
+  for (int i = 0; i < 64; i++) {
+    std::string base = "/sys/class/video4linux/video" + std::to_string(i);
+    if (ReadFile(base + "/name") == "daedalus-dec") return "/dev/video" + std::to_string(i);
+  }
+  return "";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string dev = argc > 1 ? argv[1] : FindNode();
+  if (dev.empty()) {
+    std::printf("FAIL no daedalus-dec node\njob_check: 0 checks passed, 1 failed\n");
+    return 1;
+  }
+  CheckPictureNeverWritten(dev);
+  CheckStaleWatchdog(dev);
+  CheckCtxMessagesWhenFull(dev);
+  std::printf("job_check: %d checks passed, %d failed\n", g_passed, g_failed);
+  return g_failed ? 1 : 0;
+}
