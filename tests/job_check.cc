@@ -11,11 +11,14 @@
 //  - DONE_PICTURE for a job whose picture was never written is refused;
 //  - a watchdog that fired for a job just answered does not fail the next
 //    one (debugfs watchdog_delay_ms holds it, as a preempted worker);
-//  - FLUSH and CTX_CLOSE reach the daemon even when the FIFO is full.
+//  - FLUSH and CTX_CLOSE reach the daemon even when the FIFO is full;
+//  - a daemon that attaches the moment the chardev appears finds the
+//    decoder node ready for its HELLO (--attach-at-load).
 // The client side queues OUTPUT buffers 0, 1, 2 (header, job 1, job 2)
 // and never reuses one, so it never needs to dequeue OUTPUT.
 //
 //   usage: job_check [/dev/videoN]   (default: the node named daedalus-dec)
+//          job_check --attach-at-load  (started before insmod; see AttachAtLoad)
 
 #include <fcntl.h>
 #include <linux/daedalus-v4l2.h>
@@ -381,6 +384,38 @@ void CheckCtxMessagesWhenFull(const std::string& dev) {
                          std::to_string(closes) + ")");
 }
 
+std::string FindNode();
+
+// Run in the background of an insmod: attaches the moment the chardev
+// appears and announces VP9 only. Had the chardev come up before the
+// decoder node's side of the module, the HELLO's codec list would be
+// lost and the node would offer every codec.
+int AttachAtLoad() {
+  FakeDaemon daemon;
+  bool attached = false;
+  for (int i = 0; i < 20000 && !attached; i++) {
+    attached = daemon.Open();
+    if (!attached) std::this_thread::sleep_for(std::chrono::microseconds(500));
+  }
+  Check(attached, "attached as the module loaded");
+  std::string dev;
+  for (int i = 0; i < 500 && dev.empty(); i++) {
+    dev = FindNode();
+    if (dev.empty()) SleepMs(10);
+  }
+  std::string offered;
+  int fd = open(dev.c_str(), O_RDWR);
+  for (v4l2_fmtdesc d = {0, V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE};
+       fd >= 0 && ioctl(fd, VIDIOC_ENUM_FMT, &d) == 0; d.index++) {
+    offered += std::string(offered.empty() ? "" : ",") +
+               std::string(reinterpret_cast<const char*>(&d.pixelformat), 4);
+  }
+  if (fd >= 0) close(fd);
+  Check(offered == "VP90", "the node offers what the HELLO announced: " + offered);
+  std::printf("job_check: %d checks passed, %d failed\n", g_passed, g_failed);
+  return g_failed ? 1 : 0;
+}
+
 std::string FindNode() {
   for (int i = 0; i < 64; i++) {
     std::string base = "/sys/class/video4linux/video" + std::to_string(i);
@@ -392,6 +427,7 @@ std::string FindNode() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == "--attach-at-load") return AttachAtLoad();
   std::string dev = argc > 1 ? argv[1] : FindNode();
   if (dev.empty()) {
     std::printf("FAIL no daedalus-dec node\njob_check: 0 checks passed, 1 failed\n");

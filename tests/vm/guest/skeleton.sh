@@ -27,6 +27,19 @@ expect_rc 0 "job_check: the decode-job protocol with a scripted daemon"
 expect_out job_check '^job_check: [0-9]+ checks passed, 0 failed$' "job_check summary"
 rmmod daedalus_v4l2 && ok "rmmod after bridge_check and job_check" || bad "rmmod after job_check"
 
+echo "== a daemon that attaches the moment the module loads"
+# The chardev must not appear before the decoder node can take a HELLO.
+attach_ok=0
+for i in 1 2 3 4 5 6 7 8; do
+	"$BIN/job_check" --attach-at-load >"$OUT/attach-$i.txt" 2>&1 &
+	attacher=$!
+	insmod "$MODULE" || bad "insmod $i"
+	wait "$attacher" && attach_ok=$((attach_ok + 1)) || grep FAIL "$OUT/attach-$i.txt" | sed 's/^/    /'
+	rmmod daedalus_v4l2 || bad "rmmod $i"
+done
+[ "$attach_ok" -eq 8 ] && ok "8/8 loads: the HELLO's codecs are what the node offers" ||
+	bad "$attach_ok/8 loads gave the node the HELLO's codecs"
+
 echo "== daedalusctl without a daemon"
 run status_nodaemon "$BIN/daedalusctl" --dial-timeout 1 status
 expect_rc 3 "status without daemon"
