@@ -51,6 +51,8 @@ struct ddv_msg {
  * @test_watchdog_delay_ms: test hook (debugfs watchdog_delay_ms): how long a
  *	job watchdog that fired waits before it acts, as if its worker had
  *	been preempted; 0 normally
+ * @test_detach_delay_ms: test hook (debugfs detach_delay_ms): how long the
+ *	close of the chardev is held before the daemon's contexts are failed
  * @v4l2: the decoder node, or NULL on kernels without V4L2 mem2mem
  */
 struct ddv_bridge {
@@ -70,6 +72,7 @@ struct ddv_bridge {
 	struct dentry *debugfs;
 	u32 test_release_delay_ms;
 	u32 test_watchdog_delay_ms;
+	u32 test_detach_delay_ms;
 	struct ddv_dev *v4l2;
 };
 

@@ -10,6 +10,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/compat.h>
+#include <linux/delay.h>
 #include <linux/fs.h>
 #include <linux/poll.h>
 #include <linux/slab.h>
@@ -178,6 +179,8 @@ static int ddv_release(struct inode *inode, struct file *file)
 		pr_info("daemon '%s' detached\n", br->daemon_version);
 	br->daemon_version[0] = '\0';
 	mutex_unlock(&br->lock);
+	if (READ_ONCE(br->test_detach_delay_ms))
+		msleep(READ_ONCE(br->test_detach_delay_ms));
 	ddv_ping_flush_work(br);
 	ddv_v4l2_daemon_gone(br);
 	return 0;

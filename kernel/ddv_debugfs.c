@@ -9,6 +9,8 @@
  *              has seen this long, just after its queues are freed
  *   watchdog_delay_ms  test hook: a job watchdog that fired waits this long
  *              before it acts (a preempted worker)
+ *   detach_delay_ms  test hook: hold the daemon's close this long before
+ *              its contexts are failed
  *
  * Nothing in the daemon depends on these; they are absent without debugfs.
  */
@@ -84,6 +86,7 @@ void ddv_debugfs_init(struct ddv_bridge *br)
 	debugfs_create_file("stats", 0444, br->debugfs, br, &ddv_stats_fops);
 	debugfs_create_u32("release_delay_ms", 0600, br->debugfs, &br->test_release_delay_ms);
 	debugfs_create_u32("watchdog_delay_ms", 0600, br->debugfs, &br->test_watchdog_delay_ms);
+	debugfs_create_u32("detach_delay_ms", 0600, br->debugfs, &br->test_detach_delay_ms);
 }
 
 /**

@@ -12,6 +12,8 @@
 //  - a watchdog that fired for a job just answered does not fail the next
 //    one (debugfs watchdog_delay_ms holds it, as a preempted worker);
 //  - FLUSH and CTX_CLOSE reach the daemon even when the FIFO is full;
+//  - a daemon's close racing the next daemon's open does not fail what
+//    the new daemon serves;
 //  - a daemon that attaches the moment the chardev appears finds the
 //    decoder node ready for its HELLO (--attach-at-load).
 // The client side queues OUTPUT buffers 0, 1, 2 (header, job 1, job 2)
@@ -33,6 +35,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
@@ -384,6 +387,29 @@ void CheckCtxMessagesWhenFull(const std::string& dev) {
                          std::to_string(closes) + ")");
 }
 
+// A daemon that closes the chardev and a new one that opens it at once
+// (systemd's restart): the old daemon's clean-up, held by the test hook,
+// must not fail what the new daemon serves.
+void CheckQuickReattach(const std::string& dev) {
+  const std::string hook = std::string(kDebugfs) + "detach_delay_ms";
+  auto old_daemon = std::make_unique<FakeDaemon>();
+  Check(old_daemon->Open() && WriteFile(hook, "600"), "a daemon attached; detach_delay_ms 600");
+  std::thread closer([&old_daemon] { old_daemon.reset(); });
+  SleepMs(100);  // the old daemon's close is in progress
+  FakeDaemon daemon;
+  bool attached = daemon.Open();
+  Client client(dev);
+  auto job = attached ? StartDecoding(daemon, client) : std::nullopt;
+  closer.join();
+  WriteFile(hook, "0");
+  SleepMs(100);
+  bool decoded = job && daemon.WritePicture(*job, 5) == 0 &&
+                 daemon.Done(*job, DDV_DONE_SRC_CONSUMED | DDV_DONE_PICTURE) == 0 &&
+                 client.DequeueCapture(1000) > 0;
+  Check(attached && decoded, "the new daemon's context decodes after the old one's clean-up: " +
+                                 std::string(decoded ? "yes" : std::strerror(errno)));
+}
+
 std::string FindNode();
 
 // Run in the background of an insmod: attaches the moment the chardev
@@ -436,6 +462,7 @@ int main(int argc, char** argv) {
   CheckPictureNeverWritten(dev);
   CheckStaleWatchdog(dev);
   CheckCtxMessagesWhenFull(dev);
+  CheckQuickReattach(dev);
   std::printf("job_check: %d checks passed, %d failed\n", g_passed, g_failed);
   return g_failed ? 1 : 0;
 }
