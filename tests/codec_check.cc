@@ -39,9 +39,9 @@
 
 namespace {
 
+using daedalus::testing::BitExact;
 using daedalus::testing::CompressedFrame;
 using daedalus::testing::ConformanceStream;
-using daedalus::testing::BitExact;
 using daedalus::testing::Decoder;
 using daedalus::testing::Describe;
 using daedalus::testing::NodeStream;
@@ -82,9 +82,10 @@ void CheckAv1Reference(Stream& s) {
   if (here == s.want) return;
   size_t differ = 0;
   for (size_t i = 0; i < here.size() && i < s.want.size(); i++) differ += here[i] != s.want[i];
-  std::printf("note %s: libdav1d on this CPU gives %zu of %zu pictures unlike the reference "
-              "(an emulated CPU?): the node is compared with libdav1d here\n",
-              s.info.name.c_str(), differ, s.want.size());
+  std::printf(
+      "note %s: libdav1d on this CPU gives %zu of %zu pictures unlike the reference "
+      "(an emulated CPU?): the node is compared with libdav1d here\n",
+      s.info.name.c_str(), differ, s.want.size());
   s.want = here;
 }
 

@@ -130,8 +130,7 @@ class FakeDaemon {
   // 0 or the errno of the write.
   int Send(uint32_t type, uint32_t cookie, const void* payload, size_t len) {
     std::string wire(sizeof(ddv_msg_header) + len, '\0');
-    ddv_msg_header h = {DDV_MAGIC, DDV_PROTO_VERSION, type, cookie, static_cast<uint32_t>(len),
-                        0};
+    ddv_msg_header h = {DDV_MAGIC, DDV_PROTO_VERSION, type, cookie, static_cast<uint32_t>(len), 0};
     std::memcpy(wire.data(), &h, sizeof(h));
     std::memcpy(wire.data() + sizeof(h), payload, len);
     return write(fd_, wire.data(), wire.size()) == static_cast<ssize_t>(wire.size()) ? 0 : errno;
@@ -191,7 +190,8 @@ class Client {
     v4l2_event_subscription sub = {};
     sub.type = V4L2_EVENT_SOURCE_CHANGE;
     if (ioctl(fd_, VIDIOC_SUBSCRIBE_EVENT, &sub)) return false;
-    return Alloc(V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE, 4) && StreamOn(V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE);
+    return Alloc(V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE, 4) &&
+           StreamOn(V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE);
   }
 
   // After the SOURCE_CHANGE: CAPTURE in the node's format, all buffers queued.
@@ -246,8 +246,8 @@ class Client {
       b.m.planes = &plane;
       b.length = 1;
       if (ioctl(fd_, VIDIOC_QUERYBUF, &b)) return false;
-      void* p = mmap(nullptr, plane.length, PROT_READ | PROT_WRITE, MAP_SHARED, fd_,
-                     plane.m.mem_offset);
+      void* p =
+          mmap(nullptr, plane.length, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, plane.m.mem_offset);
       if (p == MAP_FAILED) return false;
       maps_.push_back({p, plane.length});
     }

@@ -32,8 +32,8 @@ namespace {
 
 using daedalus::testing::BitExact;
 using daedalus::testing::CompressedFrame;
-using daedalus::testing::Describe;
 using daedalus::testing::Decoder;
+using daedalus::testing::Describe;
 using daedalus::testing::MemoryName;
 using daedalus::testing::NodeStream;
 using daedalus::testing::Options;

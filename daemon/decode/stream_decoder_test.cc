@@ -90,7 +90,8 @@ TEST_P(ConformanceTest, EveryStreamBitExact) {
   if (c.codec == "vp9") {
     for (auto& s : testing::ConformanceStreams("vp9", /*profiles=*/true)) streams.push_back(s);
   }
-  ASSERT_GE(streams.size(), testing::MinConformanceStreams(c.codec)) << "no vectors in " << testing::CodecDir(c.codec);
+  ASSERT_GE(streams.size(), testing::MinConformanceStreams(c.codec))
+      << "no vectors in " << testing::CodecDir(c.codec);
   int exact = 0, skipped = 0;
   for (const testing::ConformanceStream& s : streams) {
     SCOPED_TRACE(s.name);
