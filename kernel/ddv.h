@@ -34,6 +34,8 @@ struct ddv_msg {
  * struct ddv_bridge - the chardev and everything queued behind it
  * @misc: the /dev/daedalus-v4l2 misc device
  * @lock: protects every field below; may be held across user copies
+ * @attach_lock: held across a daemon's close and taken by every open of
+ *	the chardev, so a new daemon attaches only once the last one is gone
  * @readq: readers and pollers wait here for the FIFO to fill
  * @attached: a daemon holds the device open (there can be only one)
  * @fifo: &struct ddv_msg waiting to be read, oldest first
@@ -58,6 +60,7 @@ struct ddv_msg {
 struct ddv_bridge {
 	struct miscdevice misc;
 	struct mutex lock; /* see the kerneldoc above */
+	struct mutex attach_lock; /* see the kerneldoc above */
 	wait_queue_head_t readq;
 	bool attached;
 	struct list_head fifo;
@@ -76,11 +79,14 @@ struct ddv_bridge {
 	struct ddv_dev *v4l2;
 };
 
-int ddv_bridge_init(struct ddv_bridge *br);
+void ddv_bridge_init(struct ddv_bridge *br);
+int ddv_bridge_register(struct ddv_bridge *br);
+void ddv_bridge_unregister(struct ddv_bridge *br);
 void ddv_bridge_exit(struct ddv_bridge *br);
 struct ddv_msg *ddv_msg_alloc(u32 type, u32 cookie, const void *payload, u32 payload_len);
 bool ddv_fifo_has_room(struct ddv_bridge *br, unsigned int slots);
 void ddv_fifo_push(struct ddv_bridge *br, struct ddv_msg *msg);
 int ddv_bridge_send(struct ddv_bridge *br, u32 type, u32 cookie, const void *payload, u32 len);
+int ddv_bridge_send_ctx(struct ddv_bridge *br, u32 type, const struct ddv_ctx_msg *m);
 
 #endif /* _DDV_H */

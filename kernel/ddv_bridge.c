@@ -123,6 +123,58 @@ int ddv_bridge_send(struct ddv_bridge *br, u32 type, u32 cookie, const void *pay
 	return ret;
 }
 
+/* Whether a @type message for @ctx_id waits unread. Context: br->lock held. */
+static bool ddv_fifo_has_ctx_msg(struct ddv_bridge *br, u32 type, u32 ctx_id)
+{
+	const size_t hdr = sizeof(struct ddv_msg_header);
+	struct ddv_msg *msg;
+
+	lockdep_assert_held(&br->lock);
+	list_for_each_entry(msg, &br->fifo, node) {
+		const struct ddv_msg_header *h = (const void *)msg->data;
+		const struct ddv_ctx_msg *m = (const void *)(msg->data + hdr);
+
+		if (h->type == type && msg->len == hdr + sizeof(*m) && m->ctx_id == ctx_id)
+			return true;
+	}
+	return false;
+}
+
+/**
+ * ddv_bridge_send_ctx() - queue a FLUSH or CTX_CLOSE, even into a full FIFO
+ * @br: the bridge
+ * @type: DDV_MSG_FLUSH or DDV_MSG_CTX_CLOSE
+ * @m: the payload
+ *
+ * These are never refused for room: a lost CTX_CLOSE leaks a decoder in
+ * the daemon, a lost FLUSH shows old pictures after a seek. They stay
+ * bounded: only contexts whose DECODE got into the FIFO send them, each
+ * closes once, and a FLUSH is not queued again while one for the same
+ * context waits unread.
+ *
+ * Context: process context, may sleep; takes the bridge lock.
+ * Return: 0; -ENOTCONN with no daemon attached; -ENOMEM.
+ */
+int ddv_bridge_send_ctx(struct ddv_bridge *br, u32 type, const struct ddv_ctx_msg *m)
+{
+	struct ddv_msg *msg;
+	int ret = 0;
+
+	msg = ddv_msg_alloc(type, m->ctx_id, m, sizeof(*m));
+	if (!msg)
+		return -ENOMEM;
+	mutex_lock(&br->lock);
+	if (!br->attached) {
+		ret = -ENOTCONN;
+	} else if (type != DDV_MSG_FLUSH || !ddv_fifo_has_ctx_msg(br, type, m->ctx_id)) {
+		ddv_fifo_push(br, msg);
+		msg = NULL;
+	}
+	mutex_unlock(&br->lock);
+	kvfree(msg);
+	return ret;
+}
+
 static void ddv_fifo_purge(struct ddv_bridge *br)
 {
 	struct ddv_msg *msg, *tmp;
@@ -143,11 +195,18 @@ static struct ddv_bridge *ddv_from_file(struct file *file)
 	return container_of(misc, struct ddv_bridge, misc);
 }
 
+/*
+ * A new daemon's open waits for the last one's close to finish (attach_lock
+ * is held across ddv_release()): until then that close is still failing
+ * the old daemon's contexts, and would fail the new daemon's work too.
+ */
 static int ddv_open(struct inode *inode, struct file *file)
 {
 	struct ddv_bridge *br = ddv_from_file(file);
 	int ret = 0;
 
+	if (mutex_lock_interruptible(&br->attach_lock))
+		return -ERESTARTSYS;
 	mutex_lock(&br->lock);
 	if (br->attached) {
 		ret = -EBUSY;
@@ -156,6 +215,7 @@ static int ddv_open(struct inode *inode, struct file *file)
 		br->stats.daemon_attaches++;
 	}
 	mutex_unlock(&br->lock);
+	mutex_unlock(&br->attach_lock);
 	if (ret)
 		return ret;
 	return stream_open(inode, file);
@@ -171,6 +231,7 @@ static int ddv_release(struct inode *inode, struct file *file)
 {
 	struct ddv_bridge *br = ddv_from_file(file);
 
+	mutex_lock(&br->attach_lock);
 	mutex_lock(&br->lock);
 	br->attached = false;
 	ddv_ping_cancel_all(br);
@@ -183,6 +244,7 @@ static int ddv_release(struct inode *inode, struct file *file)
 		msleep(READ_ONCE(br->test_detach_delay_ms));
 	ddv_ping_flush_work(br);
 	ddv_v4l2_daemon_gone(br);
+	mutex_unlock(&br->attach_lock);
 	return 0;
 }
 
@@ -417,15 +479,13 @@ static const struct file_operations ddv_fops = {
 };
 
 /**
- * ddv_bridge_init() - set up the FIFO and register /dev/daedalus-v4l2
+ * ddv_bridge_init() - set up the FIFO; the chardev is not registered yet
  * @br: zeroed bridge
- *
- * Context: process context, may sleep.
- * Return: 0 or a negative errno; on error nothing is left registered.
  */
-int ddv_bridge_init(struct ddv_bridge *br)
+void ddv_bridge_init(struct ddv_bridge *br)
 {
 	mutex_init(&br->lock);
+	mutex_init(&br->attach_lock);
 	init_waitqueue_head(&br->readq);
 	INIT_LIST_HEAD(&br->fifo);
 	ddv_ping_init(br);
@@ -433,12 +493,38 @@ int ddv_bridge_init(struct ddv_bridge *br)
 	br->misc.name = DDV_DEVICE_NAME;
 	br->misc.fops = &ddv_fops;
 	br->misc.mode = 0660;
+}
+
+/**
+ * ddv_bridge_register() - create /dev/daedalus-v4l2
+ * @br: bridge set up by ddv_bridge_init()
+ *
+ * Called last at load: a daemon may open the chardev the moment it exists
+ * (and send HELLO, whose codecs the decoder node takes), so everything it
+ * reaches must be set up before.
+ *
+ * Context: process context, may sleep.
+ * Return: 0 or a negative errno.
+ */
+int ddv_bridge_register(struct ddv_bridge *br)
+{
 	return misc_register(&br->misc);
 }
 
 /**
- * ddv_bridge_exit() - unregister the chardev
- * @br: bridge set up by ddv_bridge_init()
+ * ddv_bridge_unregister() - remove /dev/daedalus-v4l2
+ * @br: bridge registered by ddv_bridge_register()
+ *
+ * Context: process context, may sleep.
+ */
+void ddv_bridge_unregister(struct ddv_bridge *br)
+{
+	misc_deregister(&br->misc);
+}
+
+/**
+ * ddv_bridge_exit() - tear down what ddv_bridge_init() set up
+ * @br: the bridge, its chardev unregistered
  *
  * The module cannot be unloaded while the device is open, so the FIFO is
  * already empty and no PING is outstanding here.
@@ -447,7 +533,7 @@ int ddv_bridge_init(struct ddv_bridge *br)
  */
 void ddv_bridge_exit(struct ddv_bridge *br)
 {
-	misc_deregister(&br->misc);
 	ddv_ping_flush_work(br);
+	mutex_destroy(&br->attach_lock);
 	mutex_destroy(&br->lock);
 }

@@ -35,7 +35,8 @@ MODULE_PARM_DESC(job_timeout_ms, "milliseconds the daemon gets per decode job (d
  * @ctx: the context; nothing is sent if the daemon never saw it
  * @type: DDV_MSG_FLUSH or DDV_MSG_CTX_CLOSE
  *
- * Best effort: with no daemon there is nothing to tell.
+ * Never lost to a full FIFO (ddv_bridge_send_ctx()); with no daemon there
+ * is nothing to tell.
  */
 void ddv_ctx_send(struct ddv_ctx *ctx, u32 type)
 {
@@ -46,7 +47,7 @@ void ddv_ctx_send(struct ddv_ctx *ctx, u32 type)
 	seen = ctx->jobs_sent;
 	mutex_unlock(&ctx->state_lock);
 	if (seen)
-		ddv_bridge_send(ctx->dev->br, type, ctx->id, &m, sizeof(m));
+		ddv_bridge_send_ctx(ctx->dev->br, type, &m);
 }
 
 /*
@@ -109,14 +110,39 @@ static void ddv_job_fail(struct ddv_ctx *ctx, int err, const char *why)
 		v4l2_m2m_job_finish(ctx->dev->m2m_dev, ctx->fh.m2m_ctx);
 }
 
+/*
+ * Fails the running job if it is past its deadline. A watchdog that fired
+ * for a job answered meanwhile finds another job (or none) and a deadline
+ * still ahead: it re-arms for that job instead of failing it.
+ */
 static void ddv_watchdog(struct work_struct *work)
 {
 	struct ddv_ctx *ctx = container_of(to_delayed_work(work), struct ddv_ctx, watchdog);
 	u32 delay = READ_ONCE(ctx->dev->br->test_watchdog_delay_ms);
+	bool finish = false;
 
 	if (delay)
 		msleep(delay);
-	ddv_job_fail(ctx, -ETIMEDOUT, "the daemon did not answer a decode job in time");
+	mutex_lock(&ctx->state_lock);
+	if (ctx->job_active && time_before(jiffies, ctx->job_deadline))
+		mod_delayed_work(system_wq, &ctx->watchdog, ctx->job_deadline - jiffies);
+	else
+		finish = __ddv_job_fail(ctx, -ETIMEDOUT,
+					"the daemon did not answer a decode job in time");
+	mutex_unlock(&ctx->state_lock);
+	if (finish)
+		v4l2_m2m_job_finish(ctx->dev->m2m_dev, ctx->fh.m2m_ctx);
+}
+
+/*
+ * job_timeout_ms for each started 1920x1088 of the picture: a slow board
+ * decoding a 4K frame is not a hung daemon.
+ */
+static unsigned long ddv_job_timeout(const struct ddv_ctx *ctx)
+{
+	u32 area = ctx->dst_fmt.width * ctx->dst_fmt.height;
+
+	return msecs_to_jiffies(READ_ONCE(job_timeout_ms)) * max(1U, DIV_ROUND_UP(area, 1920 * 1088));
 }
 
 /**
@@ -206,9 +232,11 @@ void ddv_job_run(struct ddv_ctx *ctx)
 	ctx->job_src = src;
 	ctx->job_dst = dst;
 	ctx->job_layout = req.dst;
-	ctx->jobs_sent = true;
+	ctx->job_written = false;
 
 	ret = ddv_bridge_send(ctx->dev->br, DDV_MSG_DECODE, req.job_id, &req, sizeof(req));
+	/* Only a daemon that got a DECODE has state to flush or close. */
+	ctx->jobs_sent |= !ret;
 	if (ret) {
 		bool finish = __ddv_job_fail(ctx, ret, ret == -ENOTCONN ?
 					     "no daemon: is daedalusd running?" :
@@ -219,7 +247,8 @@ void ddv_job_run(struct ddv_ctx *ctx)
 			v4l2_m2m_job_finish(ctx->dev->m2m_dev, m2m);
 		return;
 	}
-	schedule_delayed_work(&ctx->watchdog, msecs_to_jiffies(READ_ONCE(job_timeout_ms)));
+	ctx->job_deadline = jiffies + ddv_job_timeout(ctx);
+	mod_delayed_work(system_wq, &ctx->watchdog, ctx->job_deadline - jiffies);
 	mutex_unlock(&ctx->state_lock);
 }
 
@@ -386,6 +415,9 @@ static int ddv_job_complete(struct ddv_ctx *ctx, const struct ddv_decode_done *d
 
 	if (!ctx->job_active || ctx->job_id != done->job_id)
 		return -ENOENT;
+	/* A picture the daemon never wrote would show the buffer's old bytes. */
+	if ((flags & DDV_DONE_PICTURE) && ctx->job_dst && !ctx->job_written)
+		return -EINVAL;
 	cancel_delayed_work(&ctx->watchdog);
 
 	if (flags & DDV_DONE_FATAL) {
@@ -699,6 +731,7 @@ long ddv_v4l2_write_picture(struct ddv_bridge *br, void __user *arg)
 			    l->width * d->bytes, l->height);
 	if (!ret)
 		ret = ddv_write_chroma(dst + (size_t)l->bytesperline * l->height, &io, l, d);
+	ctx->job_written = !ret;
 out:
 	ddv_job_unlock(ctx);
 	return ret;

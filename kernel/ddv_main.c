@@ -24,28 +24,33 @@ static int __init ddv_init(void)
 	br = kzalloc(sizeof(*br), GFP_KERNEL);
 	if (!br)
 		return -ENOMEM;
-	ret = ddv_bridge_init(br);
-	if (ret)
-		goto err_free_bridge;
+	ddv_bridge_init(br);
 	ret = ddv_v4l2_init(br);
 	if (ret)
 		goto err_exit_bridge;
+	/* Last: a daemon can attach from here on (see ddv_bridge_register()). */
+	ret = ddv_bridge_register(br);
+	if (ret)
+		goto err_exit_v4l2;
 	ddv_debugfs_init(br);
 	ddv_bridge = br;
 	pr_info("version %s, protocol %u, /dev/%s\n", DDV_MODULE_VERSION, DDV_PROTO_VERSION,
 		DDV_DEVICE_NAME);
 	return 0;
 
+err_exit_v4l2:
+	ddv_v4l2_exit(br);
 err_exit_bridge:
 	ddv_bridge_exit(br);
-err_free_bridge:
 	kfree(br);
 	return ret;
 }
 
+/* The chardev goes first: no daemon can reach the node while it goes. */
 static void __exit ddv_exit(void)
 {
 	ddv_debugfs_exit(ddv_bridge);
+	ddv_bridge_unregister(ddv_bridge);
 	ddv_v4l2_exit(ddv_bridge);
 	ddv_bridge_exit(ddv_bridge);
 	kfree(ddv_bridge);
@@ -54,7 +59,7 @@ static void __exit ddv_exit(void)
 module_init(ddv_init);
 module_exit(ddv_exit);
 
-MODULE_DESCRIPTION("VP9 V4L2 decoder backed by a userspace daemon");
+MODULE_DESCRIPTION("V4L2 stateful decoder (H.264, HEVC, VP8, VP9, AV1) backed by a userspace daemon");
 MODULE_AUTHOR("daedalus-v4l2 developers");
 MODULE_LICENSE("GPL");
 MODULE_VERSION(DDV_MODULE_VERSION);

@@ -178,6 +178,8 @@ struct ddv_dev {
  * @job_src: its OUTPUT buffer, or NULL
  * @job_dst: its CAPTURE buffer, or NULL
  * @job_layout: layout of @job_dst
+ * @job_written: the daemon wrote the job's picture (DDV_IOC_WRITE_PICTURE)
+ * @job_deadline: jiffies by which the daemon must answer the job
  * @src_meta: metadata of recent OUTPUT buffers, by job id
  * @watchdog: fails a job the daemon does not answer in time
  */
@@ -211,6 +213,8 @@ struct ddv_ctx {
 	struct vb2_v4l2_buffer *job_src;
 	struct vb2_v4l2_buffer *job_dst;
 	struct ddv_layout job_layout;
+	bool job_written;
+	unsigned long job_deadline;
 	struct ddv_src_meta src_meta[DDV_SRC_META];
 	struct delayed_work watchdog;
 };
