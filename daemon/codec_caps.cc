@@ -133,19 +133,22 @@ control::CodecCapability CapabilityOf(const ddv_codec_caps& c, int frame_threads
   for (int i = 0; i < 32; i++) {
     if (c.profiles & Bit(i)) out.profiles.push_back(ProfileName(c.fourcc, i));
   }
-  // The CAPTURE formats of the chroma layouts and depths those profiles have.
+  // The CAPTURE formats of the chroma layouts and depths the codec's
+  // streams decode to with libavcodec (for HEVC its range extensions too,
+  // which V4L2's profile menu does not name).
   switch (c.fourcc) {
     case V4L2_PIX_FMT_VP8:
       out.pixel_formats = {"YUV420", "NV12"};
       break;
-    case V4L2_PIX_FMT_HEVC:
-      out.pixel_formats = {"YUV420", "NV12", "P010"};
-      break;
-    case V4L2_PIX_FMT_AV1:
+    case V4L2_PIX_FMT_AV1:  // Main and High: 8/10-bit 4:2:0, 8-bit 4:4:4
       out.pixel_formats = {"YUV420", "NV12", "NV24", "P010"};
       break;
-    default:  // H.264, VP9
-      out.pixel_formats = {"YUV420", "NV12", "YUV422P", "NV16", "NV24", "P010"};
+    case V4L2_PIX_FMT_VP9:  // profiles 0-2: 4:2:0 up to 12-bit, 8-bit 4:2:2/4:4:4
+      out.pixel_formats = {"YUV420", "NV12", "YUV422P", "NV16", "NV24", "P010", "P012"};
+      break;
+    default:  // H.264, HEVC
+      out.pixel_formats = {"YUV420", "NV12", "YUV422P", "NV16", "NV24",
+                           "P010",   "P012", "Y210",    "Y212"};
   }
   out.max_width = c.max_width;
   out.max_height = c.max_height;

@@ -12,31 +12,45 @@
 
 #include "ddv_v4l2.h"
 
-/* The entry of a format table (keyed by .fourcc) for @fcc, or NULL. */
-#define ddv_table_find(table, fcc) ({					\
-	typeof(&(table)[0]) __found = NULL;				\
-	unsigned int __i;						\
-									\
-	for (__i = 0; __i < ARRAY_SIZE(table) && !__found; __i++)	\
-		if ((table)[__i].fourcc == (fcc))			\
-			__found = &(table)[__i];			\
-	__found;							\
-})
+/*
+ * The entry for @fourcc of a table of @n entries of @size bytes, each
+ * starting with its fourcc (both tables below), or NULL.
+ */
+static const void *ddv_table_find(const void *table, size_t n, size_t size, u32 fourcc)
+{
+	const u8 *e = table;
+	size_t i;
+
+	for (i = 0; i < n; i++, e += size)
+		if (*(const u32 *)e == fourcc)
+			return e;
+	return NULL;
+}
 
 /*
  * CAPTURE formats, one plane each. For each kind of stream the first that
  * fits is the default: YUV420 and NV12 for 8-bit 4:2:0 as before, then
- * the layouts V4L2 has for 4:2:2, 4:4:4 and 10-bit 4:2:0. There is none
- * for 4:4:0, nor single-plane ones for 10/12-bit 4:2:2 and 4:4:4: those
- * streams fail with a log line naming what they are.
+ * the layouts V4L2 has for 4:2:2, 4:4:4, and 10- and 12-bit 4:2:0 and
+ * 4:2:2 (samples in the high bits of 16). V4L2 has none for 4:4:0 nor for
+ * 10/12-bit 4:4:4: those streams fail with a log line naming what they are.
  */
 static const struct ddv_dst_desc ddv_dst_descs[] = {
-	{ V4L2_PIX_FMT_YUV420, 8, 1, 2, 2, false },
-	{ V4L2_PIX_FMT_NV12, 8, 1, 2, 2, true },
-	{ V4L2_PIX_FMT_YUV422P, 8, 1, 2, 1, false },
-	{ V4L2_PIX_FMT_NV16, 8, 1, 2, 1, true },
-	{ V4L2_PIX_FMT_NV24, 8, 1, 1, 1, true },
-	{ V4L2_PIX_FMT_P010, 10, 2, 2, 2, true },
+	{ V4L2_PIX_FMT_YUV420, 8, 1, 2, 2, DDV_PLANAR },
+	{ V4L2_PIX_FMT_NV12, 8, 1, 2, 2, DDV_SEMI_PLANAR },
+	{ V4L2_PIX_FMT_YUV422P, 8, 1, 2, 1, DDV_PLANAR },
+	{ V4L2_PIX_FMT_NV16, 8, 1, 2, 1, DDV_SEMI_PLANAR },
+	{ V4L2_PIX_FMT_NV24, 8, 1, 1, 1, DDV_SEMI_PLANAR },
+	{ V4L2_PIX_FMT_P010, 10, 2, 2, 2, DDV_SEMI_PLANAR },
+	/* Linux 6.3+: the V4L2 core of older kernels cannot describe these. */
+#ifdef V4L2_PIX_FMT_P012
+	{ V4L2_PIX_FMT_P012, 12, 2, 2, 2, DDV_SEMI_PLANAR },
+#endif
+#ifdef V4L2_PIX_FMT_Y210
+	{ V4L2_PIX_FMT_Y210, 10, 2, 2, 1, DDV_PACKED },
+#endif
+#ifdef V4L2_PIX_FMT_Y212
+	{ V4L2_PIX_FMT_Y212, 12, 2, 2, 1, DDV_PACKED },
+#endif
 };
 
 /**
@@ -47,7 +61,9 @@ static const struct ddv_dst_desc ddv_dst_descs[] = {
  */
 const struct ddv_dst_desc *ddv_dst_desc(u32 fourcc)
 {
-	return ddv_table_find(ddv_dst_descs, fourcc);
+	static_assert(offsetof(struct ddv_dst_desc, fourcc) == 0);
+	return ddv_table_find(ddv_dst_descs, ARRAY_SIZE(ddv_dst_descs), sizeof(ddv_dst_descs[0]),
+			      fourcc);
 }
 
 static bool ddv_dst_carries(const struct ddv_dst_desc *d, const struct ddv_stream_kind *k)
@@ -122,11 +138,18 @@ bool ddv_dst_format_ok(const struct ddv_stream_kind *k, u32 fourcc)
  * @d: the format
  * @bytesperline: its luma stride
  *
- * Return: the stride of each chroma plane (planar) or of the CbCr plane.
+ * Return: the stride of each chroma plane (planar) or of the CbCr plane;
+ * 0 for a packed format.
  */
 u32 ddv_dst_chroma_stride(const struct ddv_dst_desc *d, u32 bytesperline)
 {
-	return d->semi ? bytesperline * 2 / d->hsub : bytesperline / d->hsub;
+	switch (d->layout) {
+	case DDV_SEMI_PLANAR:
+		return bytesperline * 2 / d->hsub;
+	case DDV_PLANAR:
+		return bytesperline / d->hsub;
+	}
+	return 0;	/* packed: no chroma plane */
 }
 
 /**
@@ -146,7 +169,11 @@ void ddv_fill_dst_fmt(struct v4l2_pix_format_mplane *f, u32 fourcc, u32 width, u
 
 	if (WARN_ON(!d))
 		d = &ddv_dst_descs[0];
-	bpl = ALIGN(width * d->bytes, 64);
+	/* Packed 4:2:2: two samples a pixel, pixels in pairs. */
+	if (d->layout == DDV_PACKED)
+		bpl = ALIGN(ALIGN(width, 2) * 2 * d->bytes, 64);
+	else
+		bpl = ALIGN(width * d->bytes, 64);
 	cs = ddv_dst_chroma_stride(d, bpl);
 	chroma_rows = DIV_ROUND_UP(height, d->vsub);
 	f->pixelformat = d->fourcc;
@@ -155,7 +182,8 @@ void ddv_fill_dst_fmt(struct v4l2_pix_format_mplane *f, u32 fourcc, u32 width, u
 	f->field = V4L2_FIELD_NONE;
 	f->num_planes = 1;
 	f->plane_fmt[0].bytesperline = bpl;
-	f->plane_fmt[0].sizeimage = bpl * height + cs * chroma_rows * (d->semi ? 1 : 2);
+	f->plane_fmt[0].sizeimage = bpl * height +
+				    cs * chroma_rows * (d->layout == DDV_PLANAR ? 2 : 1);
 	memset(f->plane_fmt[0].reserved, 0, sizeof(f->plane_fmt[0].reserved));
 	memset(f->reserved, 0, sizeof(f->reserved));
 	f->flags = 0;
@@ -211,7 +239,9 @@ static const struct ddv_codec_desc ddv_codec_descs[] = {
  */
 const struct ddv_codec_desc *ddv_codec_desc(u32 fourcc)
 {
-	return ddv_table_find(ddv_codec_descs, fourcc);
+	static_assert(offsetof(struct ddv_codec_desc, fourcc) == 0);
+	return ddv_table_find(ddv_codec_descs, ARRAY_SIZE(ddv_codec_descs),
+			      sizeof(ddv_codec_descs[0]), fourcc);
 }
 
 /**

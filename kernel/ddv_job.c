@@ -93,23 +93,6 @@ static bool __ddv_job_fail(struct ddv_ctx *ctx, int err, const char *why)
 	return true;
 }
 
-/**
- * ddv_job_fail() - end the running job with an error and fail the context
- * @ctx: the context
- * @err: negative errno
- * @why: for the log
- */
-static void ddv_job_fail(struct ddv_ctx *ctx, int err, const char *why)
-{
-	bool finish;
-
-	mutex_lock(&ctx->state_lock);
-	finish = __ddv_job_fail(ctx, err, why);
-	mutex_unlock(&ctx->state_lock);
-	if (finish)
-		v4l2_m2m_job_finish(ctx->dev->m2m_dev, ctx->fh.m2m_ctx);
-}
-
 /*
  * Fails the running job if it is past its deadline. A watchdog that fired
  * for a job answered meanwhile finds another job (or none) and a deadline
@@ -141,8 +124,9 @@ static void ddv_watchdog(struct work_struct *work)
 static unsigned long ddv_job_timeout(const struct ddv_ctx *ctx)
 {
 	u32 area = ctx->dst_fmt.width * ctx->dst_fmt.height;
+	u32 units = max(1U, DIV_ROUND_UP(area, 1920 * 1088));
 
-	return msecs_to_jiffies(READ_ONCE(job_timeout_ms)) * max(1U, DIV_ROUND_UP(area, 1920 * 1088));
+	return msecs_to_jiffies(READ_ONCE(job_timeout_ms)) * units;
 }
 
 /**
@@ -644,6 +628,14 @@ static int ddv_interleave_rows(u8 *dst, u32 dst_stride, const struct ddv_picture
 	return ret;
 }
 
+/* Bytes of a row of the first plane: luma, or every sample if packed. */
+static u32 ddv_row_bytes(const struct ddv_layout *l, const struct ddv_dst_desc *d)
+{
+	if (d->layout == DDV_PACKED)
+		return ALIGN(l->width, 2) * 2 * d->bytes;
+	return l->width * d->bytes;
+}
+
 /*
  * Whether the daemon's planes cover the layout: each row it names must
  * hold the bytes the kernel copies from it.
@@ -654,13 +646,19 @@ static bool ddv_picture_fits(const struct ddv_picture_io *io, const struct ddv_l
 	u32 cw = DIV_ROUND_UP(l->width, d->hsub) * d->bytes;
 
 	if (io->width != l->width || io->height != l->height ||
-	    io->stride[0] < l->width * d->bytes)
+	    io->stride[0] < ddv_row_bytes(l, d))
 		return false;
-	if (io->num_planes == 2)
-		return d->semi && io->stride[1] >= 2 * cw;
-	/* Three planes: copied as they are, or interleaved (8-bit only). */
-	return io->num_planes == 3 && (!d->semi || d->bytes == 1) &&
-	       io->stride[1] >= cw && io->stride[2] >= cw;
+	switch (io->num_planes) {
+	case 1:	/* already packed as the layout has it */
+		return d->layout == DDV_PACKED;
+	case 2:	/* Y, and CbCr already interleaved */
+		return d->layout == DDV_SEMI_PLANAR && io->stride[1] >= 2 * cw;
+	case 3:	/* copied as they are, or interleaved (8-bit only) */
+		return (d->layout == DDV_PLANAR ||
+			(d->layout == DDV_SEMI_PLANAR && d->bytes == 1)) &&
+		       io->stride[1] >= cw && io->stride[2] >= cw;
+	}
+	return false;
 }
 
 /* The chroma plane(s) after the luma plane, in the layout of @d. */
@@ -672,9 +670,11 @@ static int ddv_write_chroma(u8 *dst, const struct ddv_picture_io *io,
 	u32 cs = ddv_dst_chroma_stride(d, l->bytesperline);
 	int ret;
 
-	if (d->semi && io->num_planes == 2)
+	if (d->layout == DDV_PACKED)
+		return 0;
+	if (d->layout == DDV_SEMI_PLANAR && io->num_planes == 2)
 		return ddv_copy_rows(dst, cs, io->plane[1], io->stride[1], 2 * cw * d->bytes, ch);
-	if (d->semi)
+	if (d->layout == DDV_SEMI_PLANAR)
 		return ddv_interleave_rows(dst, cs, io, cw, ch);
 	ret = ddv_copy_rows(dst, cs, io->plane[1], io->stride[1], cw * d->bytes, ch);
 	if (!ret)
@@ -728,7 +728,7 @@ long ddv_v4l2_write_picture(struct ddv_bridge *br, void __user *arg)
 		goto out;
 	}
 	ret = ddv_copy_rows(dst, l->bytesperline, io.plane[0], io.stride[0],
-			    l->width * d->bytes, l->height);
+			    ddv_row_bytes(l, d), l->height);
 	if (!ret)
 		ret = ddv_write_chroma(dst + (size_t)l->bytesperline * l->height, &io, l, d);
 	ctx->job_written = !ret;

@@ -33,8 +33,7 @@
  * @bytes: bytes per sample
  * @hsub: horizontal chroma subsampling (2: half width)
  * @vsub: vertical chroma subsampling
- * @semi: Cb and Cr interleaved in one plane after luma (NV12 and kin);
- *	otherwise a Cb plane, then a Cr plane
+ * @layout: how the samples lie in the buffer: an enum ddv_dst_layout
  */
 struct ddv_dst_desc {
 	u32 fourcc;
@@ -42,7 +41,19 @@ struct ddv_dst_desc {
 	u8 bytes;
 	u8 hsub;
 	u8 vsub;
-	bool semi;
+	u8 layout;
+};
+
+/**
+ * enum ddv_dst_layout - the sample order of a CAPTURE format
+ * @DDV_PLANAR: a luma plane, then a Cb plane, then a Cr plane
+ * @DDV_SEMI_PLANAR: a luma plane, then Cb and Cr interleaved (NV12, P010)
+ * @DDV_PACKED: Y0 Cb Y1 Cr for each pair of pixels, one plane (Y210)
+ */
+enum ddv_dst_layout {
+	DDV_PLANAR,
+	DDV_SEMI_PLANAR,
+	DDV_PACKED,
 };
 
 /**

@@ -3,16 +3,19 @@
 """Per-frame MD5s of raw frames written by GStreamer, compared with a reference.
 
 Each frame is one file (multifilesink), in GStreamer's default layout for
-its format (what videoconvert produces when it really converts):
-  I420: luma stride RU4(w); chroma stride RU4(RU2(w)/2); the U plane starts
-        after RU2(h) luma rows, V after RU2(h)/2 chroma rows;
-  NV12: luma and interleaved chroma stride RU4(w); chroma after RU2(h) rows.
+its format (what videoconvert produces when it really converts). Strides
+are rounded up to 4 bytes; for 4:2:0 the chroma starts after RU2(h) luma
+rows:
+  I420, I420_10LE: Y, U, V planes (10-bit: 16-bit little-endian samples);
+  Y42B: Y, U, V planes of 4:2:2; chroma stride RU8(w)/2;
+  Y444: Y, U, V planes of 4:4:4;
+  NV12: Y, then one plane of interleaved U/V.
 Each frame is hashed as the reference is: planar Y, U, V without padding.
 The size of each frame comes from the reference (lines name it, e.g.
 NAME-352x288-0001.i420), so streams that change size work too; where the
 reference names no size, the WxH given holds.
 
-usage: frames_md5.py REFERENCE.md5 WxH I420|NV12 FRAME_FILE...
+usage: frames_md5.py REFERENCE.md5 WxH FORMAT FRAME_FILE...
 Prints "N/M frames match (K decoded)"; exits 0 only when all frames match
 and there are no extra ones.
 """
@@ -25,29 +28,55 @@ def ru(v, a):
     return (v + a - 1) // a * a
 
 
-def frame_md5(data, fmt, w, h):
-    cw, ch = (w + 1) // 2, (h + 1) // 2
-    ys = ru(w, 4)
-    uv = ys * ru(h, 2)
-    md5 = hashlib.md5()
-    rows = [data[y * ys: y * ys + w] for y in range(h)]
-    if fmt == "NV12":
-        chroma = [data[uv + y * ys: uv + y * ys + 2 * cw] for y in range(ch)]
-        rows += [r[0::2] for r in chroma] + [r[1::2] for r in chroma]
+# FORMAT: (bytes per sample, chroma width divisor, chroma height divisor,
+#          semi-planar)
+FORMATS = {
+    "I420": (1, 2, 2, False),
+    "I420_10LE": (2, 2, 2, False),
+    "Y42B": (1, 2, 1, False),
+    "Y444": (1, 1, 1, False),
+    "NV12": (1, 2, 2, True),
+}
+
+
+def planes(fmt, w, h):
+    """(offset, stride, row bytes, rows) of the Y, U, V planes in a frame;
+    for a semi-planar format the second entry is the interleaved plane."""
+    bps, hs, vs, semi = FORMATS[fmt]
+    cw, ch = (w + hs - 1) // hs, (h + vs - 1) // vs
+    ys = ru(w * bps, 4)
+    # 4:2:0 chroma starts after an even number of luma rows.
+    uv = ys * (ru(h, 2) if vs == 2 else h)
+    if semi:
+        return [(0, ys, w * bps, h), (uv, ys, 2 * cw * bps, ch)]
+    if fmt == "Y42B":
+        cs = ru(w, 8) // 2
+    elif hs == 2:
+        cs = ru(ru(w, 2) // 2 * bps, 4)
     else:
-        cs = ru(ru(w, 2) // 2, 4)
-        v = uv + cs * ch
-        rows += [data[uv + y * cs: uv + y * cs + cw] for y in range(ch)]
-        rows += [data[v + y * cs: v + y * cs + cw] for y in range(ch)]
-    planar = b"".join(rows)
-    if len(planar) != w * h + 2 * cw * ch:
+        cs = ys
+    return [(0, ys, w * bps, h), (uv, cs, cw * bps, ch), (uv + cs * ch, cs, cw * bps, ch)]
+
+
+def frame_md5(data, fmt, w, h):
+    bps = FORMATS[fmt][0]
+    out = []
+    for off, stride, width, rows in planes(fmt, w, h):
+        out.append([data[off + y * stride: off + y * stride + width] for y in range(rows)])
+    if len(out) == 2:  # split interleaved U/V into planes
+        chroma = out.pop()
+        u = [b"".join(r[i:i + bps] for i in range(0, len(r), 2 * bps)) for r in chroma]
+        v = [b"".join(r[i + bps:i + 2 * bps] for i in range(0, len(r), 2 * bps)) for r in chroma]
+        out += [u, v]
+    planar = b"".join(b"".join(p) for p in out)
+    want = sum(width * rows for _, _, width, rows in planes(fmt, w, h))
+    if len(planar) != want:
         return "short-frame-%d-bytes" % len(data)
-    md5.update(planar)
-    return md5.hexdigest()
+    return hashlib.md5(planar).hexdigest()
 
 
 def main():
-    if len(sys.argv) < 4 or sys.argv[3] not in ("I420", "NV12"):
+    if len(sys.argv) < 4 or sys.argv[3] not in FORMATS:
         sys.exit(__doc__)
     ref_md5, sizes = [], []
     size = tuple(int(v) for v in sys.argv[2].split("x"))

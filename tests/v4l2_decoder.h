@@ -15,6 +15,7 @@
 #define DAEDALUS_TESTS_V4L2_DECODER_H_
 
 #include <fcntl.h>
+#include <linux/daedalus-v4l2.h>  // V4L2 formats the 6.1 headers lack
 #include <linux/videodev2.h>
 #include <poll.h>
 #include <sys/ioctl.h>
@@ -75,14 +76,17 @@ struct Options {
 // picture's size (16-bit little-endian ones for more than 8 bits), the
 // way the reference MD5s are taken; empty for a format this does not know.
 inline std::vector<uint8_t> PlanarPicture(const uint8_t* buf, const v4l2_pix_format_mplane& f) {
+  enum Order { kPlanar, kSemiPlanar, kPacked };  // packed: Y0 Cb Y1 Cr per pixel pair
   struct Layout {
-    uint32_t fourcc, bytes, hsub, vsub;
-    bool semi;
+    uint32_t fourcc, bytes, depth, hsub, vsub;
+    Order order;
   };
   static constexpr Layout kLayouts[] = {
-      {V4L2_PIX_FMT_YUV420, 1, 2, 2, false},  {V4L2_PIX_FMT_NV12, 1, 2, 2, true},
-      {V4L2_PIX_FMT_YUV422P, 1, 2, 1, false}, {V4L2_PIX_FMT_NV16, 1, 2, 1, true},
-      {V4L2_PIX_FMT_NV24, 1, 1, 1, true},     {V4L2_PIX_FMT_P010, 2, 2, 2, true},
+      {V4L2_PIX_FMT_YUV420, 1, 8, 2, 2, kPlanar},    {V4L2_PIX_FMT_NV12, 1, 8, 2, 2, kSemiPlanar},
+      {V4L2_PIX_FMT_YUV422P, 1, 8, 2, 1, kPlanar},   {V4L2_PIX_FMT_NV16, 1, 8, 2, 1, kSemiPlanar},
+      {V4L2_PIX_FMT_NV24, 1, 8, 1, 1, kSemiPlanar},  {V4L2_PIX_FMT_P010, 2, 10, 2, 2, kSemiPlanar},
+      {V4L2_PIX_FMT_P012, 2, 12, 2, 2, kSemiPlanar}, {V4L2_PIX_FMT_Y210, 2, 10, 2, 1, kPacked},
+      {V4L2_PIX_FMT_Y212, 2, 12, 2, 1, kPacked},
   };
   const Layout* l = nullptr;
   for (const Layout& k : kLayouts) {
@@ -92,17 +96,28 @@ inline std::vector<uint8_t> PlanarPicture(const uint8_t* buf, const v4l2_pix_for
   if (!l) return out;
   uint32_t w = f.width, h = f.height, bpl = f.plane_fmt[0].bytesperline;
   uint32_t cw = (w + l->hsub - 1) / l->hsub, ch = (h + l->vsub - 1) / l->vsub;
-  uint32_t cs = l->semi ? bpl * 2 / l->hsub : bpl / l->hsub;
-  // P010 keeps 10 bits in the high bits of each 16-bit sample.
+  uint32_t cs = l->order == kSemiPlanar ? bpl * 2 / l->hsub : bpl / l->hsub;
+  // More than 8 bits: the sample sits in the high bits of 16.
   auto put = [&](const uint8_t* sample) {
     if (l->bytes == 1) {
       out.push_back(*sample);
       return;
     }
-    uint16_t v = static_cast<uint16_t>((sample[0] | sample[1] << 8) >> 6);
+    uint16_t v = static_cast<uint16_t>((sample[0] | sample[1] << 8) >> (16 - l->depth));
     out.push_back(static_cast<uint8_t>(v));
     out.push_back(static_cast<uint8_t>(v >> 8));
   };
+  if (l->order == kPacked) {
+    for (uint32_t y = 0; y < h; y++) {
+      for (uint32_t x = 0; x < w; x++) put(buf + y * bpl + (x / 2 * 4 + x % 2 * 2) * l->bytes);
+    }
+    for (uint32_t p = 0; p < 2; p++) {
+      for (uint32_t y = 0; y < h; y++) {
+        for (uint32_t x = 0; x < cw; x++) put(buf + y * bpl + (x * 4 + 1 + 2 * p) * l->bytes);
+      }
+    }
+    return out;
+  }
   for (uint32_t y = 0; y < h; y++) {
     for (uint32_t x = 0; x < w; x++) put(buf + y * bpl + x * l->bytes);
   }
@@ -110,7 +125,7 @@ inline std::vector<uint8_t> PlanarPicture(const uint8_t* buf, const v4l2_pix_for
   for (uint32_t p = 0; p < 2; p++) {
     for (uint32_t y = 0; y < ch; y++) {
       for (uint32_t x = 0; x < cw; x++) {
-        if (l->semi) {
+        if (l->order == kSemiPlanar) {
           put(c + y * cs + (2 * x + p) * l->bytes);
         } else {
           put(c + (p * ch + y) * cs + x * l->bytes);

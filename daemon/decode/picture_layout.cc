@@ -6,8 +6,11 @@ extern "C" {
 #include <libswscale/swscale.h>
 }
 
+#include <linux/daedalus-v4l2.h>  // V4L2 formats the 6.1 headers lack
 #include <linux/videodev2.h>
 
+#include <algorithm>
+#include <cstring>
 #include <string>
 
 #include "absl/strings/str_format.h"
@@ -26,9 +29,19 @@ struct Carries {
   int bit_depth, shift_x, shift_y;
 };
 constexpr Carries kCarries[] = {
-    {V4L2_PIX_FMT_YUV420, 8, 1, 1}, {V4L2_PIX_FMT_NV12, 8, 1, 1}, {V4L2_PIX_FMT_YUV422P, 8, 1, 0},
-    {V4L2_PIX_FMT_NV16, 8, 1, 0},   {V4L2_PIX_FMT_NV24, 8, 0, 0}, {V4L2_PIX_FMT_P010, 10, 1, 1},
+    {V4L2_PIX_FMT_YUV420, 8, 1, 1}, {V4L2_PIX_FMT_NV12, 8, 1, 1},  {V4L2_PIX_FMT_YUV422P, 8, 1, 0},
+    {V4L2_PIX_FMT_NV16, 8, 1, 0},   {V4L2_PIX_FMT_NV24, 8, 0, 0},  {V4L2_PIX_FMT_P010, 10, 1, 1},
+    {V4L2_PIX_FMT_P012, 12, 1, 1},  {V4L2_PIX_FMT_Y210, 10, 1, 0}, {V4L2_PIX_FMT_Y212, 12, 1, 0},
 };
+
+// A sample of a high-bit-depth plane, moved to the high bits of 16.
+inline uint16_t Sample(const AVFrame& f, int plane, int x, int y, int shift) {
+  uint16_t v;
+  std::memcpy(&v, f.data[plane] + static_cast<size_t>(y) * f.linesize[plane] + 2 * x, 2);
+  return static_cast<uint16_t>(v << shift);
+}
+
+inline void Put(uint8_t* out, uint16_t v) { std::memcpy(out, &v, 2); }
 
 bool CanCarry(uint32_t fourcc, const PictureFormat& f) {
   for (const Carries& c : kCarries) {
@@ -53,6 +66,8 @@ absl::StatusOr<PlaneSet> PictureLayout::For(const Picture& pic, uint32_t fourcc)
     if (f.linesize[p] <= 0) return absl::InternalError("picture with a negative stride");
   }
   if (fourcc == V4L2_PIX_FMT_P010) return ToP010(f);
+  if (fourcc == V4L2_PIX_FMT_P012) return ToP012(f);
+  if (fourcc == V4L2_PIX_FMT_Y210 || fourcc == V4L2_PIX_FMT_Y212) return ToY21x(f);
   PlaneSet set;
   for (int p = 0; p < 3; p++) {
     set.planes[p] = f.data[p];
@@ -86,6 +101,62 @@ absl::StatusOr<PlaneSet> PictureLayout::ToP010(const AVFrame& f) {
     set.planes[p] = converted_->data[p];
     set.strides[p] = converted_->linesize[p];
   }
+  return set;
+}
+
+// FFmpeg 5.1's libswscale writes neither P012 nor Y210/Y212, so these two
+// are done here: each sample shifted to the high bits (exact, as the
+// formats define), chroma interleaved (P012) or packed Y0 Cb Y1 Cr (Y21x).
+absl::StatusOr<PlaneSet> PictureLayout::ToP012(const AVFrame& f) {
+  if (f.format != AV_PIX_FMT_YUV420P12LE)
+    return absl::InternalError("P012 from a non-12-bit picture");
+  const int cw = (f.width + 1) / 2, ch = (f.height + 1) / 2;
+  const size_t luma = static_cast<size_t>(f.width) * 2, chroma = static_cast<size_t>(cw) * 4;
+  converted_bytes_.resize(luma * f.height + chroma * ch);
+  uint8_t* out = converted_bytes_.data();
+  for (int y = 0; y < f.height; y++) {
+    for (int x = 0; x < f.width; x++) Put(out + y * luma + 2 * x, Sample(f, 0, x, y, 4));
+  }
+  uint8_t* uv = out + luma * f.height;
+  for (int y = 0; y < ch; y++) {
+    for (int x = 0; x < cw; x++) {
+      Put(uv + y * chroma + 4 * x, Sample(f, 1, x, y, 4));
+      Put(uv + y * chroma + 4 * x + 2, Sample(f, 2, x, y, 4));
+    }
+  }
+  PlaneSet set;
+  set.num_planes = 2;
+  set.planes = {out, uv, nullptr};
+  set.strides = {static_cast<int>(luma), static_cast<int>(chroma), 0};
+  return set;
+}
+
+absl::StatusOr<PlaneSet> PictureLayout::ToY21x(const AVFrame& f) {
+  int shift;
+  if (f.format == AV_PIX_FMT_YUV422P10LE) {
+    shift = 6;
+  } else if (f.format == AV_PIX_FMT_YUV422P12LE) {
+    shift = 4;
+  } else {
+    return absl::InternalError("Y210/Y212 from a picture that is not 10/12-bit 4:2:2");
+  }
+  // Pixels go in pairs; an odd width repeats its last luma sample.
+  const int pairs = (f.width + 1) / 2;
+  const size_t row = static_cast<size_t>(pairs) * 8;
+  converted_bytes_.resize(row * f.height);
+  for (int y = 0; y < f.height; y++) {
+    uint8_t* out = converted_bytes_.data() + y * row;
+    for (int x = 0; x < pairs; x++) {
+      Put(out + 8 * x, Sample(f, 0, 2 * x, y, shift));
+      Put(out + 8 * x + 2, Sample(f, 1, x, y, shift));
+      Put(out + 8 * x + 4, Sample(f, 0, std::min(2 * x + 1, f.width - 1), y, shift));
+      Put(out + 8 * x + 6, Sample(f, 2, x, y, shift));
+    }
+  }
+  PlaneSet set;
+  set.num_planes = 1;
+  set.planes = {converted_bytes_.data(), nullptr, nullptr};
+  set.strides = {static_cast<int>(row), 0, 0};
   return set;
 }
 

@@ -4,7 +4,9 @@
 // takes them. 8-bit pictures go as libavcodec left them (the kernel copies
 // or interleaves their planes); a 10-bit 4:2:0 picture for P010 is first
 // converted with libswscale (samples moved to the high bits, Cb and Cr
-// interleaved), into memory this object keeps until the next call.
+// interleaved); 12-bit 4:2:0 for P012 and 10/12-bit 4:2:2 for Y210/Y212
+// (packed Y0 Cb Y1 Cr), which FFmpeg 5.1's libswscale cannot write, here.
+// Converted pictures live in memory this object keeps until the next call.
 //
 //   PictureLayout layout;
 //   absl::StatusOr<PlaneSet> planes = layout.For(picture, V4L2_PIX_FMT_P010);
@@ -14,6 +16,7 @@
 
 #include <array>
 #include <cstdint>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "daemon/decode/stream_decoder.h"
@@ -42,8 +45,11 @@ class PictureLayout {
 
  private:
   absl::StatusOr<PlaneSet> ToP010(const AVFrame& frame);
+  absl::StatusOr<PlaneSet> ToP012(const AVFrame& frame);
+  absl::StatusOr<PlaneSet> ToY21x(const AVFrame& frame);
   SwsContext* sws_ = nullptr;
-  FramePtr converted_;
+  FramePtr converted_;                    // P010, by libswscale
+  std::vector<uint8_t> converted_bytes_;  // P012, Y210, Y212
 };
 
 }  // namespace daedalus::decode

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //
 // PictureLayout: 8-bit pictures go as they are; 10-bit 4:2:0 becomes P010
-// (each sample in the high bits, Cb and Cr interleaved); a format that
-// cannot carry a picture is refused.
+// and 12-bit 4:2:0 P012 (each sample in the high bits, Cb and Cr
+// interleaved), 10/12-bit 4:2:2 Y210/Y212 (packed); a format that cannot
+// carry a picture is refused.
 
 #include "daemon/decode/picture_layout.h"
 
@@ -10,8 +11,10 @@ extern "C" {
 #include <libavutil/frame.h>
 }
 
+#include <linux/daedalus-v4l2.h>
 #include <linux/videodev2.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "gtest/gtest.h"
@@ -72,6 +75,80 @@ TEST(PictureLayoutTest, TenBitBecomesP010) {
   }
 }
 
+// Fills every plane with a pattern of `depth`-bit samples.
+void FillPattern(Picture& p, int depth, int cw, int ch) {
+  for (int plane = 0; plane < 3; plane++) {
+    int pw = plane ? cw : p.frame->width, ph = plane ? ch : p.frame->height;
+    for (int y = 0; y < ph; y++) {
+      auto* row = reinterpret_cast<uint16_t*>(p.frame->data[plane] + y * p.frame->linesize[plane]);
+      for (int x = 0; x < pw; x++)
+        row[x] = static_cast<uint16_t>((plane * 1300 + y * 37 + x * 5) & ((1 << depth) - 1));
+    }
+  }
+}
+
+uint16_t At(const uint8_t* plane, int stride, int x, int y) {
+  uint16_t v;
+  std::memcpy(&v, plane + y * stride + 2 * x, 2);
+  return v;
+}
+
+uint16_t At(const AVFrame& f, int plane, int x, int y) {
+  return At(f.data[plane], f.linesize[plane], x, y);
+}
+
+TEST(PictureLayoutTest, TwelveBitBecomesP012) {
+  const int w = 14, h = 5;  // odd height: 3 chroma rows
+  Picture p = MakePicture(AV_PIX_FMT_YUV420P12LE, w, h, 12, 1, 1);
+  FillPattern(p, 12, 7, 3);
+  PictureLayout layout;
+  auto set = layout.For(p, V4L2_PIX_FMT_P012);
+  ASSERT_TRUE(set.ok()) << set.status();
+  ASSERT_EQ(set->num_planes, 2);
+  for (int y = 0; y < h; y++) {
+    for (int x = 0; x < w; x++)
+      ASSERT_EQ(At(set->planes[0], set->strides[0], x, y), At(*p.frame, 0, x, y) << 4);
+  }
+  for (int y = 0; y < 3; y++) {
+    for (int x = 0; x < 7; x++) {
+      ASSERT_EQ(At(set->planes[1], set->strides[1], 2 * x, y), At(*p.frame, 1, x, y) << 4);
+      ASSERT_EQ(At(set->planes[1], set->strides[1], 2 * x + 1, y), At(*p.frame, 2, x, y) << 4);
+    }
+  }
+}
+
+// Y0 Cb Y1 Cr per pair of pixels, in the high bits; an odd width repeats
+// its last luma sample in the last pair.
+void ExpectY21x(AVPixelFormat fmt, int depth, uint32_t fourcc) {
+  const int w = 9, h = 4;
+  Picture p = MakePicture(fmt, w, h, depth, 1, 0);
+  FillPattern(p, depth, 5, h);
+  PictureLayout layout;
+  auto set = layout.For(p, fourcc);
+  ASSERT_TRUE(set.ok()) << set.status();
+  ASSERT_EQ(set->num_planes, 1);
+  ASSERT_GE(set->strides[0], 5 * 8);
+  const int shift = 16 - depth;
+  for (int y = 0; y < h; y++) {
+    for (int x = 0; x < 5; x++) {
+      const uint8_t* row = set->planes[0];
+      ASSERT_EQ(At(row, set->strides[0], 4 * x, y), At(*p.frame, 0, 2 * x, y) << shift);
+      ASSERT_EQ(At(row, set->strides[0], 4 * x + 1, y), At(*p.frame, 1, x, y) << shift);
+      ASSERT_EQ(At(row, set->strides[0], 4 * x + 2, y),
+                At(*p.frame, 0, std::min(2 * x + 1, w - 1), y) << shift);
+      ASSERT_EQ(At(row, set->strides[0], 4 * x + 3, y), At(*p.frame, 2, x, y) << shift);
+    }
+  }
+}
+
+TEST(PictureLayoutTest, TenBit422BecomesY210) {
+  ExpectY21x(AV_PIX_FMT_YUV422P10LE, 10, V4L2_PIX_FMT_Y210);
+}
+
+TEST(PictureLayoutTest, TwelveBit422BecomesY212) {
+  ExpectY21x(AV_PIX_FMT_YUV422P12LE, 12, V4L2_PIX_FMT_Y212);
+}
+
 TEST(PictureLayoutTest, RefusesAFormatThatCannotCarryThePicture) {
   Picture p10 = MakePicture(AV_PIX_FMT_YUV420P10LE, 16, 16, 10, 1, 1);
   Picture p440 = MakePicture(AV_PIX_FMT_YUV440P, 16, 16, 8, 0, 1);
@@ -79,6 +156,11 @@ TEST(PictureLayoutTest, RefusesAFormatThatCannotCarryThePicture) {
   EXPECT_EQ(layout.For(p10, V4L2_PIX_FMT_NV12).status().code(),
             absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(layout.For(p440, V4L2_PIX_FMT_NV24).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  Picture p422 = MakePicture(AV_PIX_FMT_YUV422P10LE, 16, 16, 10, 1, 0);
+  EXPECT_EQ(layout.For(p422, V4L2_PIX_FMT_Y212).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(layout.For(p10, V4L2_PIX_FMT_P012).status().code(),
             absl::StatusCode::kFailedPrecondition);
 }
 

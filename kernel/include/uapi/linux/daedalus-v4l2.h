@@ -24,6 +24,23 @@
 #define V4L2_PIX_FMT_AV1	v4l2_fourcc('A', 'V', '0', '1')
 #endif
 
+#ifndef __KERNEL__
+/*
+ * CAPTURE formats of struct ddv_layout that Debian 12's userspace headers
+ * (6.1) lack: defined in videodev2.h since Linux 6.3; the fourccs are ABI.
+ * The module offers them only on kernels whose V4L2 core knows them.
+ */
+#ifndef V4L2_PIX_FMT_P012
+#define V4L2_PIX_FMT_P012	v4l2_fourcc('P', '0', '1', '2')
+#endif
+#ifndef V4L2_PIX_FMT_Y210
+#define V4L2_PIX_FMT_Y210	v4l2_fourcc('Y', '2', '1', '0')
+#endif
+#ifndef V4L2_PIX_FMT_Y212
+#define V4L2_PIX_FMT_Y212	v4l2_fourcc('Y', '2', '1', '2')
+#endif
+#endif /* !__KERNEL__ */
+
 #define DDV_MAGIC		0x44303456	/* 'D04V' */
 #define DDV_PROTO_VERSION	4
 #define DDV_MAX_PAYLOAD		65536
@@ -228,7 +245,7 @@ struct ddv_ctx_msg {
 /**
  * struct ddv_layout - how the CAPTURE buffer of a job is laid out
  * @pixelformat: a CAPTURE format of the node (docs/decoder.md): YUV420,
- *	NV12, YUV422P, NV16, NV24 or P010, one plane each
+ *	NV12, YUV422P, NV16, NV24, P010, P012, Y210 or Y212, one plane each
  * @width: picture width in pixels
  * @height: picture height in lines
  * @bytesperline: luma stride; the chroma plane(s) follow the luma plane
@@ -356,7 +373,8 @@ struct ddv_src_io {
  * @height: picture height; must match the job's layout
  * @num_planes: 3: Y, U and V planes with the layout's sample size (the
  *	kernel interleaves U and V for an 8-bit NV format); 2: Y and the
- *	chroma plane already as the layout has it (P010, or any NV format)
+ *	chroma plane already as the layout has it (P010, P012, or any NV
+ *	format); 1: the whole picture already packed (Y210, Y212)
  * @reserved: zero
  *
  * The kernel writes the picture into the CAPTURE buffer in the job's
