@@ -9,7 +9,8 @@
 // bit-exact, and one context of each codec decoding at the same time.
 //
 //   usage: codec_check /dev/videoN [--quick] [CODEC...]
-//          codec_check /dev/videoN --stream CODEC FILE   (FILE.md5 beside it)
+//          codec_check /dev/videoN --stream CODEC FILE [FORMAT]   (FILE.md5 beside it;
+//            FORMAT: the CAPTURE fourcc the node must choose, e.g. P012)
 //   (default: h264 hevc vp8 vp9 av1). --quick, CI's bounded slice under
 //   emulation: no 1080p stream, random splits of three streams per codec.
 
@@ -292,7 +293,10 @@ void CheckMixed(const std::vector<const daedalus::decode::CodecInfo*>& codecs) {
 
 // One stream made for the test (a resolution change for a codec the shared
 // data has none for), against the MD5s beside it.
-int CheckOneStream(const std::string& codec, const std::string& path) {
+// One stream made by the guest script, its reference beside it: a
+// resolution change (no format given: at least two SOURCE_CHANGEs), or a
+// picture format (each SOURCE_CHANGE must give that CAPTURE format).
+int CheckOneStream(const std::string& codec, const std::string& path, const std::string& format) {
   const daedalus::decode::CodecInfo* c = daedalus::decode::CodecByName(codec);
   if (!c) {
     std::fprintf(stderr, "codec_check: unknown codec %s\n", codec.c_str());
@@ -304,8 +308,19 @@ int CheckOneStream(const std::string& codec, const std::string& path) {
   Decoder d(g_dev);
   Result r = d.Run(s.frames, s.width ? s.width : 320, s.height ? s.height : 240, opt);
   Check(BitExact(r, s), codec + " " + path + ": " + Describe(r, s));
-  Check(r.source_changes >= 2, codec + ": SOURCE_CHANGE at the start and at the size change (" +
-                                   std::to_string(r.source_changes) + ")");
+  if (format.empty()) {
+    Check(r.source_changes >= 2, codec + ": SOURCE_CHANGE at the start and at the size change (" +
+                                     std::to_string(r.source_changes) + ")");
+  } else {
+    std::string got;
+    bool all = !r.cap_formats.empty();
+    for (uint32_t f : r.cap_formats) {
+      std::string name = daedalus::decode::FourccName(f);
+      all = all && name == format;
+      got += (got.empty() ? "" : ",") + name;
+    }
+    Check(all, codec + ": CAPTURE format " + (got.empty() ? "none" : got) + ", want " + format);
+  }
   return g_checks.Summary("codec_check");
 }
 
@@ -317,7 +332,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   g_dev = argv[1];
-  if (argc == 5 && std::string(argv[2]) == "--stream") return CheckOneStream(argv[3], argv[4]);
+  if ((argc == 5 || argc == 6) && std::string(argv[2]) == "--stream")
+    return CheckOneStream(argv[3], argv[4], argc == 6 ? argv[5] : "");
   std::vector<const daedalus::decode::CodecInfo*> codecs;
   for (int i = 2; i < argc; i++) {
     if (std::string(argv[i]) == "--quick") {

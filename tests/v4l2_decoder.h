@@ -52,7 +52,8 @@ struct Result {
   bool epipe_after_last = false;
   bool fatal = false;  // EIO: the context failed
   std::string error;
-  std::vector<double> latency_ms;  // per picture: its OUTPUT QBUF to its DQBUF
+  std::vector<double> latency_ms;     // per picture: its OUTPUT QBUF to its DQBUF
+  std::vector<uint32_t> cap_formats;  // the CAPTURE format of each SOURCE_CHANGE
   // When the first and the last picture were dequeued (benchmarks).
   std::chrono::steady_clock::time_point first_picture_at, last_picture_at;
 };
@@ -507,6 +508,7 @@ class Decoder {
       if (ioctl(fd_, VIDIOC_S_FMT, &want) < 0) return Fail(r, "S_FMT CAPTURE"), false;
       cap_fmt_ = want;
     }
+    r.cap_formats.push_back(cap_fmt_.fmt.pix_mp.pixelformat);
     v4l2_control ctrl = {V4L2_CID_MIN_BUFFERS_FOR_CAPTURE, 0};
     if (ioctl(fd_, VIDIOC_G_CTRL, &ctrl) < 0) return Fail(r, "G_CTRL MIN_BUFFERS"), false;
     if (!Allocate(type, opt_.cap_memory, ctrl.value + 2, cap_fmt_.fmt.pix_mp.plane_fmt[0].sizeimage,

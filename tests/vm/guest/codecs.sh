@@ -9,6 +9,7 @@ decoder_up
 [ "${DDV_CODECS:-all}" = all ] || CODECS=$(echo "$DDV_CODECS" | tr , " ")
 codec_check
 resize_checks
+depth_checks
 compliance_check
 ffmpeg_codecs
 decoder_down

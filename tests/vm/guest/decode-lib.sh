@@ -224,6 +224,83 @@ resize_checks() {
 	done
 }
 
+# depth_checks: the CAPTURE formats only generated streams need (no shared
+# stream is 12-bit, one is 10-bit 4:2:2): short clips encoded here with
+# Debian's libx265 and libvpx, decoded by codec_check against libavcodec's
+# own pictures of them (-f framemd5: planar, 16-bit samples), each in the
+# format the node must choose for it.
+depth_checks() {
+	local case codec pixfmt fourcc enc ext f
+	echo "== 10/12-bit pictures: P012, Y210, Y212"
+	for case in hevc:yuv420p12le:P012 hevc:yuv422p10le:Y210 hevc:yuv422p12le:Y212 \
+		vp9:yuv420p12le:P012; do
+		codec=${case%%:*}
+		fourcc=${case##*:}
+		pixfmt=${case#*:}
+		pixfmt=${pixfmt%:*}
+		case $codec in
+		hevc) enc="-c:v libx265 -preset ultrafast -x265-params log-level=error -f hevc" ext=hevc ;;
+		vp9) enc="-c:v libvpx-vp9 -deadline realtime -cpu-used 8 -f ivf" ext=ivf ;;
+		esac
+		f=/tmp/depth-$codec-$pixfmt.$ext
+		# shellcheck disable=SC2086
+		ffmpeg -nostdin -hide_banner -loglevel error -f lavfi -i "testsrc2=size=176x144:rate=30" \
+			-frames:v 6 -pix_fmt "$pixfmt" $enc "$f" 2>>"$OUT/depth-enc.err"
+		ffmpeg -nostdin -hide_banner -loglevel error -i "$f" -f framemd5 - |
+			awk -F, '!/^#/ {gsub(/ /, "", $6); printf "%s  frame-%04d\n", $6, NR}' >"$f.md5"
+		run "depth-$codec-$pixfmt" "$BIN/codec_check" "$dev" --stream "$codec" "$f" "$fourcc"
+		expect_out "depth-$codec-$pixfmt" '^codec_check: [0-9]+ checks passed, 0 failed$' \
+			"$codec $pixfmt as $fourcc: bit-exact ($(wc -l <"$f.md5") pictures)"
+	done
+}
+
+# gst_formats: GStreamer's V4L2 decoders on every shared stream that is not
+# 8-bit 4:2:0 and that GStreamer 1.22 can take from the node: 4:2:2 as
+# NV16, 4:4:4 as NV24, 10-bit 4:2:0 as P010_10LE, each repacked by
+# videoconvert (exactly: no conversion of values) to the planar layout
+# frames_md5.py hashes. Left out: 4:4:0 and 10-bit 4:2:2/4:4:4 (GStreamer
+# 1.22 maps no V4L2 format to them; codec_check has them).
+gst_formats() {
+	local codec element dir name format fmts f log pass=0 total=0
+	echo "== GStreamer: 4:2:2, 4:4:4 and 10-bit streams"
+	for codec in h264:v4l2h264dec hevc:v4l2h265dec vp9:v4l2vp9dec; do
+		element=${codec#*:}
+		codec=${codec%%:*}
+		for dir in "${VP9_DIR%/vp9}/$codec/conformance" "${VP9_DIR%/vp9}/$codec/profiles"; do
+			[ -f "$dir/MANIFEST.tsv" ] || continue
+			while read -r name format _; do
+				case $format in
+				yuv422p) fmts="NV16 Y42B" ;;
+				yuv444p) fmts="NV24 Y444" ;;
+				yuv420p10le) fmts="P010_10LE I420_10LE" ;;
+				*) continue ;;
+				esac
+				case $dir in */profiles) [ -e "${dir%/profiles}/conformance/$name" ] && continue ;; esac
+				f=$dir/$name
+				total=$((total + 1))
+				log=$OUT/gst-fmt-$name.log
+				rm -rf /tmp/gst && mkdir -p /tmp/gst
+				timeout -k 5 120 gst-launch-1.0 -q filesrc location="$f" ! parsebin ! "$element" ! \
+					"video/x-raw,format=${fmts% *}" ! videoconvert matrix-mode=none \
+					primaries-mode=none gamma-mode=none dither=none chroma-mode=none ! \
+					"video/x-raw,format=${fmts#* }" ! multifilesink location=/tmp/gst/%05d.raw \
+					</dev/null >"$log" 2>&1
+				if python3 "$STAGE/tests/frames_md5.py" "$f.md5" 0x0 "${fmts#* }" /tmp/gst/*.raw >>"$log" 2>&1; then
+					pass=$((pass + 1))
+					echo "    ok   $name as ${fmts% *}"
+				else
+					echo "    gstreamer mismatch: $name as ${fmts% *}: $(tail -1 "$log")"
+					grep -E 'WARN|ERROR' "$log" | head -3
+				fi
+			done <"$dir/MANIFEST.tsv"
+		done
+	done
+	# h264 4:2:2, 4:4:4, 10-bit; hevc 4:4:4, 10-bit; vp9 4:4:4, 10-bit.
+	[ "$pass" -eq "$total" ] && [ "$total" -ge 7 ] &&
+		ok "gstreamer NV16/NV24/P010: $pass/$total streams bit-exact" ||
+		bad "gstreamer NV16/NV24/P010: $pass/$total streams bit-exact"
+}
+
 # kernel_ping: a control-plane ping that round-trips through the kernel.
 kernel_ping() {
 	run ctl_ping "$BIN/daedalusctl" ping -c 3 -i 0.2

@@ -106,6 +106,8 @@ for case in h264:v4l2h264dec:9 hevc:v4l2h265dec:3 vp8:v4l2vp8dec:18; do
 		bad "gstreamer $element: $gst_pass/$gst_total streams bit-exact"
 done
 
+gst_formats
+
 echo "== control plane during a real decode"
 # daedalusctl watch streams snapshots while FFmpeg decodes a 99-frame CIF
 # stream through the node; the counters must move by exactly its frames.
@@ -159,6 +161,7 @@ own_client_check
 # The full run (every 1080p stream too) is scripts/test-codecs.sh.
 CODECS="--quick" codec_check
 resize_checks
+depth_checks
 
 echo "== a daemon that hangs or dies never leaves a client blocked"
 # What the kernel owes the client is a prompt EIO. FFmpeg 5.1 reports it
