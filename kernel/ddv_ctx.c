@@ -9,6 +9,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/delay.h>
+#include <linux/module.h>
 #include <linux/slab.h>
 #include <media/v4l2-event.h>
 
@@ -125,11 +126,46 @@ static void ddv_ctx_test_hold(struct ddv_ctx *ctx)
 	msleep(ms);
 }
 
+static unsigned int max_contexts = 32;
+module_param(max_contexts, uint, 0644);
+MODULE_PARM_DESC(max_contexts, "decoder contexts (open files of the node) at most; one more open gets EBUSY (default 32)");
+
+/*
+ * Counts a new context in, or refuses it at the limit: logged once each
+ * time the limit is reached, not for every open a busy client retries.
+ */
+static bool ddv_ctx_reserve(struct ddv_dev *dev)
+{
+	unsigned int limit = READ_ONCE(max_contexts);
+	bool ok;
+
+	mutex_lock(&dev->lock);
+	ok = dev->num_ctxs < limit;
+	if (ok) {
+		dev->num_ctxs++;
+		dev->ctx_limit_logged = false;
+	} else if (!dev->ctx_limit_logged) {
+		dev->ctx_limit_logged = true;
+		pr_warn("%u decoder contexts open, the limit (max_contexts): further opens get EBUSY\n",
+			dev->num_ctxs);
+	}
+	mutex_unlock(&dev->lock);
+	return ok;
+}
+
+static void ddv_ctx_unreserve(struct ddv_dev *dev)
+{
+	mutex_lock(&dev->lock);
+	dev->num_ctxs--;
+	mutex_unlock(&dev->lock);
+}
+
 /**
  * ddv_ctx_open() - open() of the decoder node: a new context
  * @file: the file being opened
  *
- * Return: 0, or a negative errno with nothing left allocated.
+ * Return: 0; -EBUSY with max_contexts open; or a negative errno with
+ * nothing left allocated.
  */
 int ddv_ctx_open(struct file *file)
 {
@@ -137,9 +173,13 @@ int ddv_ctx_open(struct file *file)
 	struct ddv_ctx *ctx;
 	int ret;
 
+	if (!ddv_ctx_reserve(dev))
+		return -EBUSY;
 	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
-	if (!ctx)
+	if (!ctx) {
+		ddv_ctx_unreserve(dev);
 		return -ENOMEM;
+	}
 	ctx->dev = dev;
 	kref_init(&ctx->ref);
 	mutex_init(&ctx->lock);
@@ -186,6 +226,7 @@ err_free_ctrls:
 	v4l2_ctrl_handler_free(&ctx->hdl);
 	v4l2_fh_exit(&ctx->fh);
 	ddv_ctx_free(ctx);
+	ddv_ctx_unreserve(dev);
 	return ret;
 }
 
@@ -220,6 +261,7 @@ int ddv_ctx_release(struct file *file)
 
 	mutex_lock(&dev->lock);
 	idr_remove(&dev->ctxs, ctx->id);
+	dev->num_ctxs--;
 	mutex_unlock(&dev->lock);
 	ddv_ctx_send(ctx, DDV_MSG_CTX_CLOSE);
 

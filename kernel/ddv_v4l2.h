@@ -128,8 +128,11 @@ enum ddv_state {
  * @vfd: the /dev/videoN node
  * @m2m_dev: mem2mem job scheduler
  * @br: the chardev bridge that carries jobs to the daemon
- * @lock: protects @ctxs, @codecs and @num_codecs
+ * @lock: protects @ctxs, @num_ctxs, @ctx_limit_logged, @codecs and @num_codecs
  * @ctxs: open contexts by id
+ * @num_ctxs: contexts open or being opened (at most max_contexts)
+ * @ctx_limit_logged: the limit was reached and said so; reset by the next
+ *	open that fits
  * @codecs: the OUTPUT formats offered (ddv_v4l2_set_codecs())
  * @num_codecs: entries of @codecs
  */
@@ -144,6 +147,8 @@ struct ddv_dev {
 	struct ddv_bridge *br;
 	struct mutex lock; /* see the kerneldoc above */
 	struct idr ctxs;
+	unsigned int num_ctxs;
+	bool ctx_limit_logged;
 	struct ddv_codec_caps codecs[DDV_MAX_CODECS];
 	u32 num_codecs;
 };

@@ -14,6 +14,7 @@
 //  - FLUSH and CTX_CLOSE reach the daemon even when the FIFO is full;
 //  - a daemon's close racing the next daemon's open does not fail what
 //    the new daemon serves;
+//  - max_contexts: one open more gets EBUSY;
 //  - a daemon that attaches the moment the chardev appears finds the
 //    decoder node ready for its HELLO (--attach-at-load).
 // The client side queues OUTPUT buffers 0, 1, 2 (header, job 1, job 2)
@@ -410,6 +411,32 @@ void CheckQuickReattach(const std::string& dev) {
                                  std::string(decoded ? "yes" : std::strerror(errno)));
 }
 
+// max_contexts: one open more gets EBUSY (and the kernel says so once);
+// a close makes room again.
+void CheckContextLimit(const std::string& dev) {
+  const std::string param = std::string(kParams) + "max_contexts";
+  std::string old_limit = ReadFile(param);
+  Check(WriteFile(param, "3"), "max_contexts 3");
+  std::vector<int> fds;
+  for (int i = 0; i < 3; i++) fds.push_back(open(dev.c_str(), O_RDWR));
+  bool three = fds[0] >= 0 && fds[1] >= 0 && fds[2] >= 0;
+  int fourth = open(dev.c_str(), O_RDWR);
+  int fourth_errno = errno;
+  int fifth = open(dev.c_str(), O_RDWR);
+  int fifth_errno = errno;
+  Check(three && fourth < 0 && fourth_errno == EBUSY && fifth < 0 && fifth_errno == EBUSY,
+        "three contexts open; the fourth and fifth open get EBUSY");
+  close(fds[0]);
+  fds[0] = open(dev.c_str(), O_RDWR);
+  Check(fds[0] >= 0, "a close makes room for one more");
+  for (int fd : fds) {
+    if (fd >= 0) close(fd);
+  }
+  if (fourth >= 0) close(fourth);
+  if (fifth >= 0) close(fifth);
+  WriteFile(param, old_limit.empty() ? "32" : old_limit);
+}
+
 std::string FindNode();
 
 // Run in the background of an insmod: attaches the moment the chardev
@@ -463,6 +490,7 @@ int main(int argc, char** argv) {
   CheckStaleWatchdog(dev);
   CheckCtxMessagesWhenFull(dev);
   CheckQuickReattach(dev);
+  CheckContextLimit(dev);
   std::printf("job_check: %d checks passed, %d failed\n", g_passed, g_failed);
   return g_failed ? 1 : 0;
 }

@@ -25,6 +25,9 @@ expect_out bridge_check '^bridge_check: [0-9]+ checks passed, 0 failed$' "bridge
 run job_check "$BIN/job_check"
 expect_rc 0 "job_check: the decode-job protocol with a scripted daemon"
 expect_out job_check '^job_check: [0-9]+ checks passed, 0 failed$' "job_check summary"
+n=$(dmesg | grep -c 'further opens get EBUSY')
+[ "$n" -eq 1 ] && ok "the context limit is logged once for two refused opens" ||
+	bad "the context limit was logged $n times, want 1"
 rmmod daedalus_v4l2 && ok "rmmod after bridge_check and job_check" || bad "rmmod after job_check"
 
 echo "== a daemon that attaches the moment the module loads"
