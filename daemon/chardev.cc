@@ -51,8 +51,12 @@ absl::Status WriteError(const protocol::Message& msg, int err) {
   std::string what = absl::StrFormat("write %s (cookie 0x%08x): %s", protocol::TypeName(msg.type),
                                      msg.cookie, Errno(err));
   switch (err) {
+    case EPROTO:  // the header's or HELLO's version is not the module's
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s: the module speaks another protocol version than this daemon's (%d): install a "
+          "daedalusd and module of one release",
+          what, DDV_PROTO_VERSION));
     case EBADMSG:     // bad magic
-    case EPROTO:      // unknown version
     case EMSGSIZE:    // payload too large
     case EINVAL:      // reserved field, length or payload wrong
     case EOPNOTSUPP:  // a type the daemon may not send

@@ -197,6 +197,17 @@ TEST_F(ChardevTest, MapsEveryWriteErrno) {
   }
 }
 
+// A module of another release says EPROTO: the message names the cause
+// and what to do, since the daemon logs it once and keeps retrying.
+TEST_F(ChardevTest, ProtocolMismatchSaysWhatToDo) {
+  sys_.writes.push_back({EPROTO});
+  absl::Status st = dev_.Write({DDV_MSG_HELLO, 1, ""});
+  EXPECT_NE(st.message().find("another protocol version than this daemon's (4)"), std::string::npos)
+      << st;
+  EXPECT_NE(st.message().find("install a daedalusd and module of one release"), std::string::npos)
+      << st;
+}
+
 TEST_F(ChardevTest, WriteRetriesOnEintr) {
   sys_.writes.push_back({EINTR});
   EXPECT_TRUE(dev_.Write({DDV_MSG_PONG, 1, ""}).ok());

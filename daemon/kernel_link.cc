@@ -182,7 +182,9 @@ void KernelLink::Disconnect(const absl::Status& why) {
 }
 
 void KernelLink::DisconnectLocked(const absl::Status& why) {
-  if (dev_.is_open()) {
+  // Once per cause: a HELLO the module refuses fails the same way on
+  // every retry.
+  if (dev_.is_open() && why.message() != detail_) {
     Log(Severity::kWarning, absl::StrFormat("kernel link down: %s", why.message()));
   }
   dev_.Close();

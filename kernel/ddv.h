@@ -38,6 +38,8 @@ struct ddv_msg {
  *	the chardev, so a new daemon attaches only once the last one is gone
  * @readq: readers and pollers wait here for the FIFO to fill
  * @attached: a daemon holds the device open (there can be only one)
+ * @version_warned: the attached daemon's protocol version was logged as
+ *	not this module's
  * @fifo: &struct ddv_msg waiting to be read, oldest first
  * @depth: messages in @fifo
  * @reserved: FIFO slots promised to responses not yet enqueued
@@ -63,6 +65,7 @@ struct ddv_bridge {
 	struct mutex attach_lock; /* see the kerneldoc above */
 	wait_queue_head_t readq;
 	bool attached;
+	bool version_warned;
 	struct list_head fifo;
 	unsigned int depth;
 	unsigned int reserved;

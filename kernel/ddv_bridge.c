@@ -212,6 +212,7 @@ static int ddv_open(struct inode *inode, struct file *file)
 		ret = -EBUSY;
 	} else {
 		br->attached = true;
+		br->version_warned = false;
 		br->stats.daemon_attaches++;
 	}
 	mutex_unlock(&br->lock);
@@ -283,6 +284,16 @@ static ssize_t ddv_read(struct file *file, char __user *buf, size_t count, loff_
 	return ret;
 }
 
+/* One line per attached daemon that speaks another protocol version. */
+static void ddv_warn_version(struct ddv_bridge *br, u32 version)
+{
+	if (br->version_warned)
+		return;
+	br->version_warned = true;
+	pr_warn("the daemon speaks protocol %u, this module %u: its messages are refused (install a daedalusd and module of one release)\n",
+		version, DDV_PROTO_VERSION);
+}
+
 static int ddv_handle_hello(struct ddv_bridge *br, u32 cookie, const void *payload, u32 len)
 {
 	const struct ddv_hello *hello = payload;
@@ -301,6 +312,7 @@ static int ddv_handle_hello(struct ddv_bridge *br, u32 cookie, const void *paylo
 	}
 	if (hello->proto_version != DDV_PROTO_VERSION) {
 		br->stats.err_bad_version++;
+		ddv_warn_version(br, hello->proto_version);
 		return -EPROTO;
 	}
 	for (i = 0; i < hello->num_codecs; i++) {
@@ -363,6 +375,7 @@ static int ddv_validate_header(struct ddv_bridge *br, const struct ddv_msg_heade
 	}
 	if (hdr->version != DDV_PROTO_VERSION) {
 		br->stats.err_bad_version++;
+		ddv_warn_version(br, hdr->version);
 		return -EPROTO;
 	}
 	if (hdr->reserved) {
