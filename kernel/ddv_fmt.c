@@ -340,11 +340,11 @@ bool ddv_codec_offered_at(struct ddv_dev *dev, unsigned int index, struct ddv_co
 {
 	bool ok;
 
-	mutex_lock(&dev->lock);
+	mutex_lock(&dev->codecs_lock);
 	ok = index < dev->num_codecs;
 	if (ok)
 		*c = dev->codecs[index];
-	mutex_unlock(&dev->lock);
+	mutex_unlock(&dev->codecs_lock);
 	return ok;
 }
 
@@ -386,12 +386,12 @@ void ddv_v4l2_set_codecs(struct ddv_bridge *br, const struct ddv_codec_caps *cap
 
 	if (!dev || WARN_ON(!n || n > DDV_MAX_CODECS))
 		return;
-	mutex_lock(&dev->lock);
+	mutex_lock(&dev->codecs_lock);
 	for (i = 0; i < n; i++) {
 		dev->codecs[i] = caps[i];
 		dev->codecs[i].max_width = min_t(u32, caps[i].max_width, DDV_MAX_WIDTH);
 		dev->codecs[i].max_height = min_t(u32, caps[i].max_height, DDV_MAX_HEIGHT);
 	}
 	dev->num_codecs = n;
-	mutex_unlock(&dev->lock);
+	mutex_unlock(&dev->codecs_lock);
 }

@@ -327,6 +327,7 @@ static void ddv_v4l2_dev_release(struct v4l2_device *v4l2_dev)
 	v4l2_m2m_release(dev->m2m_dev);
 	platform_device_unregister(dev->pdev);
 	idr_destroy(&dev->ctxs);
+	mutex_destroy(&dev->codecs_lock);
 	mutex_destroy(&dev->lock);
 	kfree(dev);
 }
@@ -347,6 +348,7 @@ int ddv_v4l2_init(struct ddv_bridge *br)
 	if (!dev)
 		return -ENOMEM;
 	mutex_init(&dev->lock);
+	mutex_init(&dev->codecs_lock);
 	idr_init(&dev->ctxs);
 	dev->num_codecs = ddv_codecs_default(dev->codecs);
 	dev->br = br;
@@ -392,6 +394,7 @@ err_unregister_v4l2:
 err_unregister_pdev:
 	platform_device_unregister(dev->pdev);
 err_free_dev:
+	mutex_destroy(&dev->codecs_lock);
 	mutex_destroy(&dev->lock);
 	kfree(dev);
 	return ret;

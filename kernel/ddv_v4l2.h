@@ -128,7 +128,9 @@ enum ddv_state {
  * @vfd: the /dev/videoN node
  * @m2m_dev: mem2mem job scheduler
  * @br: the chardev bridge that carries jobs to the daemon
- * @lock: protects @ctxs, @num_ctxs, @ctx_limit_logged, @codecs and @num_codecs
+ * @lock: protects @ctxs, @num_ctxs and @ctx_limit_logged
+ * @codecs_lock: protects @codecs and @num_codecs; a leaf (taken under the
+ *	bridge lock by HELLO, which contexts' locks nest outside of)
  * @ctxs: open contexts by id
  * @num_ctxs: contexts open or being opened (at most max_contexts)
  * @ctx_limit_logged: the limit was reached and said so; reset by the next
@@ -146,6 +148,7 @@ struct ddv_dev {
 	struct v4l2_m2m_dev *m2m_dev;
 	struct ddv_bridge *br;
 	struct mutex lock; /* see the kerneldoc above */
+	struct mutex codecs_lock; /* see the kerneldoc above */
 	struct idr ctxs;
 	unsigned int num_ctxs;
 	bool ctx_limit_logged;
