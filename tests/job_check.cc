@@ -143,6 +143,7 @@ class FakeDaemon {
     d.job_id = job.job_id;
     d.flags = flags;
     d.timestamp = job.src_timestamp;
+    d.field = V4L2_FIELD_NONE;  // progressive pictures
     if (format) d.format = *format;
     return Send(DDV_MSG_DECODE_DONE, job.job_id, &d, sizeof(d));
   }
