@@ -128,44 +128,49 @@ static void ddv_ctx_test_hold(struct ddv_ctx *ctx)
 
 static unsigned int max_contexts = 32;
 module_param(max_contexts, uint, 0644);
-MODULE_PARM_DESC(max_contexts, "decoder contexts (open files of the node) at most; one more open gets EBUSY (default 32)");
+MODULE_PARM_DESC(max_contexts, "contexts decoding at once (with OUTPUT buffers) at most; one more gets EBUSY (default 32)");
 
-/*
- * Counts a new context in, or refuses it at the limit: logged once each
- * time the limit is reached, not for every open a busy client retries.
+/**
+ * ddv_ctx_claim() - count a context as decoding, or refuse it at the limit
+ * @ctx: the context, allocating its first OUTPUT buffers
+ *
+ * The limit is taken where a context starts to cost (its buffers, a decoder
+ * in the daemon), not at open(): V4L2 clients and v4l2-compliance expect
+ * any number of opens. The refusal is logged once each time the limit is
+ * reached, not for every retry. A claimed context counts until closed.
+ *
+ * Context: the OUTPUT queue's queue_setup (ctx->lock held).
+ * Return: 0, or -EBUSY with max_contexts contexts decoding.
  */
-static bool ddv_ctx_reserve(struct ddv_dev *dev)
+int ddv_ctx_claim(struct ddv_ctx *ctx)
 {
+	struct ddv_dev *dev = ctx->dev;
 	unsigned int limit = READ_ONCE(max_contexts);
-	bool ok;
+	int ret = 0;
 
 	mutex_lock(&dev->lock);
-	ok = dev->num_ctxs < limit;
-	if (ok) {
-		dev->num_ctxs++;
-		dev->ctx_limit_logged = false;
-	} else if (!dev->ctx_limit_logged) {
-		dev->ctx_limit_logged = true;
-		pr_warn("%u decoder contexts open, the limit (max_contexts): further opens get EBUSY\n",
-			dev->num_ctxs);
+	if (ctx->claimed) {
+		/* counted already */
+	} else if (dev->num_claimed < limit) {
+		dev->num_claimed++;
+		ctx->claimed = true;
+		dev->claim_limit_logged = false;
+	} else {
+		ret = -EBUSY;
+		if (!dev->claim_limit_logged)
+			pr_warn("%u contexts decoding, the limit (max_contexts): more get EBUSY\n",
+				dev->num_claimed);
+		dev->claim_limit_logged = true;
 	}
 	mutex_unlock(&dev->lock);
-	return ok;
-}
-
-static void ddv_ctx_unreserve(struct ddv_dev *dev)
-{
-	mutex_lock(&dev->lock);
-	dev->num_ctxs--;
-	mutex_unlock(&dev->lock);
+	return ret;
 }
 
 /**
  * ddv_ctx_open() - open() of the decoder node: a new context
  * @file: the file being opened
  *
- * Return: 0; -EBUSY with max_contexts open; or a negative errno with
- * nothing left allocated.
+ * Return: 0, or a negative errno with nothing left allocated.
  */
 int ddv_ctx_open(struct file *file)
 {
@@ -173,13 +178,9 @@ int ddv_ctx_open(struct file *file)
 	struct ddv_ctx *ctx;
 	int ret;
 
-	if (!ddv_ctx_reserve(dev))
-		return -EBUSY;
 	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
-	if (!ctx) {
-		ddv_ctx_unreserve(dev);
+	if (!ctx)
 		return -ENOMEM;
-	}
 	ctx->dev = dev;
 	kref_init(&ctx->ref);
 	mutex_init(&ctx->lock);
@@ -195,7 +196,7 @@ int ddv_ctx_open(struct file *file)
 	ctx->src_fmt.width = DDV_DEFAULT_WIDTH;
 	ctx->src_fmt.height = DDV_DEFAULT_HEIGHT;
 	ddv_try_src(dev, &ctx->src_fmt);
-	ctx->kind = (struct ddv_stream_kind) { .depth = 8, .hsub = 2, .vsub = 2 };
+	ctx->kind = (struct ddv_stream_kind) {};	/* unknown until the stream's format */
 	ddv_fill_dst_fmt(&ctx->dst_fmt, ddv_dst_format(&ctx->kind, 0), DDV_DEFAULT_WIDTH,
 			 DDV_DEFAULT_HEIGHT);
 	ctx->dst_fmt.colorspace = ctx->src_fmt.colorspace;
@@ -226,7 +227,6 @@ err_free_ctrls:
 	v4l2_ctrl_handler_free(&ctx->hdl);
 	v4l2_fh_exit(&ctx->fh);
 	ddv_ctx_free(ctx);
-	ddv_ctx_unreserve(dev);
 	return ret;
 }
 
@@ -261,7 +261,8 @@ int ddv_ctx_release(struct file *file)
 
 	mutex_lock(&dev->lock);
 	idr_remove(&dev->ctxs, ctx->id);
-	dev->num_ctxs--;
+	if (ctx->claimed)
+		dev->num_claimed--;
 	mutex_unlock(&dev->lock);
 	ddv_ctx_send(ctx, DDV_MSG_CTX_CLOSE);
 

@@ -66,8 +66,15 @@ const struct ddv_dst_desc *ddv_dst_desc(u32 fourcc)
 			      fourcc);
 }
 
+/*
+ * Before a stream's first format every CAPTURE format may come (the spec's
+ * "formats supported for the OUTPUT format"): clients that take their list
+ * of formats then, as GStreamer's element registry does, can ask for any.
+ */
 static bool ddv_dst_carries(const struct ddv_dst_desc *d, const struct ddv_stream_kind *k)
 {
+	if (!k->depth)
+		return true;
 	return d->depth == k->depth && d->hsub == k->hsub && d->vsub == k->vsub;
 }
 
@@ -76,10 +83,12 @@ static bool ddv_dst_carries(const struct ddv_dst_desc *d, const struct ddv_strea
  * @f: the format
  * @k: filled in
  *
- * Return: false for a chroma code the protocol does not define.
+ * Return: false for a bit depth or chroma code the protocol does not define.
  */
 bool ddv_stream_kind_of(const struct ddv_stream_format *f, struct ddv_stream_kind *k)
 {
+	if (f->bit_depth != 8 && f->bit_depth != 10 && f->bit_depth != 12)
+		return false;
 	k->depth = f->bit_depth;
 	switch (f->chroma) {
 	case 420:

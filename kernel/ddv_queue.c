@@ -14,7 +14,14 @@ static int ddv_queue_setup(struct vb2_queue *vq, unsigned int *nbuffers,
 {
 	struct ddv_ctx *ctx = vb2_get_drv_priv(vq);
 	u32 size;
+	int ret;
 
+	/* Buffers make a context one that decodes: counted, maybe refused. */
+	if (V4L2_TYPE_IS_OUTPUT(vq->type)) {
+		ret = ddv_ctx_claim(ctx);
+		if (ret)
+			return ret;
+	}
 	mutex_lock(&ctx->state_lock);
 	size = V4L2_TYPE_IS_OUTPUT(vq->type) ? ctx->src_fmt.plane_fmt[0].sizeimage
 					     : ctx->dst_fmt.plane_fmt[0].sizeimage;

@@ -58,7 +58,8 @@ enum ddv_dst_layout {
 
 /**
  * struct ddv_stream_kind - what a stream's pictures are, for CAPTURE
- * @depth: bits per sample
+ * @depth: bits per sample; 0 while unknown (before the stream's first
+ *	format): then every CAPTURE format fits
  * @hsub: horizontal chroma subsampling
  * @vsub: vertical chroma subsampling
  */
@@ -128,13 +129,14 @@ enum ddv_state {
  * @vfd: the /dev/videoN node
  * @m2m_dev: mem2mem job scheduler
  * @br: the chardev bridge that carries jobs to the daemon
- * @lock: protects @ctxs, @num_ctxs and @ctx_limit_logged
+ * @lock: protects @ctxs, @num_claimed, @claim_limit_logged and each
+ *	context's &ddv_ctx.claimed
  * @codecs_lock: protects @codecs and @num_codecs; a leaf (taken under the
  *	bridge lock by HELLO, which contexts' locks nest outside of)
  * @ctxs: open contexts by id
- * @num_ctxs: contexts open or being opened (at most max_contexts)
- * @ctx_limit_logged: the limit was reached and said so; reset by the next
- *	open that fits
+ * @num_claimed: contexts decoding (ddv_ctx_claim()), at most max_contexts
+ * @claim_limit_logged: the limit was reached and said so; reset by the
+ *	next claim that fits
  * @codecs: the OUTPUT formats offered (ddv_v4l2_set_codecs())
  * @num_codecs: entries of @codecs
  */
@@ -150,8 +152,8 @@ struct ddv_dev {
 	struct mutex lock; /* see the kerneldoc above */
 	struct mutex codecs_lock; /* see the kerneldoc above */
 	struct idr ctxs;
-	unsigned int num_ctxs;
-	bool ctx_limit_logged;
+	unsigned int num_claimed;
+	bool claim_limit_logged;
 	struct ddv_codec_caps codecs[DDV_MAX_CODECS];
 	u32 num_codecs;
 };
@@ -169,7 +171,7 @@ struct ddv_dev {
  * @min_bufs_ctrl: V4L2_CID_MIN_BUFFERS_FOR_CAPTURE
  * @src_fmt: OUTPUT format
  * @dst_fmt: CAPTURE format
- * @kind: what the stream's pictures are (8-bit 4:2:0 until the daemon
+ * @kind: what the stream's pictures are (unknown until the daemon
  *	says): the CAPTURE formats ENUM_FMT lists
  * @cap_sizeimage: the size CAPTURE buffers queued while CAPTURE streams
  *	must have: @dst_fmt's at STREAMON. A format change mid-stream updates
@@ -181,6 +183,7 @@ struct ddv_dev {
  * @resume_on_poll: the first SOURCE_CHANGE found CAPTURE streaming with
  *	buffers that fit: decoding resumes on the client's first CAPTURE poll
  *	or DQBUF after it dequeued the event, unless it restarts CAPTURE first
+ * @claimed: counted against max_contexts (under &ddv_dev.lock)
  * @jobs_sent: the daemon has seen this context
  * @released: the file is closing: its queues are being freed or gone,
  *	nothing may touch them
@@ -219,6 +222,7 @@ struct ddv_ctx {
 	bool drain;
 	bool fatal;
 	bool resume_on_poll;
+	bool claimed;
 	bool jobs_sent;
 	bool released;
 	u32 out_seq;
@@ -260,6 +264,7 @@ void ddv_try_src(struct ddv_dev *dev, struct v4l2_pix_format_mplane *f);
 /* ddv_ctx.c: a context's life */
 int ddv_ctx_open(struct file *file);
 int ddv_ctx_release(struct file *file);
+int ddv_ctx_claim(struct ddv_ctx *ctx);
 struct ddv_ctx *ddv_ctx_get(struct ddv_dev *dev, u32 id);
 void ddv_ctx_put(struct ddv_ctx *ctx);
 void ddv_ctx_for_each(struct ddv_dev *dev, void (*fn)(struct ddv_ctx *ctx));

@@ -14,7 +14,7 @@
 //  - FLUSH and CTX_CLOSE reach the daemon even when the FIFO is full;
 //  - a daemon's close racing the next daemon's open does not fail what
 //    the new daemon serves;
-//  - max_contexts: one open more gets EBUSY;
+//  - max_contexts: one decoding context more gets EBUSY;
 //  - a daemon that attaches the moment the chardev appears finds the
 //    decoder node ready for its HELLO (--attach-at-load).
 // The client side queues OUTPUT buffers 0, 1, 2 (header, job 1, job 2)
@@ -412,29 +412,38 @@ void CheckQuickReattach(const std::string& dev) {
                                  std::string(decoded ? "yes" : std::strerror(errno)));
 }
 
-// max_contexts: one open more gets EBUSY (and the kernel says so once);
-// a close makes room again.
+// REQBUFS of one OUTPUT buffer: 0 or the errno.
+int RequestOutput(int fd) {
+  v4l2_requestbuffers rb = {};
+  rb.count = 1;
+  rb.type = V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE;
+  rb.memory = V4L2_MEMORY_MMAP;
+  return ioctl(fd, VIDIOC_REQBUFS, &rb) == 0 ? 0 : errno;
+}
+
+// max_contexts bounds the contexts that decode (have OUTPUT buffers), not
+// the opens, which V4L2 clients expect to be unlimited: with 3, five opens
+// succeed, the fourth and fifth REQBUFS get EBUSY (logged once), and a
+// close makes room again.
 void CheckContextLimit(const std::string& dev) {
   const std::string param = std::string(kParams) + "max_contexts";
   std::string old_limit = ReadFile(param);
   Check(WriteFile(param, "3"), "max_contexts 3");
   std::vector<int> fds;
-  for (int i = 0; i < 3; i++) fds.push_back(open(dev.c_str(), O_RDWR));
-  bool three = fds[0] >= 0 && fds[1] >= 0 && fds[2] >= 0;
-  int fourth = open(dev.c_str(), O_RDWR);
-  int fourth_errno = errno;
-  int fifth = open(dev.c_str(), O_RDWR);
-  int fifth_errno = errno;
-  Check(three && fourth < 0 && fourth_errno == EBUSY && fifth < 0 && fifth_errno == EBUSY,
-        "three contexts open; the fourth and fifth open get EBUSY");
+  for (int i = 0; i < 5; i++) fds.push_back(open(dev.c_str(), O_RDWR));
+  bool opened = true;
+  for (int fd : fds) opened = opened && fd >= 0;
+  Check(opened, "five opens succeed (opens are not limited)");
+  std::vector<int> errs;
+  for (int fd : fds) errs.push_back(fd >= 0 ? RequestOutput(fd) : EBADF);
+  Check(errs[0] == 0 && errs[1] == 0 && errs[2] == 0 && errs[3] == EBUSY && errs[4] == EBUSY,
+        "three contexts get OUTPUT buffers; the fourth and fifth REQBUFS get EBUSY");
   close(fds[0]);
-  fds[0] = open(dev.c_str(), O_RDWR);
-  Check(fds[0] >= 0, "a close makes room for one more");
+  fds[0] = -1;
+  Check(RequestOutput(fds[3]) == 0, "a close makes room for one more");
   for (int fd : fds) {
     if (fd >= 0) close(fd);
   }
-  if (fourth >= 0) close(fourth);
-  if (fifth >= 0) close(fifth);
   WriteFile(param, old_limit.empty() ? "32" : old_limit);
 }
 

@@ -372,13 +372,15 @@ gst_codecs() {
 
 # gst_formats: GStreamer's V4L2 decoders on every shared stream that is not
 # 8-bit 4:2:0 and that GStreamer 1.22 can take from the node: 4:2:2 as
-# NV16, 4:4:4 as NV24, 10-bit 4:2:0 as P010_10LE, each repacked by
-# videoconvert (exactly: no conversion of values) to the planar layout
-# frames_md5.py hashes. Left out: 4:4:0 and 10-bit 4:2:2/4:4:4 (GStreamer
-# 1.22 maps no V4L2 format to them; codec_check has them).
+# NV16, 4:4:4 as NV24, each repacked by videoconvert (exactly: no
+# conversion of values) to the planar layout frames_md5.py hashes. Left
+# out: 10-bit streams (GStreamer 1.22's V4L2 elements map no V4L2 format
+# to P010_10LE: "could not link v4l2h265dec0 to videoconvert0,
+# v4l2h265dec0 can't handle caps video/x-raw, format=P010_10LE") and
+# 4:4:0 (no V4L2 format); codec_check has them.
 gst_formats() {
 	local codec element dir name format fmts f log pass=0 total=0
-	echo "== GStreamer: 4:2:2, 4:4:4 and 10-bit streams (every ${SLICE:-1}. stream)"
+	echo "== GStreamer: 4:2:2 and 4:4:4 streams (every ${SLICE:-1}. stream)"
 	slice_reset
 	for codec in h264:v4l2h264dec hevc:v4l2h265dec vp9:v4l2vp9dec; do
 		element=${codec#*:}
@@ -389,7 +391,6 @@ gst_formats() {
 				case $format in
 				yuv422p) fmts="NV16 Y42B" ;;
 				yuv444p) fmts="NV24 Y444" ;;
-				yuv420p10le) fmts="P010_10LE I420_10LE" ;;
 				*) continue ;;
 				esac
 				case $dir in */profiles) [ -e "${dir%/profiles}/conformance/$name" ] && continue ;; esac
@@ -413,10 +414,10 @@ gst_formats() {
 			done <"$dir/MANIFEST.tsv"
 		done
 	done
-	# h264 4:2:2, 4:4:4, 10-bit; hevc 4:4:4, 10-bit; vp9 4:4:4, 10-bit.
-	[ "$pass" -eq "$total" ] && [ "$total" -ge "$(least 7)" ] &&
-		ok "gstreamer NV16/NV24/P010: $pass/$total streams bit-exact" ||
-		bad "gstreamer NV16/NV24/P010: $pass/$total streams bit-exact"
+	# h264 4:2:2 and 4:4:4, hevc 4:4:4, vp9 4:4:4.
+	[ "$pass" -eq "$total" ] && [ "$total" -ge "$(least 4)" ] &&
+		ok "gstreamer NV16/NV24: $pass/$total streams bit-exact" ||
+		bad "gstreamer NV16/NV24: $pass/$total streams bit-exact"
 }
 
 # kernel_ping: a control-plane ping that round-trips through the kernel.

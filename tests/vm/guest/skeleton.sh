@@ -29,8 +29,8 @@ n=$(dmesg | grep -c 'the daemon speaks protocol [0-9]*, this module 4: its messa
 run job_check "$BIN/job_check"
 expect_rc 0 "job_check: the decode-job protocol with a scripted daemon"
 expect_out job_check '^job_check: [0-9]+ checks passed, 0 failed$' "job_check summary"
-n=$(dmesg | grep -c 'further opens get EBUSY')
-[ "$n" -eq 1 ] && ok "the context limit is logged once for two refused opens" ||
+n=$(dmesg | grep -c 'contexts decoding, the limit (max_contexts): more get EBUSY')
+[ "$n" -eq 1 ] && ok "the context limit is logged once for two refused contexts" ||
 	bad "the context limit was logged $n times, want 1"
 rmmod daedalus_v4l2 && ok "rmmod after bridge_check and job_check" || bad "rmmod after job_check"
 
