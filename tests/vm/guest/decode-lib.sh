@@ -376,13 +376,16 @@ gst_codecs() {
 # conversion of values) to the planar layout frames_md5.py hashes. Left
 # out: 10-bit streams (GStreamer 1.22's V4L2 elements map no V4L2 format
 # to P010_10LE: "could not link v4l2h265dec0 to videoconvert0,
-# v4l2h265dec0 can't handle caps video/x-raw, format=P010_10LE") and
-# 4:4:0 (no V4L2 format); codec_check has them.
+# v4l2h265dec0 can't handle caps video/x-raw, format=P010_10LE"), HEVC
+# 4:4:4 (v4l2h265dec takes only the profiles V4L2's HEVC menu can name,
+# Main, Main Still Picture and Main 10: h265parse says "not-linked" for
+# the range extensions' Main 4:4:4) and 4:4:0 (no V4L2 format);
+# codec_check has them.
 gst_formats() {
 	local codec element dir name format fmts f log pass=0 total=0
 	echo "== GStreamer: 4:2:2 and 4:4:4 streams (every ${SLICE:-1}. stream)"
 	slice_reset
-	for codec in h264:v4l2h264dec hevc:v4l2h265dec vp9:v4l2vp9dec; do
+	for codec in h264:v4l2h264dec vp9:v4l2vp9dec; do
 		element=${codec#*:}
 		codec=${codec%%:*}
 		for dir in "${VP9_DIR%/vp9}/$codec/conformance" "${VP9_DIR%/vp9}/$codec/profiles"; do
@@ -414,8 +417,8 @@ gst_formats() {
 			done <"$dir/MANIFEST.tsv"
 		done
 	done
-	# h264 4:2:2 and 4:4:4, hevc 4:4:4, vp9 4:4:4.
-	[ "$pass" -eq "$total" ] && [ "$total" -ge "$(least 4)" ] &&
+	# h264 4:2:2 and 4:4:4, vp9 4:4:4.
+	[ "$pass" -eq "$total" ] && [ "$total" -ge "$(least 3)" ] &&
 		ok "gstreamer NV16/NV24: $pass/$total streams bit-exact" ||
 		bad "gstreamer NV16/NV24: $pass/$total streams bit-exact"
 }
