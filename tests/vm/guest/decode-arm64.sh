@@ -9,7 +9,7 @@
 . "$STAGE/guest/decode-lib.sh"
 
 # CI's slice of the FFmpeg sweep, as in decode.sh.
-SLICE=${SLICE:-3}
+SLICE=${SLICE:-6}
 
 decoder_up
 kernel_ping
