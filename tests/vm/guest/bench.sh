@@ -10,12 +10,13 @@ dev=$(decoder_node)
 "$BIN/daedalusd" --decoder-threads "$threads" >"$OUT/daedalusd.log" 2>&1 &
 daemon=$!
 wait_for "daedalusd up" 30 "$BIN/daedalusctl" status
+# Not $name: lib.sh's run() sets that.
 for clip in "$STAGE"/clips/*; do
-	name=${clip##*/}
-	echo "BENCH: == ${name%%.*}"
-	run "bench-$name" timeout -k 5 1800 "$BIN/codec_bench" "$dev" "$clip" "$threads" "${BENCH_ROUNDS:-5}"
-	expect_rc 0 "codec_bench $name"
-	sed 's/^/BENCH: /' "$OUT/bench-$name.txt"
+	clip_name=${clip##*/}
+	echo "BENCH: == ${clip_name%%.*}"
+	run "bench-$clip_name" timeout -k 5 1800 "$BIN/codec_bench" "$dev" "$clip" "$threads" "${BENCH_ROUNDS:-5}"
+	expect_rc 0 "codec_bench $clip_name"
+	sed 's/^/BENCH: /' "$OUT/bench-$clip_name.txt"
 done
 # Where the node's time went, per stage, as the daemon measured it.
 "$BIN/daedalusctl" stats >"$OUT/stats.txt" 2>&1
