@@ -216,11 +216,7 @@ class Client {
   // A CAPTURE buffer within timeout_ms: its bytesused, or -errno.
   long DequeueCapture(int timeout_ms, uint32_t* flags = nullptr) {
     v4l2_plane plane = {};
-    v4l2_buffer b = {};
-    b.type = V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE;
-    b.memory = V4L2_MEMORY_MMAP;
-    b.m.planes = &plane;
-    b.length = 1;
+    v4l2_buffer b = Buffer(V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE, 0, &plane);
     for (int waited = 0;; waited += 10) {
       if (ioctl(fd_, VIDIOC_DQBUF, &b) == 0) break;
       if (errno != EAGAIN || waited >= timeout_ms) return -errno;
@@ -241,12 +237,7 @@ class Client {
     if (ioctl(fd_, VIDIOC_REQBUFS, &rb) || rb.count < count) return false;
     for (uint32_t i = 0; i < count; i++) {
       v4l2_plane plane = {};
-      v4l2_buffer b = {};
-      b.type = type;
-      b.memory = V4L2_MEMORY_MMAP;
-      b.index = i;
-      b.m.planes = &plane;
-      b.length = 1;
+      v4l2_buffer b = Buffer(type, i, &plane);
       if (ioctl(fd_, VIDIOC_QUERYBUF, &b)) return false;
       void* p =
           mmap(nullptr, plane.length, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, plane.m.mem_offset);
@@ -255,15 +246,20 @@ class Client {
     }
     return true;
   }
-  bool Queue(uint32_t type, uint32_t index, uint32_t bytes, uint64_t timestamp_us) {
-    v4l2_plane plane = {};
-    plane.bytesused = bytes;
+  // An MMAP buffer of the queue with its one plane.
+  static v4l2_buffer Buffer(uint32_t type, uint32_t index, v4l2_plane* plane) {
     v4l2_buffer b = {};
     b.type = type;
     b.memory = V4L2_MEMORY_MMAP;
     b.index = index;
-    b.m.planes = &plane;
+    b.m.planes = plane;
     b.length = 1;
+    return b;
+  }
+  bool Queue(uint32_t type, uint32_t index, uint32_t bytes, uint64_t timestamp_us) {
+    v4l2_plane plane = {};
+    plane.bytesused = bytes;
+    v4l2_buffer b = Buffer(type, index, &plane);
     b.timestamp.tv_sec = timestamp_us / 1000000;
     b.timestamp.tv_usec = timestamp_us % 1000000;
     return ioctl(fd_, VIDIOC_QBUF, &b) == 0;

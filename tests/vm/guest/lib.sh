@@ -68,6 +68,13 @@ expect_out() {
 	if grep -Eq "$2" "$OUT/$1.txt"; then ok "$3"; else bad "$3: no /$2/ in output"; fi
 }
 
+# expect_logged_once REGEX DESC: the kernel log has exactly one line
+# matching REGEX (grep -E).
+expect_logged_once() {
+	n=$(dmesg | grep -cE "$1")
+	if [ "$n" -eq 1 ]; then ok "$2"; else bad "$2: logged $n times, want 1"; fi
+}
+
 # wait_for DESC SECONDS CMD...: retries CMD every 0.2 s.
 wait_for() {
 	desc=$1
