@@ -71,6 +71,7 @@ expect_out() {
 # expect_logged_once REGEX DESC: the kernel log has exactly one line
 # matching REGEX (grep -E).
 expect_logged_once() {
+	local n
 	n=$(dmesg | grep -cE "$1")
 	if [ "$n" -eq 1 ]; then ok "$2"; else bad "$2: logged $n times, want 1"; fi
 }
