@@ -4,9 +4,10 @@
 // (tests/v4l2_decoder.h), in the test VM with daedalusd: what ENUM_FMT and
 // the profile menus offer, every conformance stream of every codec
 // compared frame by frame with its reference MD5s (byte streams also cut
-// at random sizes), streams whose pictures no CAPTURE format carries
-// refused with EIO, every corrupt stream survived with the next stream
-// bit-exact, and one context of each codec decoding at the same time.
+// at random sizes) with each picture's v4l2_field, a seek back to the
+// start, streams whose pictures no CAPTURE format carries refused with
+// EIO, every corrupt stream survived with the next stream bit-exact, and
+// one context of each codec decoding at the same time.
 //
 //   usage: codec_check /dev/videoN [--quick] [CODEC...]
 //          codec_check /dev/videoN --stream CODEC FILE [FORMAT]   (FILE.md5 beside it;
@@ -20,6 +21,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <deque>
 #include <string>
@@ -65,22 +67,32 @@ struct Stream : NodeStream {
   ConformanceStream info;
 };
 
+// The stream's pictures decoded directly with libavcodec (no node), on
+// this CPU: what the node's pictures and their fields are compared with
+// where the reference cannot say.
+std::deque<daedalus::decode::Picture> DecodeDirectly(const std::string& codec,
+                                                     const std::vector<CompressedFrame>& frames) {
+  std::deque<daedalus::decode::Picture> pics;
+  auto dec = daedalus::decode::StreamDecoder::Create(*daedalus::decode::CodecByName(codec), {1});
+  if (!dec.ok()) return pics;
+  for (size_t i = 0; i < frames.size(); i++) {
+    (void)(*dec)->Decode(frames[i].data, static_cast<int64_t>(i), &pics);
+  }
+  (void)(*dec)->Drain(&pics);
+  return pics;
+}
+
 // AV1 under QEMU's TCG: Debian 12's QEMU gets libdav1d's 8-bit AVX2 code
 // wrong, so on such a CPU libdav1d itself (FFmpeg too, no node involved)
 // gives other pictures than the reference (docs/testing.md). Decoded here
 // directly first: where libdav1d on this CPU disagrees with the reference,
 // the node is compared with libdav1d on this CPU, and the line says so.
 void CheckAv1Reference(Stream& s) {
-  auto dec = daedalus::decode::StreamDecoder::Create(*daedalus::decode::CodecByName("av1"), {1});
-  if (!dec.ok()) return;
-  std::deque<daedalus::decode::Picture> pics;
-  for (size_t i = 0; i < s.frames.size(); i++) {
-    (void)(*dec)->Decode(s.frames[i].data, static_cast<int64_t>(i), &pics);
-  }
-  (void)(*dec)->Drain(&pics);
   std::vector<std::string> here;
-  for (const auto& p : pics) here.push_back(daedalus::testing::PlanarMd5(*p.frame));
-  if (here == s.want) return;
+  for (const auto& p : DecodeDirectly("av1", s.frames)) {
+    here.push_back(daedalus::testing::PlanarMd5(*p.frame));
+  }
+  if (here.empty() || here == s.want) return;
   size_t differ = 0;
   for (size_t i = 0; i < here.size() && i < s.want.size(); i++) differ += here[i] != s.want[i];
   std::printf(
@@ -165,7 +177,7 @@ void CheckConformance(const daedalus::decode::CodecInfo& c) {
   // VP9's profiles/ adds its 4:4:0, 4:4:4 and 10-bit streams.
   size_t want_streams = daedalus::testing::MinConformanceStreams(c.name) +
                         (c.codec == daedalus::decode::Codec::kVp9 ? 3 : 0);
-  int exact = 0, refused = 0, tested = 0;
+  int exact = 0, refused = 0, tested = 0, fields_right = 0, interlaced = 0;
   for (const ConformanceStream& info : streams) {
     if (Slow(info)) {
       want_streams--;
@@ -191,7 +203,17 @@ void CheckConformance(const daedalus::decode::CodecInfo& c) {
     } else {
       std::printf("    %s mismatch: %s\n", info.name.c_str(), Describe(r, s).c_str());
     }
+    if (r.fields == WantFields(c, s, &interlaced)) {
+      fields_right++;
+    } else {
+      std::printf("    %s: the pictures' v4l2_field differ from libavcodec's\n", info.name.c_str());
+    }
   }
+  bool need_interlaced = c.codec == daedalus::decode::Codec::kH264;
+  Check(fields_right == tested - refused && (!need_interlaced || interlaced > 0),
+        std::string(c.name) + ": every picture's v4l2_field as libavcodec's: " +
+            std::to_string(fields_right) + "/" + std::to_string(tested - refused) + " streams, " +
+            std::to_string(interlaced) + " interlaced pictures");
   char what[200];
   std::snprintf(what, sizeof(what),
                 "%s: %d/%d streams bit-exact through the node, %d refused (EIO, no CAPTURE format)",
@@ -266,6 +288,52 @@ void CheckInvalid(const daedalus::decode::CodecInfo& c) {
             survived == static_cast<int>(invalid.size()),
         std::string(c.name) + ": " + std::to_string(survived) + "/" +
             std::to_string(invalid.size()) + " corrupt streams survived, the next bit-exact");
+}
+
+// The v4l2_field each picture must carry: for H.264 (MBAFF and field
+// pictures) as libavcodec decodes the same stream directly, INTERLACED_TB
+// or _BT by the field order it reports; the other codecs' streams here
+// are progressive, V4L2_FIELD_NONE. Counts the interlaced pictures.
+std::vector<uint32_t> WantFields(const daedalus::decode::CodecInfo& c, const Stream& s,
+                                 int* interlaced) {
+  if (c.codec != daedalus::decode::Codec::kH264)
+    return std::vector<uint32_t>(s.want.size(), V4L2_FIELD_NONE);
+  std::vector<uint32_t> want;
+  for (const auto& p : DecodeDirectly(c.name, s.frames)) {
+    if (!p.frame->interlaced_frame) {
+      want.push_back(V4L2_FIELD_NONE);
+      continue;
+    }
+    want.push_back(p.frame->top_field_first ? V4L2_FIELD_INTERLACED_TB : V4L2_FIELD_INTERLACED_BT);
+    (*interlaced)++;
+  }
+  return want;
+}
+
+// A seek: after 10 pictures OUTPUT is stopped and restarted at the first
+// frame (dev-decoder.rst's seek); the pictures after it are the whole
+// stream again, bit-exact. The first stream with more than 10 pictures.
+void CheckSeek(const daedalus::decode::CodecInfo& c) {
+  for (const ConformanceStream& info : daedalus::testing::ConformanceStreams(c.name)) {
+    if (Slow(info) || NoCaptureFormat(info.format)) continue;
+    Stream s = Load(info);
+    if (s.want.size() <= 10) continue;
+    Options opt;
+    opt.codec = c.fourcc;
+    opt.seek_after = 10;
+    opt.seek_to = 0;
+    Decoder d(g_dev);
+    Result r = d.Run(s.frames, s.width ? s.width : 320, s.height ? s.height : 240, opt);
+    bool tail = r.md5.size() >= s.want.size() &&
+                std::equal(s.want.begin(), s.want.end(), r.md5.end() - s.want.size());
+    Check(r.error.empty() && r.last && tail,
+          std::string(c.name) + ": " + info.name +
+              " seeks back to the start after 10 pictures: the whole stream again bit-exact (" +
+              std::to_string(r.md5.size()) + " pictures, " + std::to_string(s.want.size()) +
+              " in the stream)");
+    return;
+  }
+  Check(false, std::string(c.name) + ": a stream of more than 10 pictures to seek in");
 }
 
 // One context of each codec at once.
@@ -355,6 +423,7 @@ int main(int argc, char** argv) {
     CheckConformance(*c);
     CheckCaptureFormats(*c);
     CheckRandomSplits(*c);
+    CheckSeek(*c);
     CheckInvalid(*c);
   }
   if (codecs.size() > 1) CheckMixed(codecs);

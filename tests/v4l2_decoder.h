@@ -44,6 +44,7 @@ struct Mapping {
 struct Result {
   std::vector<std::string> md5;
   std::vector<uint64_t> timestamps;
+  std::vector<uint32_t> fields;  // per picture: the v4l2_field the node set
   int out_errors = 0;
   int cap_errors = 0;
   int source_changes = 0;
@@ -433,6 +434,7 @@ class Decoder {
                                 : "");
       r.timestamps.push_back(static_cast<uint64_t>(b.timestamp.tv_sec) * 1000000 +
                              b.timestamp.tv_usec);
+      r.fields.push_back(b.field);
       auto it = queued_at_.find(b.timestamp.tv_sec);
       if (it != queued_at_.end()) {
         r.latency_ms.push_back(
