@@ -72,6 +72,38 @@ std::vector<std::string> ContextRow(const daedalus::v1::ContextStats& c) {
           Age(c.age().seconds())};
 }
 
+// Decoders busy now: the codecs' utilisation summed.
+double Utilisation(const daedalus::v1::Stats& s) {
+  double u = 0;
+  for (const auto& c : s.codecs()) u += c.utilisation();
+  return u;
+}
+
+// One row per codec the daemon has seen.
+std::string CodecTable(const daedalus::v1::Stats& s) {
+  std::vector<Result> rows;
+  for (const auto& c : s.codecs()) {
+    const auto& n = c.counters();
+    Result row;
+    row.endpoint = c.codec();
+    row.row = {absl::StrFormat("%d", c.sessions_active()),
+               absl::StrFormat("%d", c.sessions_opened()),
+               absl::StrFormat("%d", n.frames_in()),
+               absl::StrFormat("%d", n.frames_out()),
+               absl::StrFormat("%.1f", c.frames_per_second()),
+               absl::StrFormat("%.2f", c.utilisation()),
+               absl::StrFormat("%.1f", n.busy_seconds()),
+               absl::StrFormat("%d", ErrorSum(n)),
+               absl::StrFormat("%d", n.pictures_flushed() + n.jobs_dropped())};
+    rows.push_back(row);
+  }
+  std::ostringstream table;
+  PrintTable({"CODEC", "SESSIONS", "OPENED", "FRAMES_IN", "FRAMES_OUT", "FPS", "UTIL", "BUSY_S",
+              "ERRORS", "DROPPED"},
+             rows, table);
+  return table.str();
+}
+
 const std::vector<std::string> kContextHeader = {
     "ID", "CODEC", "FORMAT", "FPS", "OUT_Q", "CAP_Q", "IN_FLIGHT", "FRAMES_OUT", "ERRORS", "AGE"};
 
@@ -129,6 +161,10 @@ int RunStatus(const Options& o, std::ostream& out, std::ostream& err) {
       d += absl::StrFormat("kernel link:   DOWN, %s: %s\n", k.device(), k.detail());
     }
     if (resp.has_kernel_counters()) d += KernelCountersText(resp.kernel_counters());
+    if (resp.has_device()) {
+      d += absl::StrFormat("device:        %s, kernel %s, %d CPUs\n", resp.device().board(),
+                           resp.device().kernel_release(), resp.device().cpus());
+    }
     const auto& caps = resp.capabilities();
     d +=
         absl::StrFormat("decodes:       %s to %s, up to %dx%d, %d thread(s) per stream\n",
@@ -162,6 +198,7 @@ int RunStats(const Options& o, std::ostream& out, std::ostream& err) {
     r.row = {absl::StrFormat("%d", t.frames_in()),
              absl::StrFormat("%d", t.frames_out()),
              absl::StrFormat("%.1f", fps),
+             absl::StrFormat("%.2f", Utilisation(s)),
              absl::StrFormat("%d", ErrorSum(t)),
              absl::StrFormat("%d", s.contexts_active()),
              Millis(HistogramQuantile(s.job_latency(), 0.5)),
@@ -173,6 +210,9 @@ int RunStats(const Options& o, std::ostream& out, std::ostream& err) {
     std::string& d = r.detail;
     d += absl::StrFormat("frames:        %d in (%s), %d out (%s), %.1f/s now\n", t.frames_in(),
                          Bytes(t.bytes_in()), t.frames_out(), Bytes(t.bytes_out()), fps);
+    d += absl::StrFormat(
+        "utilisation:   %.2f decoders busy over the last seconds; %.1f s busy in all\n",
+        Utilisation(s), t.busy_seconds());
     d += absl::StrFormat("jobs:          %d answered, %d dropped (client gone)\n", t.jobs(),
                          t.jobs_dropped());
     d += "decode errors: " + ErrorsText(t) + "\n";
@@ -192,12 +232,16 @@ int RunStats(const Options& o, std::ostream& out, std::ostream& err) {
     if (s.has_kernel()) {
       d += absl::StrFormat("kernel fifo:   depth %d/%d, high-water %d\n", s.kernel().fifo_depth(),
                            s.kernel().fifo_capacity(), s.kernel().fifo_high_water());
+      d += absl::StrFormat(
+          "kernel:        %d jobs timed out, %d streams failed, %d daemon attaches\n",
+          s.kernel().jobs_timed_out(), s.kernel().streams_failed(), s.kernel().daemon_attaches());
     } else {
       d += "kernel fifo:   - (kernel link down)\n";
     }
     d += absl::StrFormat("process:       cpu %.2fs user %.2fs system, rss %s, %d threads\n",
                          s.process().cpu_user_seconds(), s.process().cpu_system_seconds(),
                          Bytes(s.process().resident_bytes()), s.process().threads());
+    if (s.codecs_size() > 0) d += "\n" + CodecTable(s);
     if (s.contexts_size() > 0) {
       std::vector<Result> rows;
       for (const auto& c : s.contexts()) {
@@ -214,7 +258,7 @@ int RunStats(const Options& o, std::ostream& out, std::ostream& err) {
     return r;
   });
   return PrintResults(o,
-                      {"ENDPOINT", "FRAMES_IN", "FRAMES_OUT", "FPS", "ERRORS", "CONTEXTS",
+                      {"ENDPOINT", "FRAMES_IN", "FRAMES_OUT", "FPS", "UTIL", "ERRORS", "CONTEXTS",
                        "LAT_P50", "LAT_P99", "FIFO/HWM", "RSS"},
                       results, out, err);
 }
@@ -269,8 +313,9 @@ int RunWatch(const Options& o, const WatchOptions& w, std::ostream& out, std::os
   absl::Mutex out_mu;
   bool json = o.output == OutputFormat::kJson;
   if (!json) {
-    out << absl::StrFormat("%-8s  %-24s  %10s  %7s  %6s  %8s  %9s  %9s\n", "TIME", "ENDPOINT",
-                           "FRAMES_OUT", "FPS", "ERRORS", "CONTEXTS", "LAT_P50", "FIFO/HWM");
+    out << absl::StrFormat("%-8s  %-24s  %10s  %7s  %5s  %6s  %8s  %9s  %9s  %s\n", "TIME",
+                           "ENDPOINT", "FRAMES_OUT", "FPS", "UTIL", "ERRORS", "CONTEXTS", "LAT_P50",
+                           "FIFO/HWM", "BY_CODEC");
     out.flush();
   }
   auto results = FanOut(o, [&](const Endpoint& e, const std::shared_ptr<grpc::Channel>& ch) {
@@ -286,29 +331,41 @@ int RunWatch(const Options& o, const WatchOptions& w, std::ostream& out, std::os
     auto reader = stub->WatchStats(&ctx, req);
     daedalus::v1::Stats s;
     uint64_t last_frames = 0;
+    double last_busy = 0;
     absl::Time last_time;
     bool first = true;
     while (reader->Read(&s)) {
       absl::Time taken = control::FromProto(s.taken_at());
-      double fps = 0;
+      // Both rates over the interval between two snapshots; the first
+      // snapshot has the daemon's own recent utilisation.
+      double fps = 0, util = Utilisation(s);
       if (!first && taken > last_time) {
-        fps = static_cast<double>(s.totals().frames_out() - last_frames) /
-              absl::ToDoubleSeconds(taken - last_time);
+        double seconds = absl::ToDoubleSeconds(taken - last_time);
+        fps = static_cast<double>(s.totals().frames_out() - last_frames) / seconds;
+        util = (s.totals().busy_seconds() - last_busy) / seconds;
       }
       first = false;
       last_frames = s.totals().frames_out();
+      last_busy = s.totals().busy_seconds();
       last_time = taken;
+      // The codecs with open sessions: "h264:2 vp9:1".
+      std::vector<std::string> by_codec;
+      for (const auto& c : s.codecs()) {
+        if (c.sessions_active() > 0)
+          by_codec.push_back(absl::StrFormat("%s:%d", c.codec(), c.sessions_active()));
+      }
       absl::MutexLock lock(&out_mu);
       if (json) {
         out << "{\"endpoint\": " << JsonString(e.name) << ", \"stats\": " << ToJson(s) << "}\n";
       } else {
-        out << absl::StrFormat("%-8s  %-24s  %10d  %7.1f  %6d  %8d  %9s  %9s\n",
+        out << absl::StrFormat("%-8s  %-24s  %10d  %7.1f  %5.2f  %6d  %8d  %9s  %9s  %s\n",
                                absl::FormatTime("%H:%M:%S", taken, absl::LocalTimeZone()), e.name,
-                               s.totals().frames_out(), fps, ErrorSum(s.totals()),
+                               s.totals().frames_out(), fps, util, ErrorSum(s.totals()),
                                s.contexts_active(), Millis(HistogramQuantile(s.job_latency(), 0.5)),
                                s.has_kernel() ? absl::StrFormat("%d/%d", s.kernel().fifo_depth(),
                                                                 s.kernel().fifo_high_water())
-                                              : "-");
+                                              : "-",
+                               by_codec.empty() ? "-" : absl::StrJoin(by_codec, " "));
       }
       out.flush();
     }

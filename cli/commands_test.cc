@@ -50,6 +50,8 @@ TEST_F(CommandsTest, StatusPrintsLinkCountersAndBuild) {
               HasSubstr("kernel link:   up, /dev/daedalus-v4l2, protocol v1, module 0.1.0"));
   EXPECT_THAT(out_.str(), HasSubstr("fifo:          depth 2/64, high-water 5"));
   EXPECT_THAT(out_.str(), HasSubstr("kernel errors: bad_magic=1\n"));
+  EXPECT_THAT(out_.str(),
+              HasSubstr("device:        Fake Board Rev 1.0, kernel 6.12.0-fake, 4 CPUs\n"));
   EXPECT_THAT(
       out_.str(),
       HasSubstr("decodes:       H264,VP9 to NV12,P010,YUV420, up to 4096x2304, 2 thread(s)"));
@@ -96,9 +98,18 @@ TEST_F(CommandsTest, StatsShowsTotalsLatencyAndContexts) {
   EXPECT_EQ(RunStats(options_, out_, err_), kExitOk) << err_.str();
   std::string text = out_.str();
   EXPECT_THAT(text, HasSubstr("frames:        10 in (0 B), 9 out (0 B)"));
-  EXPECT_THAT(text, HasSubstr("decode errors: corrupt_bitstream=1\n"));
+  EXPECT_THAT(text, HasSubstr("decode errors: buffer_io=0 corrupt_bitstream=1 decoder_setup=0\n"));
   EXPECT_THAT(text, HasSubstr("contexts:      1 active, 2 opened, 1 closed"));
   EXPECT_THAT(text, HasSubstr("kernel fifo:   depth 2/64, high-water 5"));
+  EXPECT_THAT(text, HasSubstr("kernel:        1 jobs timed out, 1 streams failed, 2 daemon "
+                              "attaches\n"));
+  EXPECT_THAT(text, HasSubstr("utilisation:   0.50 decoders busy over the last seconds; 2.5 s "
+                              "busy in all\n"));
+  // A row per codec: sessions, frames, utilisation, errors, dropped.
+  EXPECT_THAT(text,
+              MatchesRegex("(.|\n)*\nCODEC +SESSIONS +OPENED +FRAMES_IN +FRAMES_OUT +FPS +UTIL "
+                           "+BUSY_S +ERRORS +DROPPED\nh264 +1 +2 +10 +9 +[0-9.]+ +0.50 +2.5 "
+                           "+1 +3\n(.|\n)*"));
   EXPECT_THAT(text,
               MatchesRegex("(.|\n)*\nID +CODEC +FORMAT +FPS +OUT_Q +CAP_Q +IN_FLIGHT +FRAMES_OUT "
                            "+ERRORS +AGE\n3 +h264 +352x288 .* 2 +4 +0 +9 +0 +0s\n"));
@@ -120,7 +131,11 @@ TEST_F(CommandsTest, WatchStreamsCountSnapshots) {
   for (char c : text) lines += c == '\n';
   EXPECT_EQ(lines, 4) << text;  // header + 3 snapshots
   EXPECT_THAT(text, HasSubstr("TIME      ENDPOINT"));
-  EXPECT_THAT(text, MatchesRegex("(.|\n)*cli.sock +9 +0.0 +1 +1 +- +2/5\n"));
+  // The first line has the daemon's own utilisation, later ones the rate
+  // between snapshots (the fake's busy time does not grow).
+  EXPECT_THAT(text, MatchesRegex("TIME .* UTIL .* BY_CODEC\n.*cli.sock +9 +0.0 +0.50 +1 +1 +- "
+                                 "+2/5 +h264:1\n(.|\n)*cli.sock +9 +0.0 +0.00 +1 +1 +- +2/5 "
+                                 "+h264:1\n"));
 }
 
 TEST_F(CommandsTest, WatchJsonIsOneObjectPerLine) {

@@ -82,13 +82,17 @@ Subcommands AddSubcommands(CLI::App& app, Flags& f) {
     return cmd;
   };
   c.status = add("status",
-                 "daemon version and uptime, kernel link, module version, FIFO, build and\n"
-                 "capabilities; exit 4 where the kernel link is down");
+                 "daemon version and uptime, kernel link, module version, FIFO, device\n"
+                 "(board, kernel, CPUs), build and capabilities; exit 4 where the kernel\n"
+                 "link is down");
   c.stats = add("stats",
-                "decode statistics: frames and bytes in/out, errors by reason, latency,\n"
-                "contexts, FIFO, CPU and memory");
+                "decode statistics: frames and bytes in/out, decoder utilisation, errors\n"
+                "by reason, latency, contexts, FIFO, kernel timeouts and failures, CPU and\n"
+                "memory, a row per codec");
   CLI::App* watch_cmd = c.watch =
-      add("watch", "stream statistics snapshots, one line per endpoint each");
+      add("watch",
+          "stream statistics snapshots, one line per endpoint each: frames, rate,\n"
+          "utilisation, errors, contexts, latency, FIFO, codecs decoding");
   watch_cmd->add_option("-i,--interval", f.watch_interval_s, "seconds between snapshots (>= 0.1)")
       ->check(CLI::Range(0.1, 3600.0))
       ->capture_default_str();

@@ -42,6 +42,10 @@ struct DecodeCounters {
   // By reason ("corrupt_bitstream", ...); every reason present, zero or not.
   std::map<std::string, uint64_t> errors;
   uint64_t flushes = 0, pictures_flushed = 0, format_changes = 0;
+  // Wall time the decode path spent on these jobs: inside libavcodec and
+  // writing pictures. Its rate is the decoder's utilisation (1.0: one
+  // decoder busy all the time).
+  double busy_seconds = 0;
 };
 
 // A latency distribution: counts at or below each bound, cumulative.
@@ -65,8 +69,23 @@ struct ContextFigures {
   absl::Duration age;
 };
 
+// One codec, summed over every context that decoded it: its sessions
+// (contexts) opened, closed and open now.
+struct CodecFigures {
+  DecodeCounters counters;
+  uint64_t sessions_opened = 0, sessions_closed = 0;
+  uint32_t sessions_active = 0;
+  // Busy seconds per second over the last few seconds (1.0: one decoder
+  // busy all the time).
+  double utilisation = 0;
+};
+
 struct DecodeFigures {
   DecodeCounters totals;
+  // By codec ("h264", ...; "unknown" for work of a context whose codec was
+  // never known): every codec seen since start. Their counters add up to
+  // `totals`.
+  std::map<std::string, CodecFigures> codecs;
   uint64_t contexts_opened = 0, contexts_closed = 0;
   uint32_t contexts_active = 0;
   LatencyFigures job_latency, decode_time, picture_write_time;
@@ -88,6 +107,13 @@ struct DaemonInfo {
   std::string ffmpeg_version;  // libavcodec's
   int decoder_threads = 1;
   std::vector<CodecCapability> codecs;  // what HELLO announced
+  // Which machine this is (daemon/device_identity.h).
+  std::string board;           // device tree model, e.g. "Raspberry Pi 5 Model B Rev 1.0"
+  std::string kernel_release;  // uname -r
+  int cpus = 0;                // CPUs the daemon may run on
+  // Jobs the daemon decodes at the same time: one, on its event loop (each
+  // with its frame threads). Busy time can grow at most this fast.
+  int parallel_decodes = 1;
 };
 
 class Backend {

@@ -73,6 +73,22 @@ std::vector<MetricFamily> StatsCollector::Collect() const {
   const daedalus::v1::KernelCounters& k = s.has_kernel() ? s.kernel() : zero;
   Families f;
 
+  // Which board this is: every label an operator groups a fleet by.
+  MetricFamily& device =
+      f.Add("daedalus_device_info",
+            "Always 1; the labels say which board, kernel, module, protocol and FFmpeg this is.",
+            MetricType::Gauge);
+  device.metric.push_back(Families::GaugeOf(
+      1, {{"board", info_.board.empty() ? "unknown" : info_.board},
+          {"ffmpeg", info_.ffmpeg_version},
+          {"kernel", info_.kernel_release.empty() ? "unknown" : info_.kernel_release},
+          {"module_version", link.up ? link.module_version : "none"},
+          {"protocol", link.up ? std::to_string(link.protocol_version) : "none"}}));
+  f.Gauge("daedalus_device_cpus", "CPUs the daemon may run on.", info_.cpus);
+  f.Gauge("daedalus_decode_parallelism",
+          "Jobs the daemon decodes at the same time: the most that "
+          "daedalus_decode_busy_seconds_total can grow per second (saturation at 1 per job).",
+          info_.parallel_decodes);
   MetricFamily& build =
       f.Add("daedalus_build_info", "Always 1; the labels say which daedalusd and FFmpeg run here.",
             MetricType::Gauge);
@@ -83,22 +99,81 @@ std::vector<MetricFamily> StatsCollector::Collect() const {
   f.Gauge("daedalus_kernel_link_up",
           "1 while the daemon holds the chardev and the kernel answered.", link.up ? 1 : 0);
 
-  f.Counter("daedalus_jobs_total", "DECODE jobs answered.", t.jobs());
-  f.Counter("daedalus_jobs_dropped_total", "DECODE jobs whose client went away before the answer.",
-            t.jobs_dropped());
-  f.Counter("daedalus_frames_in_total", "Compressed frames (OUTPUT buffers) decoded.",
-            t.frames_in());
-  f.Counter("daedalus_input_bytes_total", "Bytes of VP9 bitstream decoded.", t.bytes_in());
-  f.Counter("daedalus_frames_out_total", "Pictures written to CAPTURE buffers.", t.frames_out());
-  f.Counter("daedalus_output_bytes_total", "Bytes of CAPTURE buffers filled.", t.bytes_out());
+  // Per codec: every codec the daemon announced has its series from the
+  // start (zero when idle), so dashboards and alerts see no gaps; a codec
+  // seen without being announced ("unknown") joins once it has counts.
+  std::map<std::string, daedalus::v1::CodecStats> codecs;
+  for (const CodecCapability& c : info_.codecs) {
+    std::string name = absl::AsciiStrToLower(c.codec);
+    codecs[name].set_codec(name);
+    // Every error reason is present, zero or not, as in the totals.
+    for (const auto& [reason, n] : t.errors())
+      (*codecs[name].mutable_counters()->mutable_errors())[reason] = 0;
+  }
+  for (const daedalus::v1::CodecStats& c : s.codecs()) codecs[c.codec()] = c;
+  auto per_codec = [&](std::string name, std::string help, MetricType type,
+                       double (*value)(const daedalus::v1::CodecStats&)) {
+    MetricFamily& family = f.Add(std::move(name), std::move(help), type);
+    for (const auto& [codec, c] : codecs) {
+      ClientMetric m = type == MetricType::Counter
+                           ? Families::CounterOf(value(c), {{"codec", codec}})
+                           : Families::GaugeOf(value(c), {{"codec", codec}});
+      family.metric.push_back(std::move(m));
+    }
+  };
+  using CS = daedalus::v1::CodecStats;
+  per_codec("daedalus_jobs_total", "DECODE jobs answered, by codec.", MetricType::Counter,
+            [](const CS& c) { return static_cast<double>(c.counters().jobs()); });
+  per_codec("daedalus_frames_in_total", "Compressed frames (OUTPUT buffers) decoded, by codec.",
+            MetricType::Counter,
+            [](const CS& c) { return static_cast<double>(c.counters().frames_in()); });
+  per_codec("daedalus_input_bytes_total", "Bytes of bitstream decoded, by codec.",
+            MetricType::Counter,
+            [](const CS& c) { return static_cast<double>(c.counters().bytes_in()); });
+  per_codec("daedalus_frames_out_total", "Pictures written to CAPTURE buffers, by codec.",
+            MetricType::Counter,
+            [](const CS& c) { return static_cast<double>(c.counters().frames_out()); });
+  per_codec("daedalus_output_bytes_total", "Bytes of CAPTURE buffers filled, by codec.",
+            MetricType::Counter,
+            [](const CS& c) { return static_cast<double>(c.counters().bytes_out()); });
+  per_codec("daedalus_decode_busy_seconds_total",
+            "Wall time the decoders spent decoding (inside libavcodec and writing pictures), by "
+            "codec. Its rate is the utilisation in decoders busy (1 = one busy all the time).",
+            MetricType::Counter, [](const CS& c) { return c.counters().busy_seconds(); });
+  per_codec("daedalus_sessions", "Decoding sessions (V4L2 contexts) open now, by codec.",
+            MetricType::Gauge,
+            [](const CS& c) { return static_cast<double>(c.sessions_active()); });
+  per_codec("daedalus_sessions_opened_total", "Decoding sessions started, by codec.",
+            MetricType::Counter,
+            [](const CS& c) { return static_cast<double>(c.sessions_opened()); });
+  per_codec("daedalus_sessions_closed_total", "Decoding sessions ended, by codec.",
+            MetricType::Counter,
+            [](const CS& c) { return static_cast<double>(c.sessions_closed()); });
+  per_codec("daedalus_stream_frames_per_second",
+            "Pictures per second over the last seconds, summed over the sessions of each codec.",
+            MetricType::Gauge, [](const CS& c) { return c.frames_per_second(); });
   MetricFamily& errors =
-      f.Add("daedalus_decode_errors_total", "Decode errors by reason.", MetricType::Counter);
-  for (const auto& [reason, n] : t.errors()) {
-    errors.metric.push_back(Families::CounterOf(static_cast<double>(n), {{"reason", reason}}));
+      f.Add("daedalus_decode_errors_total", "Frames returned in error, by codec and reason.",
+            MetricType::Counter);
+  MetricFamily& dropped =
+      f.Add("daedalus_frames_dropped_total",
+            "Frames that never reached a client, by codec and reason: flushed (decoded pictures a "
+            "seek threw away), client_gone (jobs whose client left before the answer).",
+            MetricType::Counter);
+  for (const auto& [codec, c] : codecs) {
+    std::map<std::string, uint64_t> reasons(c.counters().errors().begin(),
+                                            c.counters().errors().end());
+    for (const auto& [reason, n] : reasons) {
+      errors.metric.push_back(
+          Families::CounterOf(static_cast<double>(n), {{"codec", codec}, {"reason", reason}}));
+    }
+    dropped.metric.push_back(
+        Families::CounterOf(static_cast<double>(c.counters().pictures_flushed()),
+                            {{"codec", codec}, {"reason", "flushed"}}));
+    dropped.metric.push_back(Families::CounterOf(static_cast<double>(c.counters().jobs_dropped()),
+                                                 {{"codec", codec}, {"reason", "client_gone"}}));
   }
   f.Counter("daedalus_flushes_total", "Seeks: FLUSH messages from the kernel.", t.flushes());
-  f.Counter("daedalus_flushed_pictures_total", "Decoded pictures thrown away by seeks.",
-            t.pictures_flushed());
   f.Counter("daedalus_format_changes_total",
             "Stream formats announced: each stream's first and every resolution change.",
             t.format_changes());
@@ -120,32 +195,6 @@ std::vector<MetricFamily> StatsCollector::Collect() const {
   queued.metric.push_back(Families::GaugeOf(output_queued, {{"queue", "output"}}));
   queued.metric.push_back(Families::GaugeOf(capture_queued, {{"queue", "capture"}}));
   f.Gauge("daedalus_jobs_in_flight", "Jobs inside the daemon now.", in_flight);
-
-  // Streams by codec: every codec the daemon announced has its series from
-  // the start (zero when idle), so dashboards and alerts see no gaps.
-  std::map<std::string, double> streams, codec_fps;
-  for (const CodecCapability& c : info_.codecs) {
-    std::string name = absl::AsciiStrToLower(c.codec);
-    streams[name] = 0;
-    codec_fps[name] = 0;
-  }
-  for (const daedalus::v1::ContextStats& c : s.contexts()) {
-    if (c.codec().empty()) continue;
-    streams[c.codec()] += 1;
-    codec_fps[c.codec()] += c.frames_per_second();
-  }
-  MetricFamily& by_codec =
-      f.Add("daedalus_streams", "Decoding contexts now, by codec.", MetricType::Gauge);
-  for (const auto& [codec, n] : streams) {
-    by_codec.metric.push_back(Families::GaugeOf(n, {{"codec", codec}}));
-  }
-  MetricFamily& fps_by_codec =
-      f.Add("daedalus_stream_frames_per_second",
-            "Pictures per second over the last seconds, summed over the streams of each codec.",
-            MetricType::Gauge);
-  for (const auto& [codec, n] : codec_fps) {
-    fps_by_codec.metric.push_back(Families::GaugeOf(n, {{"codec", codec}}));
-  }
 
   f.Histogram("daedalus_job_latency_seconds",
               "From the kernel submitting a DECODE job to the daemon answering it.",
@@ -177,6 +226,15 @@ std::vector<MetricFamily> StatsCollector::Collect() const {
   f.Counter("daedalus_kernel_pings_total", "PINGs the kernel sent to the daemon.", k.pings_sent());
   f.Counter("daedalus_kernel_pings_timed_out_total", "Kernel PINGs the daemon never answered.",
             k.pings_timed_out());
+  f.Counter("daedalus_kernel_daemon_attaches_total",
+            "Daemons that opened the chardev since the module loaded (more than one: restarts).",
+            k.daemon_attaches());
+  f.Counter("daedalus_kernel_jobs_timed_out_total",
+            "Decode jobs the daemon did not answer within the kernel's timeout.",
+            k.jobs_timed_out());
+  f.Counter("daedalus_kernel_streams_failed_total",
+            "Decoding sessions the kernel failed with EIO (daemon gone, job timed out, no format).",
+            k.streams_failed());
 
   MetricFamily& cpu = f.Add("daedalus_process_cpu_seconds_total",
                             "CPU time daedalusd used, by mode.", MetricType::Counter);

@@ -48,16 +48,41 @@ TEST(MetricsTest, ServesEverySeriesWithConventionalNames) {
   ASSERT_GT(metrics.port(), 0);
   std::string text = HttpGet(metrics.port(), "/metrics");
   EXPECT_THAT(text, HasSubstr("200 OK"));
-  // Streams by codec: the fake's one H.264 context, and VP9 at zero.
-  EXPECT_THAT(text, HasSubstr("daedalus_streams{codec=\"h264\"} 1\n"));
-  EXPECT_THAT(text, HasSubstr("daedalus_streams{codec=\"vp9\"} 0\n"));
+  // Sessions by codec: the fake's one H.264 context, and VP9 at zero.
+  EXPECT_THAT(text, HasSubstr("# TYPE daedalus_sessions gauge"));
+  EXPECT_THAT(text, HasSubstr("daedalus_sessions{codec=\"h264\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("daedalus_sessions{codec=\"vp9\"} 0\n"));
+  EXPECT_THAT(text, HasSubstr("daedalus_sessions_opened_total{codec=\"h264\"} 2\n"));
+  EXPECT_THAT(text, HasSubstr("daedalus_sessions_closed_total{codec=\"h264\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("daedalus_stream_frames_per_second{codec=\"h264\"}"));
+  EXPECT_THAT(text, HasSubstr("# TYPE daedalus_decode_busy_seconds_total counter"));
+  EXPECT_THAT(text, HasSubstr("daedalus_decode_busy_seconds_total{codec=\"h264\"} 2.5\n"));
+  EXPECT_THAT(text, HasSubstr("daedalus_decode_busy_seconds_total{codec=\"vp9\"} 0\n"));
+  EXPECT_THAT(text,
+              HasSubstr("daedalus_frames_dropped_total{codec=\"h264\",reason=\"flushed\"} 3"));
+  EXPECT_THAT(text,
+              HasSubstr("daedalus_frames_dropped_total{codec=\"vp9\",reason=\"client_gone\"} 0"));
+  EXPECT_THAT(text, HasSubstr("# TYPE daedalus_device_info gauge"));
+  EXPECT_THAT(text,
+              HasSubstr("daedalus_device_info{board=\"Fake Board Rev 1.0\",ffmpeg=\"Lavc-test\","
+                        "kernel=\"6.12.0-fake\",module_version=\"0.1.0\",protocol=\"1\"} 1"));
+  EXPECT_THAT(text, HasSubstr("daedalus_device_cpus 4\n"));
+  EXPECT_THAT(text, HasSubstr("daedalus_decode_parallelism 1\n"));
+  EXPECT_THAT(text, HasSubstr("daedalus_kernel_daemon_attaches_total 2\n"));
+  EXPECT_THAT(text, HasSubstr("daedalus_kernel_jobs_timed_out_total 1\n"));
+  EXPECT_THAT(text, HasSubstr("daedalus_kernel_streams_failed_total 1\n"));
   EXPECT_THAT(text, HasSubstr("# TYPE daedalus_build_info gauge"));
   EXPECT_THAT(text,
               HasSubstr("daedalus_build_info{ffmpeg_version=\"Lavc-test\",version=\"9.9.9\"} 1"));
   EXPECT_THAT(text, HasSubstr("# TYPE daedalus_frames_out_total counter"));
-  EXPECT_THAT(text, HasSubstr("daedalus_frames_out_total 9\n"));
-  EXPECT_THAT(text, HasSubstr("daedalus_decode_errors_total{reason=\"corrupt_bitstream\"} 1"));
+  EXPECT_THAT(text, HasSubstr("daedalus_frames_out_total{codec=\"h264\"} 9\n"));
+  EXPECT_THAT(text, HasSubstr("daedalus_frames_out_total{codec=\"vp9\"} 0\n"));
+  EXPECT_THAT(
+      text,
+      HasSubstr("daedalus_decode_errors_total{codec=\"h264\",reason=\"corrupt_bitstream\"} 1"));
+  // Every reason of every announced codec, from the start.
+  EXPECT_THAT(text,
+              HasSubstr("daedalus_decode_errors_total{codec=\"vp9\",reason=\"decoder_setup\"} 0"));
   EXPECT_THAT(text, HasSubstr("daedalus_kernel_link_up 1"));
   EXPECT_THAT(text, HasSubstr("daedalus_kernel_fifo_depth 2"));
   EXPECT_THAT(text, HasSubstr("daedalus_kernel_protocol_errors_total{kind=\"bad_magic\"} 1"));
@@ -81,6 +106,8 @@ TEST(MetricsTest, KernelSeriesStayWhileTheLinkIsDown) {
   EXPECT_THAT(text, HasSubstr("daedalus_kernel_link_up 0"));
   EXPECT_THAT(text, HasSubstr("daedalus_kernel_fifo_depth 0"));
   EXPECT_THAT(text, HasSubstr("daedalus_kernel_protocol_errors_total{kind=\"fifo_full\"} 0"));
+  EXPECT_THAT(text, HasSubstr("daedalus_kernel_jobs_timed_out_total 0"));
+  EXPECT_THAT(text, HasSubstr("module_version=\"none\",protocol=\"none\"} 1"));
 }
 
 TEST(MetricsTest, ABusyPortIsAClearError) {

@@ -188,6 +188,10 @@ grpc::Status StatusService::GetStatus(grpc::ServerContext*, const daedalus::v1::
   build->set_grpc_version(grpc::Version());
   build->set_protobuf_version(google::protobuf::internal::VersionString(GOOGLE_PROTOBUF_VERSION));
   response->set_ffmpeg_version(info_.ffmpeg_version);
+  daedalus::v1::Device* device = response->mutable_device();
+  device->set_board(info_.board);
+  device->set_kernel_release(info_.kernel_release);
+  device->set_cpus(static_cast<uint32_t>(info_.cpus));
 
   daedalus::v1::Capabilities* caps = response->mutable_capabilities();
   std::set<std::string> formats;

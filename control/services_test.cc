@@ -84,6 +84,9 @@ TEST_F(ServicesTest, GetStatusReportsBuildAndCapabilities) {
   EXPECT_EQ(resp.capabilities().max_width(), 4096u);
   EXPECT_EQ(resp.capabilities().max_height(), 2304u);
   EXPECT_EQ(resp.capabilities().decoder_threads(), 2u);
+  EXPECT_EQ(resp.device().board(), "Fake Board Rev 1.0");
+  EXPECT_EQ(resp.device().kernel_release(), "6.12.0-fake");
+  EXPECT_EQ(resp.device().cpus(), 4u);
 }
 
 TEST_F(ServicesTest, GetStatsJoinsDecodeKernelAndProcess) {

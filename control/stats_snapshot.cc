@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <map>
 #include <string>
 
 #include "absl/time/clock.h"
@@ -37,6 +38,8 @@ void FillKernelCounters(const ddv_stats& s, daedalus::v1::KernelCounters* out) {
   out->set_pings_timed_out(s.pings_timed_out);
   out->set_msgs_dropped(s.msgs_dropped);
   out->set_daemon_attaches(s.daemon_attaches);
+  out->set_jobs_timed_out(s.jobs_timed_out);
+  out->set_streams_failed(s.streams_failed);
 }
 
 namespace {
@@ -52,6 +55,7 @@ void FillCounters(const DecodeCounters& c, daedalus::v1::DecodeCounters* out) {
   out->set_flushes(c.flushes);
   out->set_pictures_flushed(c.pictures_flushed);
   out->set_format_changes(c.format_changes);
+  out->set_busy_seconds(c.busy_seconds);
 }
 
 void FillHistogram(const LatencyFigures& h, daedalus::v1::Histogram* out) {
@@ -88,6 +92,19 @@ void FillDecodeStats(const DecodeFigures& f, daedalus::v1::Stats* out) {
   FillHistogram(f.decode_time, out->mutable_decode_time());
   FillHistogram(f.picture_write_time, out->mutable_picture_write_time());
   for (const ContextFigures& c : f.contexts) FillContextStats(c, out->add_contexts());
+  // The per-codec rates come from the contexts, when the caller asked for them.
+  std::map<std::string, double> fps;
+  for (const ContextFigures& c : f.contexts) fps[c.codec] += c.frames_per_second;
+  for (const auto& [name, c] : f.codecs) {
+    daedalus::v1::CodecStats* cs = out->add_codecs();
+    cs->set_codec(name);
+    FillCounters(c.counters, cs->mutable_counters());
+    cs->set_sessions_opened(c.sessions_opened);
+    cs->set_sessions_closed(c.sessions_closed);
+    cs->set_sessions_active(c.sessions_active);
+    cs->set_frames_per_second(fps[name]);
+    cs->set_utilisation(c.utilisation);
+  }
 }
 
 void FillProcessStats(daedalus::v1::ProcessStats* out) {

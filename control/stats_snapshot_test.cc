@@ -27,6 +27,13 @@ TEST(StatsSnapshotTest, DecodeFiguresBecomeTheMessage) {
   f.totals.flushes = 1;
   f.totals.pictures_flushed = 3;
   f.totals.format_changes = 2;
+  f.totals.busy_seconds = 1.25;
+  f.codecs["vp9"].counters = f.totals;
+  f.codecs["vp9"].sessions_opened = 3;
+  f.codecs["vp9"].sessions_closed = 2;
+  f.codecs["vp9"].sessions_active = 1;
+  f.codecs["vp9"].utilisation = 0.75;
+  f.codecs["av1"].sessions_opened = 0;
   f.contexts_opened = 3;
   f.contexts_closed = 2;
   f.contexts_active = 1;
@@ -38,6 +45,7 @@ TEST(StatsSnapshotTest, DecodeFiguresBecomeTheMessage) {
   c.height = 1080;
   c.bit_depth = 8;
   c.chroma = "4:2:0";
+  c.codec = "vp9";
   c.counters.frames_out = 4;
   c.output_queued = 2;
   c.capture_queued = 3;
@@ -76,6 +84,21 @@ TEST(StatsSnapshotTest, DecodeFiguresBecomeTheMessage) {
   EXPECT_DOUBLE_EQ(m.frames_per_second(), 29.5);
   EXPECT_EQ(m.age().seconds(), 2);
   EXPECT_EQ(m.age().nanos(), 500000000);
+  // By codec, sorted; the rate from the codec's contexts.
+  EXPECT_DOUBLE_EQ(s.totals().busy_seconds(), 1.25);
+  ASSERT_EQ(s.codecs_size(), 2);
+  EXPECT_EQ(s.codecs(0).codec(), "av1");
+  EXPECT_EQ(s.codecs(0).counters().frames_out(), 0u);
+  EXPECT_DOUBLE_EQ(s.codecs(0).frames_per_second(), 0);
+  const daedalus::v1::CodecStats& vp9 = s.codecs(1);
+  EXPECT_EQ(vp9.codec(), "vp9");
+  EXPECT_EQ(vp9.counters().frames_out(), 4u);
+  EXPECT_DOUBLE_EQ(vp9.counters().busy_seconds(), 1.25);
+  EXPECT_EQ(vp9.sessions_opened(), 3u);
+  EXPECT_EQ(vp9.sessions_closed(), 2u);
+  EXPECT_EQ(vp9.sessions_active(), 1u);
+  EXPECT_DOUBLE_EQ(vp9.frames_per_second(), 29.5);
+  EXPECT_DOUBLE_EQ(vp9.utilisation(), 0.75);
 }
 
 TEST(StatsSnapshotTest, ProcessFiguresAreThisProcesss) {
@@ -97,6 +120,9 @@ TEST(StatsSnapshotTest, SnapshotHasUptimeKernelAndProcessAndHonoursContexts) {
   EXPECT_TRUE(s.has_kernel());
   EXPECT_EQ(s.kernel().fifo_depth(), 2u);
   EXPECT_EQ(s.kernel().fifo_high_water(), 5u);
+  EXPECT_EQ(s.kernel().daemon_attaches(), 2u);
+  EXPECT_EQ(s.kernel().jobs_timed_out(), 1u);
+  EXPECT_EQ(s.kernel().streams_failed(), 1u);
   EXPECT_GT(s.process().resident_bytes(), 0u);
   EXPECT_EQ(s.totals().frames_in(), 10u);
   EXPECT_EQ(s.contexts_size(), 1);

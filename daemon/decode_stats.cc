@@ -18,6 +18,9 @@ constexpr size_t kRateSamples = 256;
 
 constexpr const char* kErrorNames[] = {"corrupt_bitstream", "decoder_setup", "buffer_io"};
 
+// The codec of work whose context never said (or is gone).
+constexpr const char* kUnknownCodec = "unknown";
+
 int64_t MonotonicNs() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -61,27 +64,53 @@ DecodeStats::Context* DecodeStats::Find(uint32_t ctx) {
   return it == contexts_.end() ? nullptr : &it->second;
 }
 
-DecodeStats::Counters* DecodeStats::CountersOf(uint32_t ctx) {
+std::array<DecodeStats::Counters*, 3> DecodeStats::CountersOf(uint32_t ctx) {
   Context* c = Find(ctx);
-  return c ? &c->counters : &discarded_;
+  if (!c) return {&totals_, &discarded_, &codecs_[kUnknownCodec].counters};
+  const std::string& codec = c->codec.empty() ? kUnknownCodec : c->codec;
+  return {&totals_, &c->counters, &codecs_[codec].counters};
+}
+
+void DecodeStats::AddBusy(uint32_t ctx, absl::Duration d) {
+  for (Counters* c : CountersOf(ctx)) c->busy += d;
+  Context* c = Find(ctx);
+  CodecTally& codec = codecs_[c && !c->codec.empty() ? c->codec : kUnknownCodec];
+  absl::Time now = absl::Now();
+  codec.recent_busy.emplace_back(now, d);
+  while (now - codec.recent_busy.front().first > kRateWindow) codec.recent_busy.pop_front();
+}
+
+void DecodeStats::Closing(const Context& c) {
+  contexts_closed_++;
+  if (!c.codec.empty()) codecs_[c.codec].closed++;
 }
 
 void DecodeStats::ContextOpened(uint32_t ctx, const std::string& codec) {
   absl::MutexLock lock(&mu_);
-  // JobStarted() may have made the entry: a context counts at its first codec.
+  // JobStarted() may have made the entry: a context counts at its first
+  // codec; a handle that switches codec ends one session and starts another.
   Context& c = Get(ctx);
-  if (c.codec.empty()) contexts_opened_++;
+  if (c.codec == codec) return;
+  if (c.codec.empty()) {
+    contexts_opened_++;
+  } else {
+    codecs_[c.codec].closed++;
+  }
   c.codec = codec;
+  codecs_[codec].opened++;
 }
 
 void DecodeStats::ContextClosed(uint32_t ctx) {
   absl::MutexLock lock(&mu_);
-  if (contexts_.erase(ctx)) contexts_closed_++;
+  auto it = contexts_.find(ctx);
+  if (it == contexts_.end()) return;
+  Closing(it->second);
+  contexts_.erase(it);
 }
 
 void DecodeStats::AllContextsClosed() {
   absl::MutexLock lock(&mu_);
-  contexts_closed_ += contexts_.size();
+  for (const auto& [id, c] : contexts_) Closing(c);
   contexts_.clear();
 }
 
@@ -95,39 +124,39 @@ void DecodeStats::JobStarted(uint32_t ctx, uint32_t output_queued, uint32_t capt
 
 void DecodeStats::BitstreamDecoded(uint32_t ctx, size_t bytes, absl::Duration decode_time) {
   absl::MutexLock lock(&mu_);
-  for (Counters* c : {&totals_, CountersOf(ctx)}) {
+  for (Counters* c : CountersOf(ctx)) {
     c->frames_in++;
     c->bytes_in += bytes;
   }
+  AddBusy(ctx, decode_time);
   decode_time_.Observe(decode_time);
 }
 
 void DecodeStats::Error(uint32_t ctx, DecodeError reason) {
   absl::MutexLock lock(&mu_);
   size_t i = static_cast<size_t>(reason);
-  totals_.errors[i]++;
-  CountersOf(ctx)->errors[i]++;
+  for (Counters* c : CountersOf(ctx)) c->errors[i]++;
 }
 
 void DecodeStats::FormatAnnounced(uint32_t ctx, const decode::PictureFormat& format) {
   absl::MutexLock lock(&mu_);
-  totals_.format_changes++;
+  for (Counters* n : CountersOf(ctx)) n->format_changes++;
   Context* c = Find(ctx);
   if (!c) return;
   c->format = format;
   c->has_format = true;
-  c->counters.format_changes++;
 }
 
 void DecodeStats::PictureWritten(uint32_t ctx, size_t bytes, absl::Duration write_time) {
   absl::MutexLock lock(&mu_);
   write_time_.Observe(write_time);
-  totals_.frames_out++;
-  totals_.bytes_out += bytes;
+  for (Counters* n : CountersOf(ctx)) {
+    n->frames_out++;
+    n->bytes_out += bytes;
+  }
+  AddBusy(ctx, write_time);
   Context* c = Find(ctx);
   if (!c) return;
-  c->counters.frames_out++;
-  c->counters.bytes_out += bytes;
   c->recent_pictures.push_back(absl::Now());
   if (c->recent_pictures.size() > kRateSamples) c->recent_pictures.pop_front();
 }
@@ -140,26 +169,20 @@ void DecodeStats::PicturesWaiting(uint32_t ctx, size_t pictures) {
 void DecodeStats::JobAnswered(uint32_t ctx, uint64_t submit_ns) {
   int64_t now_ns = clock_();
   absl::MutexLock lock(&mu_);
-  totals_.jobs++;
-  if (Context* c = Find(ctx)) {
-    c->in_flight = 0;
-    c->counters.jobs++;
-  }
+  for (Counters* n : CountersOf(ctx)) n->jobs++;
+  if (Context* c = Find(ctx)) c->in_flight = 0;
   job_latency_.Observe(absl::Nanoseconds(now_ns - static_cast<int64_t>(submit_ns)));
 }
 
 void DecodeStats::JobDropped(uint32_t ctx) {
   absl::MutexLock lock(&mu_);
-  totals_.jobs_dropped++;
-  if (Context* c = Find(ctx)) {
-    c->in_flight = 0;
-    c->counters.jobs_dropped++;
-  }
+  for (Counters* n : CountersOf(ctx)) n->jobs_dropped++;
+  if (Context* c = Find(ctx)) c->in_flight = 0;
 }
 
 void DecodeStats::Flushed(uint32_t ctx, size_t pictures_dropped) {
   absl::MutexLock lock(&mu_);
-  for (Counters* n : {&totals_, CountersOf(ctx)}) {
+  for (Counters* n : CountersOf(ctx)) {
     n->flushes++;
     n->pictures_flushed += pictures_dropped;
   }
@@ -181,6 +204,7 @@ control::DecodeCounters DecodeStats::FiguresOf(const Counters& c) {
   out.flushes = c.flushes;
   out.pictures_flushed = c.pictures_flushed;
   out.format_changes = c.format_changes;
+  out.busy_seconds = absl::ToDoubleSeconds(c.busy);
   return out;
 }
 
@@ -226,6 +250,21 @@ control::DecodeFigures DecodeStats::Snapshot(bool with_contexts) const {
   out.job_latency = job_latency_.Snapshot();
   out.decode_time = decode_time_.Snapshot();
   out.picture_write_time = write_time_.Snapshot();
+  for (const auto& [name, tally] : codecs_) {
+    control::CodecFigures& f = out.codecs[name];
+    f.counters = FiguresOf(tally.counters);
+    f.sessions_opened = tally.opened;
+    f.sessions_closed = tally.closed;
+    // Busy time inside the window, over the window.
+    absl::Duration busy;
+    for (const auto& [at, d] : tally.recent_busy) {
+      if (now - at <= kRateWindow) busy += d;
+    }
+    f.utilisation = absl::FDivDuration(busy, kRateWindow);
+  }
+  for (const auto& [id, c] : contexts_) {
+    if (!c.codec.empty()) out.codecs[c.codec].sessions_active++;
+  }
   if (with_contexts) {
     for (const auto& [id, c] : contexts_) out.contexts.push_back(FiguresOf(id, c, now));
   }

@@ -19,6 +19,7 @@
 #include <deque>
 #include <map>
 #include <string>
+#include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -82,6 +83,13 @@ class DecodeStats {
     uint64_t frames_in = 0, bytes_in = 0, frames_out = 0, bytes_out = 0;
     std::array<uint64_t, 3> errors = {};
     uint64_t flushes = 0, pictures_flushed = 0, format_changes = 0;
+    absl::Duration busy;
+  };
+  // A codec's counters and its sessions (contexts) so far.
+  struct CodecTally {
+    Counters counters;
+    uint64_t opened = 0, closed = 0;
+    std::deque<std::pair<absl::Time, absl::Duration>> recent_busy;  // for the utilisation
   };
   struct Context {
     absl::Time opened;
@@ -97,8 +105,13 @@ class DecodeStats {
   // late event cannot resurrect a closed context.
   Context& Get(uint32_t ctx) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Context* Find(uint32_t ctx) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The context's counters, or a scratch set when it is unknown.
-  Counters* CountersOf(uint32_t ctx) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The counters an event of `ctx` adds to: the totals, the context's and
+  // its codec's ("unknown" and a scratch set for a context not known).
+  std::array<Counters*, 3> CountersOf(uint32_t ctx) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Time the decode path spent on a job of `ctx`.
+  void AddBusy(uint32_t ctx, absl::Duration d) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A context ends: its codec's session closes.
+  void Closing(const Context& c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   static control::DecodeCounters FiguresOf(const Counters& c);
   control::ContextFigures FiguresOf(uint32_t id, const Context& c, absl::Time now) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
@@ -110,6 +123,7 @@ class DecodeStats {
   uint64_t contexts_opened_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t contexts_closed_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<uint32_t, Context> contexts_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, CodecTally> codecs_ ABSL_GUARDED_BY(mu_);
   LatencyHistogram job_latency_ ABSL_GUARDED_BY(mu_);
   LatencyHistogram decode_time_ ABSL_GUARDED_BY(mu_);
   LatencyHistogram write_time_ ABSL_GUARDED_BY(mu_);

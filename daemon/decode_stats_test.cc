@@ -85,5 +85,66 @@ TEST(DecodeStatsTest, CountsPerContextAndInTotal) {
   EXPECT_EQ(none.contexts_closed, 2u);
 }
 
+TEST(DecodeStatsTest, CountsPerCodecAddingUpToTheTotals) {
+  DecodeStats stats(&FakeClock);
+  stats.ContextOpened(1, "vp9");
+  stats.ContextOpened(2, "h264");
+  stats.ContextOpened(3, "h264");
+  stats.BitstreamDecoded(1, 100, absl::Milliseconds(4));
+  stats.PictureWritten(1, 50, absl::Milliseconds(1));
+  stats.BitstreamDecoded(2, 200, absl::Milliseconds(10));
+  stats.BitstreamDecoded(3, 300, absl::Milliseconds(20));
+  stats.Error(3, DecodeError::kCorruptBitstream);
+  stats.JobDropped(2);
+  stats.Flushed(3, 2);
+  stats.ContextClosed(2);
+  stats.BitstreamDecoded(2, 7, absl::Milliseconds(1));  // late: its codec is gone with it
+
+  control::DecodeFigures s = stats.Snapshot(false);
+  ASSERT_EQ(s.codecs.size(), 3u);  // h264, unknown, vp9
+  const control::CodecFigures& h264 = s.codecs.at("h264");
+  EXPECT_EQ(h264.counters.frames_in, 2u);
+  EXPECT_EQ(h264.counters.bytes_in, 500u);
+  EXPECT_EQ(h264.counters.errors.at("corrupt_bitstream"), 1u);
+  EXPECT_EQ(h264.counters.jobs_dropped, 1u);
+  EXPECT_EQ(h264.counters.pictures_flushed, 2u);
+  EXPECT_NEAR(h264.counters.busy_seconds, 0.030, 1e-9);
+  EXPECT_EQ(h264.sessions_opened, 2u);
+  EXPECT_EQ(h264.sessions_closed, 1u);
+  EXPECT_EQ(h264.sessions_active, 1u);
+  const control::CodecFigures& vp9 = s.codecs.at("vp9");
+  EXPECT_EQ(vp9.counters.frames_out, 1u);
+  EXPECT_NEAR(vp9.counters.busy_seconds, 0.005, 1e-9);  // decoding and writing
+  EXPECT_NEAR(vp9.utilisation, 0.005 / 3, 1e-9);        // over the last 3 s
+  EXPECT_EQ(vp9.sessions_active, 1u);
+  EXPECT_EQ(s.codecs.at("unknown").counters.frames_in, 1u);
+  EXPECT_EQ(s.codecs.at("unknown").sessions_opened, 0u);
+  uint64_t frames_in = 0;
+  double busy = 0;
+  for (const auto& [name, c] : s.codecs) {
+    frames_in += c.counters.frames_in;
+    busy += c.counters.busy_seconds;
+  }
+  EXPECT_EQ(frames_in, s.totals.frames_in);
+  EXPECT_NEAR(busy, s.totals.busy_seconds, 1e-9);
+}
+
+TEST(DecodeStatsTest, AHandleThatChangesCodecEndsOneSessionAndStartsAnother) {
+  DecodeStats stats(&FakeClock);
+  stats.ContextOpened(1, "vp9");
+  stats.ContextOpened(1, "vp9");  // the same stream: nothing new
+  stats.ContextOpened(1, "av1");
+  control::DecodeFigures s = stats.Snapshot(false);
+  EXPECT_EQ(s.contexts_opened, 1u);  // one V4L2 handle
+  EXPECT_EQ(s.codecs.at("vp9").sessions_opened, 1u);
+  EXPECT_EQ(s.codecs.at("vp9").sessions_closed, 1u);
+  EXPECT_EQ(s.codecs.at("vp9").sessions_active, 0u);
+  EXPECT_EQ(s.codecs.at("av1").sessions_active, 1u);
+  stats.AllContextsClosed();
+  s = stats.Snapshot(false);
+  EXPECT_EQ(s.codecs.at("av1").sessions_closed, 1u);
+  EXPECT_EQ(s.codecs.at("av1").sessions_active, 0u);
+}
+
 }  // namespace
 }  // namespace daedalus

@@ -22,6 +22,7 @@
 #include "daemon/daemon_backend.h"
 #include "daemon/decode/stream_decoder.h"
 #include "daemon/decode_stats.h"
+#include "daemon/device_identity.h"
 #include "daemon/event_loop.h"
 #include "daemon/job_dispatcher.h"
 #include "daemon/kernel_link.h"
@@ -140,6 +141,10 @@ int Serve(const Config& c, int stop_fd) {
   daedalus::EventLoop loop({absl::Seconds(c.reconnect_s)}, link);
   daedalus::control::DaemonInfo info{daedalus::kVersion, daedalus::decode::FfmpegVersion(),
                                      c.decoder_threads};
+  const daedalus::DeviceIdentity device = daedalus::ReadDeviceIdentity();
+  info.board = device.board;
+  info.kernel_release = device.kernel_release;
+  info.cpus = device.cpus;
   daedalus::DecodeJobs::Options decode_options{c.decoder_threads, c.codec_threads};
   for (const ddv_codec_caps& caps : c.link.codecs) {
     const daedalus::decode::CodecInfo* codec = daedalus::decode::CodecByFourcc(caps.fourcc);

@@ -49,6 +49,9 @@ struct ddv_msg {
  * @ping_timeout: expires PINGs that got no PONG in time
  * @daemon_version: what the attached daemon announced in its HELLO
  * @stats: counters exported through DDV_IOC_GET_STATS
+ * @jobs_timed_out: decode jobs failed by their watchdog; atomic, as the
+ *	contexts count under their own locks
+ * @streams_failed: decoding contexts failed with EIO; atomic, as above
  * @debugfs: this module's debugfs directory, or NULL
  * @test_release_delay_ms: test hook (debugfs release_delay_ms): how long
  *	the close of a context is held where its queues are freed; 0 normally
@@ -75,6 +78,8 @@ struct ddv_bridge {
 	struct delayed_work ping_timeout;
 	char daemon_version[DDV_VERSION_LEN];
 	struct ddv_stats stats;
+	atomic64_t jobs_timed_out;
+	atomic64_t streams_failed;
 	struct dentry *debugfs;
 	u32 test_release_delay_ms;
 	u32 test_watchdog_delay_ms;
@@ -91,5 +96,6 @@ bool ddv_fifo_has_room(struct ddv_bridge *br, unsigned int slots);
 void ddv_fifo_push(struct ddv_bridge *br, struct ddv_msg *msg);
 int ddv_bridge_send(struct ddv_bridge *br, u32 type, u32 cookie, const void *payload, u32 len);
 int ddv_bridge_send_ctx(struct ddv_bridge *br, u32 type, const struct ddv_ctx_msg *m);
+void ddv_bridge_stats(struct ddv_bridge *br, struct ddv_stats *snap);
 
 #endif /* _DDV_H */

@@ -454,6 +454,23 @@ static __poll_t ddv_poll(struct file *file, poll_table *wait)
 	return mask;
 }
 
+/**
+ * ddv_bridge_stats() - take a snapshot of the counters
+ * @br: the bridge
+ * @snap: filled as DDV_IOC_GET_STATS returns it
+ */
+void ddv_bridge_stats(struct ddv_bridge *br, struct ddv_stats *snap)
+{
+	mutex_lock(&br->lock);
+	*snap = br->stats;
+	snap->fifo_depth = br->depth;
+	mutex_unlock(&br->lock);
+	snap->size = sizeof(*snap);
+	snap->fifo_capacity = DDV_FIFO_CAPACITY;
+	snap->jobs_timed_out = atomic64_read(&br->jobs_timed_out);
+	snap->streams_failed = atomic64_read(&br->streams_failed);
+}
+
 static long ddv_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct ddv_bridge *br = ddv_from_file(file);
@@ -469,12 +486,7 @@ static long ddv_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	default:
 		return -ENOTTY;
 	}
-	mutex_lock(&br->lock);
-	snap = br->stats;
-	snap.fifo_depth = br->depth;
-	mutex_unlock(&br->lock);
-	snap.size = sizeof(snap);
-	snap.fifo_capacity = DDV_FIFO_CAPACITY;
+	ddv_bridge_stats(br, &snap);
 	if (copy_to_user((void __user *)arg, &snap, sizeof(snap)))
 		return -EFAULT;
 	return 0;

@@ -48,13 +48,10 @@ static int ddv_stats_show(struct seq_file *s, void *unused)
 	struct ddv_bridge *br = s->private;
 	struct ddv_stats st;
 
-	mutex_lock(&br->lock);
-	st = br->stats;
-	st.fifo_depth = br->depth;
-	mutex_unlock(&br->lock);
+	ddv_bridge_stats(br, &st);
 
 	seq_printf(s, "fifo_depth %u\nfifo_high_water %u\nfifo_capacity %u\n",
-		   st.fifo_depth, st.fifo_high_water, DDV_FIFO_CAPACITY);
+		   st.fifo_depth, st.fifo_high_water, st.fifo_capacity);
 	seq_printf(s, "msgs_to_daemon %llu\nmsgs_from_daemon %llu\n",
 		   st.msgs_to_daemon, st.msgs_from_daemon);
 	seq_printf(s, "bytes_to_daemon %llu\nbytes_from_daemon %llu\n",
@@ -69,6 +66,8 @@ static int ddv_stats_show(struct seq_file *s, void *unused)
 		   st.err_unmatched_pong, st.pings_sent, st.pongs_matched);
 	seq_printf(s, "pings_timed_out %llu\nmsgs_dropped %llu\ndaemon_attaches %llu\n",
 		   st.pings_timed_out, st.msgs_dropped, st.daemon_attaches);
+	seq_printf(s, "jobs_timed_out %llu\nstreams_failed %llu\n",
+		   st.jobs_timed_out, st.streams_failed);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(ddv_stats);

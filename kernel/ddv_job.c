@@ -59,8 +59,10 @@ static void __ddv_ctx_fatal(struct ddv_ctx *ctx, int err, const char *why)
 	lockdep_assert_held(&ctx->state_lock);
 	if (ctx->released)
 		return;
-	if (!ctx->fatal)
+	if (!ctx->fatal) {
 		pr_warn_ratelimited("context %u failed (%d): %s\n", ctx->id, err, why);
+		atomic64_inc(&ctx->dev->br->streams_failed);
+	}
 	WRITE_ONCE(ctx->fatal, true);
 	vb2_queue_error(v4l2_m2m_get_src_vq(ctx->fh.m2m_ctx));
 	vb2_queue_error(v4l2_m2m_get_dst_vq(ctx->fh.m2m_ctx));
@@ -112,6 +114,8 @@ static void ddv_watchdog(struct work_struct *work)
 	else
 		finish = __ddv_job_fail(ctx, -ETIMEDOUT,
 					"the daemon did not answer a decode job in time");
+	if (finish)
+		atomic64_inc(&ctx->dev->br->jobs_timed_out);
 	mutex_unlock(&ctx->state_lock);
 	if (finish)
 		v4l2_m2m_job_finish(ctx->dev->m2m_dev, ctx->fh.m2m_ctx);

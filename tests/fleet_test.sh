@@ -5,13 +5,14 @@
 # /metrics over a fake kernel: control/testing/fake_daemon), daedalusctl
 # fanning out over all of them with one endpoint down, TLS and mutual TLS
 # with the Diagnostics policy, and a real Prometheus server scraping the
-# fleet, queried through its HTTP API, including every query of the
-# Grafana dashboard in docs/.
+# fleet, queried through its HTTP API: the series' names, types and
+# labels, every query of the Grafana dashboard in docs/, and the alerting
+# rules of docs/ evaluated on the fleet's series.
 set -uo pipefail
 # Under `bazel test --config=aarch64` the programs are aarch64: run them
 # through the emulator bazel/run_under_emulator.sh names.
 emu=${DDV_EMULATOR:-}
-fake=$1 ctl=$2 pki_script=$3 dashboard=$4
+fake=$1 ctl=$2 pki_script=$3 dashboard=$4 alerts=$5
 # /tmp, not $TEST_TMPDIR: socket paths must stay under 108 bytes.
 dir=$(mktemp -d /tmp/ddv-fleet-XXXXXX)
 pids=()
@@ -132,6 +133,8 @@ cat >"$dir/prometheus.yml" <<YML
 global:
   scrape_interval: 1s
   evaluation_interval: 1s
+rule_files:
+  - $(readlink -f "$alerts")
 scrape_configs:
   - job_name: daedalus
     scrape_timeout: 900ms
@@ -159,10 +162,71 @@ check "up: 3 boards up" test "$(query 'up == 1' | count_results)" -eq 3
 check "up: the dead board is down" test "$(query 'up == 0' | count_results)" -eq 1
 check "daedalus_build_info has the version label" \
 	test "$(query 'daedalus_build_info{version="0.0.0-fake"} == 1' | count_results)" -eq 3
-check "daedalus_frames_out_total is 9 on each board" \
-	test "$(query 'daedalus_frames_out_total == 9' | count_results)" -eq 3
-check "decode errors by reason" \
-	test "$(query 'daedalus_decode_errors_total{reason="corrupt_bitstream"}' | count_results)" -eq 3
+check "daedalus_frames_out_total is 9 for h264 on each board" \
+	test "$(query 'daedalus_frames_out_total{codec="h264"} == 9' | count_results)" -eq 3
+check "daedalus_frames_out_total exists for vp9 at 0 (every announced codec)" \
+	test "$(query 'daedalus_frames_out_total{codec="vp9"} == 0' | count_results)" -eq 3
+check "decode errors by codec and reason" \
+	test "$(query 'daedalus_decode_errors_total{codec="h264",reason="corrupt_bitstream"} == 1' | count_results)" -eq 3
+# The fleet-metrics series: their values on each of the three boards.
+while read -r promql; do
+	check "$promql on each board" test "$(query "$promql" | count_results)" -eq 3
+done <<'EOF'
+daedalus_decode_busy_seconds_total{codec="h264"} == 2.5
+daedalus_decode_busy_seconds_total{codec="vp9"} == 0
+daedalus_sessions{codec="h264"} == 1
+daedalus_sessions{codec="vp9"} == 0
+daedalus_sessions_opened_total{codec="h264"} == 2
+daedalus_sessions_closed_total{codec="h264"} == 1
+daedalus_frames_dropped_total{codec="h264",reason="flushed"} == 3
+daedalus_frames_dropped_total{codec="h264",reason="client_gone"} == 0
+daedalus_kernel_jobs_timed_out_total == 1
+daedalus_kernel_streams_failed_total == 1
+daedalus_kernel_daemon_attaches_total == 2
+daedalus_decode_parallelism == 1
+daedalus_device_cpus == 4
+daedalus_device_info{board="Fake Board Rev 1.0",kernel="6.12.0-fake",module_version="0.1.0",protocol="1",ffmpeg="Lavc-fake"} == 1
+EOF
+# Their types, as Prometheus read them from the exposition.
+types_ok() {
+	curl -s --max-time 5 "http://127.0.0.1:$prom_port/api/v1/metadata" | python3 -c '
+import json, sys
+meta = json.load(sys.stdin)["data"]
+want = {
+    "daedalus_decode_busy_seconds_total": "counter",
+    "daedalus_sessions": "gauge",
+    "daedalus_sessions_opened_total": "counter",
+    "daedalus_sessions_closed_total": "counter",
+    "daedalus_frames_dropped_total": "counter",
+    "daedalus_frames_out_total": "counter",
+    "daedalus_decode_errors_total": "counter",
+    "daedalus_kernel_jobs_timed_out_total": "counter",
+    "daedalus_kernel_streams_failed_total": "counter",
+    "daedalus_kernel_daemon_attaches_total": "counter",
+    "daedalus_device_info": "gauge",
+    "daedalus_device_cpus": "gauge",
+    "daedalus_decode_parallelism": "gauge",
+}
+bad = {n: meta.get(n, [{}])[0].get("type") for n, t in want.items()
+       if meta.get(n, [{}])[0].get("type") != t}
+print("     types: " + (f"wrong {bad}" if bad else f"{len(want)} as expected"))
+sys.exit(1 if bad else 0)'
+}
+check "the new series have their types (counter/gauge)" types_ok
+# Bounded cardinality: no label beyond these on any daedalus_ series (no
+# per-stream or per-context label).
+labels_ok() {
+	curl -s --max-time 5 --get "http://127.0.0.1:$prom_port/api/v1/labels" \
+		--data-urlencode 'match[]={__name__=~"daedalus_.*"}' | python3 -c '
+import json, sys
+names = set(json.load(sys.stdin)["data"])
+allowed = {"__name__", "instance", "job", "codec", "reason", "kind", "direction", "queue",
+           "mode", "le", "version", "ffmpeg_version", "board", "kernel", "module_version",
+           "protocol", "ffmpeg"}
+print("     labels:", " ".join(sorted(names)))
+sys.exit(0 if names <= allowed and "codec" in names else 1)'
+}
+check "daedalus_ series carry only bounded labels (codec, reason, ...)" labels_ok
 check "latency histogram buckets exist from the start" \
 	test "$(query 'daedalus_job_latency_seconds_bucket{le="+Inf"}' | count_results)" -eq 3
 check "no series carries a host label" test "$(query '{__name__=~"daedalus_.*", host!=""}' | count_results)" -eq 0
@@ -182,6 +246,35 @@ while IFS= read -r expr; do
 	[ "$status" = success ] || { echo "     dashboard query failed: $expr"; bad=$((bad + 1)); }
 done <"$dir/exprs"
 check "all $n Grafana dashboard queries are valid PromQL over the fleet's series" test "$bad" -eq 0
+dashboard_uses() {  # every new family has a panel
+	local name
+	for name in daedalus_decode_busy_seconds_total daedalus_sessions daedalus_frames_dropped_total \
+		daedalus_kernel_jobs_timed_out_total daedalus_device_info; do
+		grep -q "$name" "$dashboard" || { echo "     no panel for $name"; return 1; }
+	done
+}
+check "the dashboard has panels for utilisation, sessions, drops, kernel failures, devices" dashboard_uses
+
+# The alerting rules, loaded by the real Prometheus, evaluate without error
+# on the fleet's series; the dead board's DaedalusDaemonDown is pending
+# (its `for` is 2 minutes).
+rules_ok() {
+	local i
+	for i in $(seq 40); do
+		curl -s --max-time 5 "http://127.0.0.1:$prom_port/api/v1/rules" | python3 -c '
+import json, sys
+rules = [r for g in json.load(sys.stdin)["data"]["groups"] for r in g["rules"]]
+bad = [r["name"] for r in rules if r.get("health") != "ok"]
+print(f"     rules: {len(rules)} loaded, not ok: {bad}")
+sys.exit(0 if len(rules) >= 8 and not bad else 1)' >"$dir/rules.txt" && return 0
+		sleep 0.5
+	done
+	cat "$dir/rules.txt"
+	return 1
+}
+check "the alerting rules load and evaluate healthy on the fleet's series" rules_ok
+check "DaedalusDaemonDown is pending for the dead board" \
+	test "$(query 'ALERTS{alertname="DaedalusDaemonDown",alertstate="pending",instance="'"${scrape[3]}"'"}' | count_results)" -eq 1
 
 echo "fleet test: $fails failed"
 [ "$fails" -eq 0 ]

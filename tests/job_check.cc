@@ -14,6 +14,7 @@
 //  - FLUSH and CTX_CLOSE reach the daemon even when the FIFO is full;
 //  - a daemon's close racing the next daemon's open does not fail what
 //    the new daemon serves;
+//  - a job the daemon never answers times out, and the kernel counts it;
 //  - max_contexts: one decoding context more gets EBUSY;
 //  - a daemon that attaches the moment the chardev appears finds the
 //    decoder node ready for its HELLO (--attach-at-load).
@@ -339,6 +340,40 @@ void CheckStaleWatchdog(const std::string& dev) {
   WriteFile(timeout_param, old_timeout.empty() ? "5000" : old_timeout);
 }
 
+// The kernel's counters, as the daemon reads them.
+ddv_stats KernelStats(const FakeDaemon& daemon) {
+  ddv_stats st = {};
+  if (ioctl(daemon.fd(), DDV_IOC_GET_STATS, &st)) st = {};
+  return st;
+}
+
+// A job the daemon never answers: the watchdog fails it and its context,
+// and the kernel counts both (daedalus_kernel_jobs_timed_out_total and
+// _streams_failed_total in /metrics come from these).
+void CheckTimeoutCounted(const std::string& dev) {
+  const std::string timeout_param = std::string(kParams) + "job_timeout_ms";
+  std::string old_timeout = ReadFile(timeout_param);
+  FakeDaemon daemon;
+  Client client(dev);
+  bool ready = WriteFile(timeout_param, "300") && daemon.Open();
+  ddv_stats before = KernelStats(daemon);
+  auto job = ready ? StartDecoding(daemon, client) : std::nullopt;
+  Check(job.has_value(), "job_timeout_ms 300; a job the daemon will not answer");
+  if (job) {
+    long got = client.DequeueCapture(2000);
+    ddv_stats after = KernelStats(daemon);
+    Check(got == -EIO || got == 0,
+          "the client's CAPTURE fails once the job timed out (" + std::to_string(got) + ")");
+    Check(after.jobs_timed_out == before.jobs_timed_out + 1,
+          "jobs_timed_out counts it: " + std::to_string(before.jobs_timed_out) + " -> " +
+              std::to_string(after.jobs_timed_out));
+    Check(after.streams_failed == before.streams_failed + 1,
+          "streams_failed counts the failed context: " + std::to_string(before.streams_failed) +
+              " -> " + std::to_string(after.streams_failed));
+  }
+  WriteFile(timeout_param, old_timeout.empty() ? "5000" : old_timeout);
+}
+
 // Fills the FIFO with HELLO_ACKs the daemon does not read: the number
 // queued before the kernel said ENOBUFS, or -1 if it never did.
 int FillFifo(FakeDaemon& daemon) {
@@ -494,6 +529,7 @@ int main(int argc, char** argv) {
   }
   CheckPictureNeverWritten(dev);
   CheckStaleWatchdog(dev);
+  CheckTimeoutCounted(dev);
   CheckCtxMessagesWhenFull(dev);
   CheckQuickReattach(dev);
   CheckContextLimit(dev);

@@ -24,6 +24,9 @@ inline DaemonInfo TestDaemonInfo(std::string version, std::string ffmpeg, int th
   info.codecs.push_back(
       {"H264", {"Main", "High"}, {"YUV420", "NV12", "P010"}, 4096, 2304, threads});
   info.codecs.push_back({"VP9", {"0", "2"}, {"YUV420", "NV12", "P010"}, 4096, 2304, threads});
+  info.board = "Fake Board Rev 1.0";
+  info.kernel_release = "6.12.0-fake";
+  info.cpus = 4;
   return info;
 }
 
@@ -39,6 +42,17 @@ class FakeBackend final : public Backend {
     s.totals.frames_in = 10;
     s.totals.frames_out = 9;
     s.totals.errors["corrupt_bitstream"] = 1;
+    s.totals.errors["decoder_setup"] = 0;
+    s.totals.errors["buffer_io"] = 0;
+    s.totals.busy_seconds = 2.5;
+    s.totals.pictures_flushed = 3;
+    // All of it H.264: two sessions, one still open.
+    CodecFigures& h264 = s.codecs["h264"];
+    h264.counters = s.totals;
+    h264.sessions_opened = 2;
+    h264.sessions_closed = 1;
+    h264.sessions_active = 1;
+    h264.utilisation = 0.5;
     s.contexts_opened = 2;
     s.contexts_closed = 1;
     s.contexts_active = 1;
@@ -67,6 +81,9 @@ class FakeBackend final : public Backend {
     s.fifo_capacity = 64;
     s.fifo_high_water = 5;
     s.err_bad_magic = 1;
+    s.daemon_attaches = 2;
+    s.jobs_timed_out = 1;
+    s.streams_failed = 1;
     return s;
   }
   absl::StatusOr<PingReply> Ping(absl::Duration timeout) override {

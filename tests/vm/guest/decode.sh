@@ -80,10 +80,19 @@ else
 fi
 sed 's/^/    | /' "$OUT/watch.txt" | head -20
 "$BIN/daedalusctl" stats | sed 's/^/    | /'
-metric=$(curl -s --max-time 5 http://127.0.0.1:9477/metrics | sed -n 's/^daedalus_frames_out_total //p')
+curl -s --max-time 5 http://127.0.0.1:9477/metrics >"$OUT/metrics.txt"
+# The per-codec series add up to what stats counts in all.
+metric=$(awk '/^daedalus_frames_out_total\{/ { s += $2 } END { print s + 0 }' "$OUT/metrics.txt")
 want=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["endpoints"][0]["result"]["totals"]["frames_out"])' "$OUT/stats-after.json")
-[ "$metric" = "$want" ] && ok "/metrics agrees: daedalus_frames_out_total $metric" ||
-	bad "/metrics says daedalus_frames_out_total '$metric', stats says $want"
+[ "$metric" = "$want" ] && ok "/metrics agrees: daedalus_frames_out_total summed over codecs $metric" ||
+	bad "/metrics says daedalus_frames_out_total '$metric' summed over codecs, stats says $want"
+busy=$(sed -n 's/^daedalus_decode_busy_seconds_total{codec="vp9"} //p' "$OUT/metrics.txt")
+awk -v b="${busy:-0}" 'BEGIN { exit !(b > 0) }' &&
+	ok "/metrics: the VP9 decode made daedalus_decode_busy_seconds_total{codec=\"vp9\"} $busy" ||
+	bad "/metrics: VP9 busy seconds '$busy' after a VP9 decode"
+device=$(grep -E '^daedalus_device_info\{board="[^"]+",ffmpeg="Lavc[^"]*",kernel="6\.12[^"]*",module_version="[^"]+",protocol="[0-9]+"\} 1' "$OUT/metrics.txt")
+[ -n "$device" ] && ok "/metrics: $device" ||
+	bad "/metrics: no daedalus_device_info with this board and kernel: $(grep device_info "$OUT/metrics.txt")"
 kernel_ping
 
 own_client_check

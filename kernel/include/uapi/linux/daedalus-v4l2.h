@@ -203,6 +203,8 @@ struct ddv_ping_result {
  * @pings_timed_out: PINGs that got no PONG in time
  * @msgs_dropped: messages discarded when the daemon closed the device
  * @daemon_attaches: opens of the device
+ * @jobs_timed_out: decode jobs the daemon did not answer within the timeout
+ * @streams_failed: decoding contexts failed with EIO, for any reason
  * @reserved: zero; room to grow without changing the ioctl number
  */
 struct ddv_stats {
@@ -229,7 +231,9 @@ struct ddv_stats {
 	__u64 pings_timed_out;
 	__u64 msgs_dropped;
 	__u64 daemon_attaches;
-	__u64 reserved[8];
+	__u64 jobs_timed_out;
+	__u64 streams_failed;
+	__u64 reserved[6];
 };
 
 /**
