@@ -396,6 +396,27 @@ static void ddv_new_format(struct ddv_ctx *ctx, const struct ddv_stream_format *
 		ddv_dst_done(ctx, 0, 0, V4L2_FIELD_NONE, true);
 }
 
+/*
+ * A drain that ended before the stream had a format (a corrupt stream that
+ * never gave a picture). Some clients (FFmpeg 5.1) stream CAPTURE with
+ * buffers of a guessed format from the start and, draining, wait for a
+ * LAST buffer rather than the EOS event: give them one, empty. Context:
+ * state_lock held.
+ */
+static void ddv_drained_before_format(struct ddv_ctx *ctx)
+{
+	struct v4l2_m2m_ctx *m2m = ctx->fh.m2m_ctx;
+	struct vb2_v4l2_buffer *dst;
+
+	if (!vb2_is_streaming(v4l2_m2m_get_dst_vq(m2m)))
+		return;
+	dst = v4l2_m2m_next_dst_buf(m2m);
+	if (!dst)
+		return;
+	dst->flags |= V4L2_BUF_FLAG_LAST;
+	ddv_dst_return(ctx, dst, 0, V4L2_FIELD_NONE, VB2_BUF_STATE_DONE);
+}
+
 static int ddv_job_complete(struct ddv_ctx *ctx, const struct ddv_decode_done *done)
 {
 	struct v4l2_m2m_ctx *m2m = ctx->fh.m2m_ctx;
@@ -430,9 +451,13 @@ static int ddv_job_complete(struct ddv_ctx *ctx, const struct ddv_decode_done *d
 		 * that showed nothing.
 		 */
 		if (flags & DDV_DONE_LAST) {
+			bool no_format = ctx->state == DDV_STATE_HEADER;
+
 			ctx->drain = false;
 			ctx->state = DDV_STATE_DRAINED;
 			ddv_queue_event(ctx, V4L2_EVENT_EOS);
+			if (no_format)
+				ddv_drained_before_format(ctx);
 		}
 		if (ctx->job_dst && (flags & (DDV_DONE_PICTURE | DDV_DONE_LAST)))
 			ddv_dst_done(ctx, (flags & DDV_DONE_PICTURE) ?

@@ -15,6 +15,8 @@
 //  - a daemon's close racing the next daemon's open does not fail what
 //    the new daemon serves;
 //  - a job the daemon never answers times out, and the kernel counts it;
+//  - a drain that ends before the stream had a format gives a client that
+//    streams CAPTURE from the start (FFmpeg 5.1) an empty LAST buffer;
 //  - max_contexts: one decoding context more gets EBUSY;
 //  - a daemon that attaches the moment the chardev appears finds the
 //    decoder node ready for its HELLO (--attach-at-load).
@@ -197,6 +199,23 @@ class Client {
            StreamOn(V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE);
   }
 
+  // CAPTURE streaming before any SOURCE_CHANGE, in the node's default
+  // format, as FFmpeg 5.1 sets it up.
+  bool StreamCaptureEarly() {
+    if (!Alloc(V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE, 2)) return false;
+    for (uint32_t i = 0; i < 2; i++) {
+      if (!Queue(V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE, i, 0, 0)) return false;
+    }
+    return StreamOn(V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE);
+  }
+
+  // V4L2_DEC_CMD_STOP: the drain.
+  bool Stop() {
+    v4l2_decoder_cmd c = {};
+    c.cmd = V4L2_DEC_CMD_STOP;
+    return ioctl(fd_, VIDIOC_DECODER_CMD, &c) == 0;
+  }
+
   // After the SOURCE_CHANGE: CAPTURE in the node's format, all buffers queued.
   bool SetUpCapture() {
     v4l2_event ev = {};
@@ -338,6 +357,29 @@ void CheckStaleWatchdog(const std::string& dev) {
   }
   WriteFile(delay_hook, "0");
   WriteFile(timeout_param, old_timeout.empty() ? "5000" : old_timeout);
+}
+
+// A corrupt stream that never gives a picture, drained by a client that
+// streams CAPTURE from the start (FFmpeg 5.1): the drain must end with a
+// LAST buffer, since that client waits for one and ignores the EOS event.
+void CheckDrainBeforeFormat(const std::string& dev) {
+  FakeDaemon daemon;
+  Client client(dev);
+  bool ready = daemon.Open() && client.ok() && client.SetUpOutput() &&
+               client.StreamCaptureEarly() && client.QueueOutput(0, 1000);
+  Check(ready, "CAPTURE streaming before any format, one OUTPUT buffer queued");
+  if (!ready) return;
+  auto job = daemon.NextDecode(2000);
+  bool corrupt = job && daemon.Done(*job, DDV_DONE_SRC_CONSUMED | DDV_DONE_ERROR) == 0;
+  bool stopped = corrupt && client.Stop();
+  auto drain = stopped ? daemon.NextDecode(2000) : std::nullopt;
+  bool last = drain && daemon.Done(*drain, DDV_DONE_LAST) == 0;
+  Check(last, "the only frame corrupt (no picture, no format), the drain answered LAST");
+  uint32_t flags = 0;
+  long bytes = last ? client.DequeueCapture(2000, &flags) : -1;
+  Check(bytes == 0 && (flags & V4L2_BUF_FLAG_LAST),
+        "the client gets an empty LAST CAPTURE buffer (" + std::to_string(bytes) + " bytes, " +
+            ((flags & V4L2_BUF_FLAG_LAST) ? "LAST" : "no LAST") + ")");
 }
 
 // The kernel's counters, as the daemon reads them.
@@ -530,6 +572,7 @@ int main(int argc, char** argv) {
   CheckPictureNeverWritten(dev);
   CheckStaleWatchdog(dev);
   CheckTimeoutCounted(dev);
+  CheckDrainBeforeFormat(dev);
   CheckCtxMessagesWhenFull(dev);
   CheckQuickReattach(dev);
   CheckContextLimit(dev);

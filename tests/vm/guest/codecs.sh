@@ -11,6 +11,7 @@ decoder_up
 codec_check
 resize_checks
 depth_checks
+corrupt_clients
 compliance_check
 ffmpeg_conformance
 ffmpeg_codecs

@@ -100,6 +100,7 @@ own_client_check
 CODECS="--quick" codec_check
 resize_checks
 depth_checks
+corrupt_clients
 
 echo "== a daemon that hangs or dies never leaves a client blocked"
 # What the kernel owes the client is a prompt EIO. FFmpeg 5.1 reports it
