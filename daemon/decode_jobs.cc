@@ -152,6 +152,17 @@ std::optional<ddv_decode_done> DecodeJobs::RunJob(const ddv_decode& req, JobIo& 
 
 DecodeJobs::Step DecodeJobs::DecodeBitstream(const ddv_decode& req, JobIo& io, Context& c,
                                              ddv_decode_done& done) {
+  // The kernel never sends more than its largest OUTPUT buffer; more is a
+  // broken peer, not a reason to allocate gigabytes.
+  if (req.src_bytes > DDV_MAX_SRC_BYTES) {
+    Log(Severity::kError,
+        absl::StrFormat("context %d job %d: %d bytes of bitstream, at most %d", req.ctx_id,
+                        req.job_id, req.src_bytes, DDV_MAX_SRC_BYTES));
+    stats_.Error(req.ctx_id, DecodeError::kBufferIo);
+    done.flags = DDV_DONE_FATAL;
+    done.status = -EINVAL;
+    return Step::kAnswer;
+  }
   bitstream_.resize(req.src_bytes);
   absl::StatusOr<size_t> n = io.ReadSrc(req.ctx_id, req.job_id, bitstream_);
   if (!n.ok()) {

@@ -320,6 +320,23 @@ TEST(DecodeJobsTest, GoneJobsGetNoAnswer) {
   EXPECT_EQ(snap.totals.jobs_dropped, 1u);
 }
 
+TEST(DecodeJobsTest, MoreBitstreamThanAnOutputBufferHoldsFailsTheContext) {
+  DecodeStats stats;
+  DecodeJobs jobs({1}, stats);
+  FakeJobIo io;
+  ddv_decode req = {};
+  req.codec = codec;
+  req.ctx_id = 1;
+  req.job_id = 1;
+  req.flags = DDV_DECODE_SRC;
+  req.src_bytes = 0xffffffffu;  // a broken kernel: 4 GiB
+  std::optional<ddv_decode_done> done = jobs.Run(req, io);
+  ASSERT_TRUE(done.has_value());
+  EXPECT_EQ(done->flags, static_cast<uint32_t>(DDV_DONE_FATAL));
+  EXPECT_EQ(done->status, -EINVAL);
+  EXPECT_EQ(stats.Snapshot(false).totals.errors.at("buffer_io"), 1u);
+}
+
 TEST(DecodeJobsTest, ContextsAreIndependentAndClosable) {
   DecodeStats stats;
   DecodeJobs jobs({1}, stats);

@@ -329,7 +329,8 @@ void ddv_try_src(struct ddv_dev *dev, struct v4l2_pix_format_mplane *f)
 	f->num_planes = 1;
 	f->plane_fmt[0].bytesperline = 0;
 	f->plane_fmt[0].sizeimage = clamp_t(u32, f->plane_fmt[0].sizeimage,
-					    ddv_src_size(f->width, f->height), SZ_16M);
+					    ddv_src_size(f->width, f->height),
+					    DDV_MAX_SRC_BYTES);
 	memset(f->plane_fmt[0].reserved, 0, sizeof(f->plane_fmt[0].reserved));
 	memset(f->reserved, 0, sizeof(f->reserved));
 	f->flags = 0;

@@ -15,8 +15,9 @@ packages=(
 	libgrpc++-dev libgrpc-dev libabsl-dev libssl-dev zlib1g-dev
 	libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
 	googletest libgtest-dev libgmock-dev libcli11-dev prometheus-cpp-dev
-	# Checks: clang's thread-safety analysis build, the format check.
-	clang clang-format git
+	# Checks: clang's thread-safety analysis build, the format check; libFuzzer
+	# and AddressSanitizer for scripts/fuzz.sh (clang's runtimes).
+	clang clang-format git libclang-rt-14-dev
 	# Control-plane tests: a real Prometheus server, certificates for TLS.
 	prometheus openssl curl
 	# Packaging checks: DKMS builds the packaged module source.

@@ -5,7 +5,7 @@
 #   1. Bazel unit tests (GoogleTest), offline against Debian's libraries,
 #      on the host and cross-built for aarch64 under qemu-aarch64, all
 #      built with -Wextra -Werror; a clang build with -Wthread-safety; the
-#      .clang-format check
+#      .clang-format check; a bounded libFuzzer run of the daemon's parsers
 #   2. the module: warning-free against Debian's 6.1 headers, the 6.12
 #      test kernel and (cross-built) an arm64 6.12 kernel, checkpatch
 #      --strict and sparse clean
@@ -69,6 +69,11 @@ format_clean() {
 		xargs clang-format --dry-run --Werror)
 }
 step "userspace sources match .clang-format" format_clean
+
+say "Fuzzing the daemon's parsers (scripts/fuzz.sh, CI's bounded slice)"
+# scripts/fuzz.sh alone runs 10^6 inputs per target.
+step "libFuzzer: 100000 runs (or 60 s) of each fuzz target, no crash or leak" \
+	"$REPO/scripts/fuzz.sh" --runs 100000 --time 60
 
 say "Kernel module"
 kcache=$(test_kernel)

@@ -50,6 +50,8 @@
 /* Largest coded size the V4L2 decoder node accepts. */
 #define DDV_MAX_WIDTH		4096
 #define DDV_MAX_HEIGHT		2304
+/* Largest OUTPUT buffer, so the most bitstream one DECODE carries. */
+#define DDV_MAX_SRC_BYTES	(16 << 20)
 /*
  * Fewest CAPTURE buffers a stream gets (V4L2_CID_MIN_BUFFERS_FOR_CAPTURE):
  * the daemon's decoder keeps its own references, so a CAPTURE buffer only
