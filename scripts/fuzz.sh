@@ -14,6 +14,13 @@
 #   usage: scripts/fuzz.sh [--runs N] [--time SECONDS] [TARGET...]
 #   (default: 1000000 runs or 3600 s per target, whichever comes first;
 #   every target). CI runs `--runs 100000 --time 60`.
+#
+#   scripts/fuzz.sh --kernel [OPS]
+#   fuzzes the module instead: the skeleton guest (6.12 debug kernel:
+#   KASAN, lockdep, kmemleak) with tests/kernel_fuzz doing OPS (default
+#   1000000) random operations as the daemon and as many as an
+#   unprivileged client at once, then job_check, rmmod, kmemleak and the
+#   kernel log. CI's skeleton guest does 100000 of each.
 . "$(dirname "$0")/lib.sh"
 
 runs=1000000
@@ -21,9 +28,19 @@ max_time=3600
 targets=()
 while [ $# -gt 0 ]; do
 	case $1 in
+	--kernel)
+		"$REPO/scripts/install-deps.sh"
+		bazel_run build //...
+		kcache=$(test_kernel)
+		stage=$DAEDALUS_CACHE/stage-fuzz
+		stage_guest "$kcache" "$stage"
+		out=$DAEDALUS_CACHE/vm-out/kernel-fuzz
+		FUZZ_OPS=${2:-1000000} "$REPO/tests/vm/run-vm.sh" "$kcache" "$stage" skeleton "$out" 14400
+		exit $?
+		;;
 	--runs) runs=$2; shift 2 ;;
 	--time) max_time=$2; shift 2 ;;
-	-h|--help) sed -n '3,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '3,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) targets+=("$1"); shift ;;
 	esac
 done

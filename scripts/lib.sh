@@ -59,7 +59,7 @@ stage_guest() {
 	bin=$(bazel_bin "${config[@]}")
 	cp "$bin/daemon/daedalusd" "$bin/cli/daedalusctl" "$bin/tests/bridge_check" \
 		"$bin/tests/reflection_probe" "$bin/tests/stream_to_hdr" "$bin/tests/v4l2_check" \
-		"$bin/tests/codec_check" "$bin/tests/job_check" \
+		"$bin/tests/codec_check" "$bin/tests/job_check" "$bin/tests/kernel_fuzz" \
 		"$stage/bin/"
 	cp "$REPO"/tests/vm/guest/*.sh "$stage/guest/"
 	cp "$REPO"/kernel/udev/*.rules "$stage/guest/"

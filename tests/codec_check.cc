@@ -168,6 +168,26 @@ void CheckOffered(const daedalus::decode::CodecInfo& c) {
   close(fd);
 }
 
+// The v4l2_field each picture must carry: for H.264 (MBAFF and field
+// pictures) as libavcodec decodes the same stream directly, INTERLACED_TB
+// or _BT by the field order it reports; the other codecs' streams here
+// are progressive, V4L2_FIELD_NONE. Counts the interlaced pictures.
+std::vector<uint32_t> WantFields(const daedalus::decode::CodecInfo& c, const Stream& s,
+                                 int* interlaced) {
+  if (c.codec != daedalus::decode::Codec::kH264)
+    return std::vector<uint32_t>(s.want.size(), V4L2_FIELD_NONE);
+  std::vector<uint32_t> want;
+  for (const auto& p : DecodeDirectly(c.name, s.frames)) {
+    if (!p.frame->interlaced_frame) {
+      want.push_back(V4L2_FIELD_NONE);
+      continue;
+    }
+    want.push_back(p.frame->top_field_first ? V4L2_FIELD_INTERLACED_TB : V4L2_FIELD_INTERLACED_BT);
+    (*interlaced)++;
+  }
+  return want;
+}
+
 // Every conformance stream: bit-exact, or EIO where no format carries it.
 void CheckConformance(const daedalus::decode::CodecInfo& c) {
   std::vector<ConformanceStream> streams = daedalus::testing::ConformanceStreams(c.name);
@@ -288,26 +308,6 @@ void CheckInvalid(const daedalus::decode::CodecInfo& c) {
             survived == static_cast<int>(invalid.size()),
         std::string(c.name) + ": " + std::to_string(survived) + "/" +
             std::to_string(invalid.size()) + " corrupt streams survived, the next bit-exact");
-}
-
-// The v4l2_field each picture must carry: for H.264 (MBAFF and field
-// pictures) as libavcodec decodes the same stream directly, INTERLACED_TB
-// or _BT by the field order it reports; the other codecs' streams here
-// are progressive, V4L2_FIELD_NONE. Counts the interlaced pictures.
-std::vector<uint32_t> WantFields(const daedalus::decode::CodecInfo& c, const Stream& s,
-                                 int* interlaced) {
-  if (c.codec != daedalus::decode::Codec::kH264)
-    return std::vector<uint32_t>(s.want.size(), V4L2_FIELD_NONE);
-  std::vector<uint32_t> want;
-  for (const auto& p : DecodeDirectly(c.name, s.frames)) {
-    if (!p.frame->interlaced_frame) {
-      want.push_back(V4L2_FIELD_NONE);
-      continue;
-    }
-    want.push_back(p.frame->top_field_first ? V4L2_FIELD_INTERLACED_TB : V4L2_FIELD_INTERLACED_BT);
-    (*interlaced)++;
-  }
-  return want;
 }
 
 // A seek: after 10 pictures OUTPUT is stopped and restarted at the first

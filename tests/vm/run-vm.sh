@@ -69,6 +69,8 @@ cmdline="root=root rootfstype=9p rootflags=trans=virtio,version=9p2000.L,cache=l
 cmdline+=" ro ${init[*]} panic=-1 oops=panic"
 cmdline+=" loglevel=6 printk.devkmsg=on DDV_SCRIPT=$script"
 cmdline+=" BENCH_THREADS=${BENCH_THREADS:-2} BENCH_ROUNDS=${BENCH_ROUNDS:-5}"
+# Operations per process of the skeleton guest's kernel_fuzz.
+cmdline+=" FUZZ_OPS=${FUZZ_OPS:-100000}"
 # Codecs for the codecs guest (scripts/test-codecs.sh), comma-separated.
 codecs=${CODECS:-all}
 cmdline+=" DDV_CODECS=${codecs// /,}"

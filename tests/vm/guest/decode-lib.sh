@@ -212,7 +212,10 @@ corrupt_clients() {
 	local case codec ff element dir f name ended total rc good
 	for case in ${*:-h264:h264_v4l2m2m:v4l2h264dec hevc:hevc_v4l2m2m:v4l2h265dec \
 		vp8:vp8_v4l2m2m:v4l2vp8dec vp9:vp9_v4l2m2m:v4l2vp9dec}; do
-		IFS=: read -r codec ff element <<<"$case"
+		codec=${case%%:*}
+		element=${case##*:}
+		ff=${case#*:}
+		ff=${ff%:*}
 		dir=${VP9_DIR%/vp9}/$codec
 		echo "== corrupt $codec streams through $ff and $element"
 		ended=0

@@ -30,7 +30,20 @@ expect_rc 0 "job_check: the decode-job protocol with a scripted daemon"
 expect_out job_check '^job_check: [0-9]+ checks passed, 0 failed$' "job_check summary"
 expect_logged_once 'contexts decoding, the limit \(max_contexts\): more get EBUSY' \
 	"the context limit is logged once for two refused contexts"
-rmmod daedalus_v4l2 && ok "rmmod after bridge_check and job_check" || bad "rmmod after job_check"
+
+echo "== kernel_fuzz: a hostile daemon and an unprivileged client at once"
+# CI's bounded slice; scripts/fuzz.sh --kernel runs 10^6 and more.
+ops=${FUZZ_OPS:-100000}
+dev=$(decoder_node)
+# As the udev rule sets it: the client side runs as nobody in group video.
+chgrp video "$dev" && chmod 0660 "$dev"
+run kernel_fuzz "$BIN/kernel_fuzz" "$dev" "$ops"
+expect_rc 0 "kernel_fuzz: $ops random operations as the daemon and as a client, every call returned"
+expect_out kernel_fuzz '^kernel_fuzz: done, every call returned$' "kernel_fuzz: both processes ended"
+run job_check_after_fuzz "$BIN/job_check"
+expect_rc 0 "after the fuzzing the module still serves the job protocol (job_check again)"
+rmmod daedalus_v4l2 && ok "rmmod after bridge_check, job_check and kernel_fuzz" ||
+	bad "rmmod after kernel_fuzz"
 
 echo "== a daemon that attaches the moment the module loads"
 # The chardev must not appear before the decoder node can take a HELLO.
