@@ -86,15 +86,16 @@ std::string CodecTable(const daedalus::v1::Stats& s) {
     const auto& n = c.counters();
     Result row;
     row.endpoint = c.codec();
-    row.row = {absl::StrFormat("%d", c.sessions_active()),
-               absl::StrFormat("%d", c.sessions_opened()),
-               absl::StrFormat("%d", n.frames_in()),
-               absl::StrFormat("%d", n.frames_out()),
-               absl::StrFormat("%.1f", c.frames_per_second()),
-               absl::StrFormat("%.2f", c.utilisation()),
-               absl::StrFormat("%.1f", n.busy_seconds()),
-               absl::StrFormat("%d", ErrorSum(n)),
-               absl::StrFormat("%d", n.pictures_flushed() + n.jobs_dropped())};
+    row.row = {
+        absl::StrFormat("%d", c.sessions_active()),
+        absl::StrFormat("%d", c.sessions_opened()),
+        absl::StrFormat("%d", n.frames_in()),
+        absl::StrFormat("%d", n.frames_out()),
+        absl::StrFormat("%.1f", c.frames_per_second()),
+        absl::StrFormat("%.2f", c.utilisation()),
+        absl::StrFormat("%.1f", n.busy_seconds()),
+        absl::StrFormat("%d", ErrorSum(n)),
+        absl::StrFormat("%d", n.pictures_flushed() + n.jobs_dropped() + n.pictures_skipped())};
     rows.push_back(row);
   }
   std::ostringstream table;
@@ -233,8 +234,10 @@ int RunStats(const Options& o, std::ostream& out, std::ostream& err) {
       d += absl::StrFormat("kernel fifo:   depth %d/%d, high-water %d\n", s.kernel().fifo_depth(),
                            s.kernel().fifo_capacity(), s.kernel().fifo_high_water());
       d += absl::StrFormat(
-          "kernel:        %d jobs timed out, %d streams failed, %d daemon attaches\n",
-          s.kernel().jobs_timed_out(), s.kernel().streams_failed(), s.kernel().daemon_attaches());
+          "kernel:        %d jobs timed out, %d streams failed, %d daemon attaches, %d streams "
+          "resumed\n",
+          s.kernel().jobs_timed_out(), s.kernel().streams_failed(), s.kernel().daemon_attaches(),
+          s.kernel().streams_resumed());
     } else {
       d += "kernel fifo:   - (kernel link down)\n";
     }

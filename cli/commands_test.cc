@@ -102,7 +102,7 @@ TEST_F(CommandsTest, StatsShowsTotalsLatencyAndContexts) {
   EXPECT_THAT(text, HasSubstr("contexts:      1 active, 2 opened, 1 closed"));
   EXPECT_THAT(text, HasSubstr("kernel fifo:   depth 2/64, high-water 5"));
   EXPECT_THAT(text, HasSubstr("kernel:        1 jobs timed out, 1 streams failed, 2 daemon "
-                              "attaches\n"));
+                              "attaches, 1 streams resumed\n"));
   EXPECT_THAT(text, HasSubstr("utilisation:   0.50 decoders busy over the last seconds; 2.5 s "
                               "busy in all\n"));
   // A row per codec: sessions, frames, utilisation, errors, dropped.

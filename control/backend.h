@@ -42,6 +42,9 @@ struct DecodeCounters {
   // By reason ("corrupt_bitstream", ...); every reason present, zero or not.
   std::map<std::string, uint64_t> errors;
   uint64_t flushes = 0, pictures_flushed = 0, format_changes = 0;
+  // Pictures dropped before the next key frame of a stream resumed after
+  // a daemon restart.
+  uint64_t pictures_skipped = 0;
   // Wall time the decode path spent on these jobs: inside libavcodec and
   // writing pictures. Its rate is the decoder's utilisation (1.0: one
   // decoder busy all the time).

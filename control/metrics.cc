@@ -158,7 +158,8 @@ std::vector<MetricFamily> StatsCollector::Collect() const {
   MetricFamily& dropped =
       f.Add("daedalus_frames_dropped_total",
             "Frames that never reached a client, by codec and reason: flushed (decoded pictures a "
-            "seek threw away), client_gone (jobs whose client left before the answer).",
+            "seek threw away), client_gone (jobs whose client left before the answer), resumed "
+            "(pictures before the key frame where a stream resumed after a daemon restart).",
             MetricType::Counter);
   for (const auto& [codec, c] : codecs) {
     std::map<std::string, uint64_t> reasons(c.counters().errors().begin(),
@@ -172,6 +173,9 @@ std::vector<MetricFamily> StatsCollector::Collect() const {
                             {{"codec", codec}, {"reason", "flushed"}}));
     dropped.metric.push_back(Families::CounterOf(static_cast<double>(c.counters().jobs_dropped()),
                                                  {{"codec", codec}, {"reason", "client_gone"}}));
+    dropped.metric.push_back(
+        Families::CounterOf(static_cast<double>(c.counters().pictures_skipped()),
+                            {{"codec", codec}, {"reason", "resumed"}}));
   }
   f.Counter("daedalus_flushes_total", "Seeks: FLUSH messages from the kernel.", t.flushes());
   f.Counter("daedalus_format_changes_total",
@@ -232,6 +236,9 @@ std::vector<MetricFamily> StatsCollector::Collect() const {
   f.Counter("daedalus_kernel_jobs_timed_out_total",
             "Decode jobs the daemon did not answer within the kernel's timeout.",
             k.jobs_timed_out());
+  f.Counter("daedalus_kernel_streams_resumed_total",
+            "A dead daemon's decoding sessions that the next daemon resumed (recoveries).",
+            k.streams_resumed());
   f.Counter("daedalus_kernel_streams_failed_total",
             "Decoding sessions the kernel failed with EIO (daemon gone, job timed out, no format).",
             k.streams_failed());

@@ -71,6 +71,9 @@ TEST(MetricsTest, ServesEverySeriesWithConventionalNames) {
   EXPECT_THAT(text, HasSubstr("daedalus_kernel_daemon_attaches_total 2\n"));
   EXPECT_THAT(text, HasSubstr("daedalus_kernel_jobs_timed_out_total 1\n"));
   EXPECT_THAT(text, HasSubstr("daedalus_kernel_streams_failed_total 1\n"));
+  EXPECT_THAT(text, HasSubstr("daedalus_kernel_streams_resumed_total 1\n"));
+  EXPECT_THAT(text,
+              HasSubstr("daedalus_frames_dropped_total{codec=\"h264\",reason=\"resumed\"} 0"));
   EXPECT_THAT(text, HasSubstr("# TYPE daedalus_build_info gauge"));
   EXPECT_THAT(text,
               HasSubstr("daedalus_build_info{ffmpeg_version=\"Lavc-test\",version=\"9.9.9\"} 1"));

@@ -40,6 +40,7 @@ void FillKernelCounters(const ddv_stats& s, daedalus::v1::KernelCounters* out) {
   out->set_daemon_attaches(s.daemon_attaches);
   out->set_jobs_timed_out(s.jobs_timed_out);
   out->set_streams_failed(s.streams_failed);
+  out->set_streams_resumed(s.streams_resumed);
 }
 
 namespace {
@@ -56,6 +57,7 @@ void FillCounters(const DecodeCounters& c, daedalus::v1::DecodeCounters* out) {
   out->set_pictures_flushed(c.pictures_flushed);
   out->set_format_changes(c.format_changes);
   out->set_busy_seconds(c.busy_seconds);
+  out->set_pictures_skipped(c.pictures_skipped);
 }
 
 void FillHistogram(const LatencyFigures& h, daedalus::v1::Histogram* out) {

@@ -123,6 +123,7 @@ TEST(StatsSnapshotTest, SnapshotHasUptimeKernelAndProcessAndHonoursContexts) {
   EXPECT_EQ(s.kernel().daemon_attaches(), 2u);
   EXPECT_EQ(s.kernel().jobs_timed_out(), 1u);
   EXPECT_EQ(s.kernel().streams_failed(), 1u);
+  EXPECT_EQ(s.kernel().streams_resumed(), 1u);
   EXPECT_GT(s.process().resident_bytes(), 0u);
   EXPECT_EQ(s.totals().frames_in(), 10u);
   EXPECT_EQ(s.contexts_size(), 1);

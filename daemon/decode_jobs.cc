@@ -92,6 +92,8 @@ std::optional<ddv_decode_done> DecodeJobs::RunJob(const ddv_decode& req, JobIo& 
   done.ctx_id = req.ctx_id;
   done.job_id = req.job_id;
 
+  // A context a dead daemon served: this daemon starts it afresh, mid-stream.
+  if (req.flags & DDV_DECODE_RESUME) Close(req.ctx_id);
   absl::StatusOr<Context*> ctx = GetContext(req.ctx_id, req.codec);
   if (!ctx.ok()) {
     Log(Severity::kError, absl::StrFormat("context %d: %s", req.ctx_id, ctx.status().message()));
@@ -101,9 +103,18 @@ std::optional<ddv_decode_done> DecodeJobs::RunJob(const ddv_decode& req, JobIo& 
     return done;
   }
   Context& c = **ctx;
+  if (req.flags & DDV_DECODE_RESUME) {
+    c.resuming = true;
+    Log(Severity::kInfo,
+        absl::StrFormat("context %d: resuming a stream the last daemon left, from its next key "
+                        "frame",
+                        req.ctx_id));
+  }
 
+  size_t skipped = 0;
   if (req.flags & DDV_DECODE_SRC) {
     Step step = DecodeBitstream(req, io, c, done);
+    skipped += DropUntilKeyFrame(req.ctx_id, c);
     if (step == Step::kGone) return std::nullopt;
     if (step == Step::kAnswer) return done;
   }
@@ -124,6 +135,7 @@ std::optional<ddv_decode_done> DecodeJobs::RunJob(const ddv_decode& req, JobIo& 
   if ((req.flags & DDV_DECODE_DRAIN) && !c.drained) {
     (void)c.decoder->Drain(&c.pending);  // errors were counted per frame
     c.drained = true;
+    skipped += DropUntilKeyFrame(req.ctx_id, c);
   }
   if (c.pending.empty() && !c.announced && !(done.flags & DDV_DONE_FATAL)) {
     // No picture yet, but the headers say what the pictures will be.
@@ -147,7 +159,29 @@ std::optional<ddv_decode_done> DecodeJobs::RunJob(const ddv_decode& req, JobIo& 
     done.flags |= DDV_DONE_LAST;
     c.drained = false;  // the decoder takes new input again
   }
+  // A picture dropped while resuming: its CAPTURE buffer comes back
+  // empty, flagged ERROR, so the client sees where pictures are missing.
+  if (skipped && (req.flags & DDV_DECODE_DST) &&
+      !(done.flags & (DDV_DONE_PICTURE | DDV_DONE_LAST | DDV_DONE_FORMAT | DDV_DONE_FATAL)))
+    done.flags |= DDV_DONE_SKIPPED;
   return done;
+}
+
+size_t DecodeJobs::DropUntilKeyFrame(uint32_t id, Context& c) {
+  size_t dropped = 0;
+  while (c.resuming && !c.pending.empty()) {
+    if (c.pending.front().frame->key_frame) {
+      c.resuming = false;
+      Log(Severity::kInfo,
+          absl::StrFormat("context %d: resumed at a key frame, %d pictures dropped before it", id,
+                          dropped));
+      break;
+    }
+    c.pending.pop_front();
+    dropped++;
+  }
+  if (dropped) stats_.PicturesSkipped(id, dropped);
+  return dropped;
 }
 
 DecodeJobs::Step DecodeJobs::DecodeBitstream(const ddv_decode& req, JobIo& io, Context& c,

@@ -74,6 +74,9 @@ class DecodeJobs {
     std::deque<decode::Picture> pending;
     std::optional<decode::PictureFormat> announced;  // last DDV_DONE_FORMAT
     bool drained = false;                            // Drain() ran for the current drain
+    // A dead daemon's stream picked up mid-way (DDV_DECODE_RESUME): until
+    // a key frame, pictures may lack their references and are dropped.
+    bool resuming = false;
   };
 
   // What a step of a job leaves to do: go on with the next step, answer
@@ -84,6 +87,9 @@ class DecodeJobs {
   // another codec for a new stream gets a new decoder.
   absl::StatusOr<Context*> GetContext(uint32_t id, uint32_t fourcc);
   std::optional<ddv_decode_done> RunJob(const ddv_decode& request, JobIo& io);
+  // While the context resumes a stream, drops the pictures before its
+  // first key frame; how many.
+  size_t DropUntilKeyFrame(uint32_t id, Context& c);
   // Reads the job's OUTPUT buffer and decodes it.
   Step DecodeBitstream(const ddv_decode& request, JobIo& io, Context& c, ddv_decode_done& done);
   // Announces the next picture's format, or writes the picture into the

@@ -59,12 +59,14 @@ struct Outcome {
   std::vector<uint64_t> timestamps;
   int formats = 0;
   int errors = 0;
+  int skipped = 0;  // DDV_DONE_SKIPPED answers
   bool last = false;
 };
 
 // Plays the kernel: jobs until the drain ends with LAST.
+// `first_flags` go on the first job (DDV_DECODE_RESUME).
 Outcome Play(DecodeJobs& jobs, FakeJobIo& io, const std::vector<testing::CompressedFrame>& frames,
-             uint32_t ctx = 1, uint32_t codec = V4L2_PIX_FMT_VP9) {
+             uint32_t ctx = 1, uint32_t codec = V4L2_PIX_FMT_VP9, uint32_t first_flags = 0) {
   Outcome out;
   bool header = true;
   size_t next = 0;
@@ -73,6 +75,7 @@ Outcome Play(DecodeJobs& jobs, FakeJobIo& io, const std::vector<testing::Compres
     req.codec = codec;
     req.ctx_id = ctx;
     req.job_id = job;
+    if (job == 1) req.flags |= first_flags;
     if (next < frames.size()) {
       req.flags |= DDV_DECODE_SRC;
       io.src = frames[next].data;
@@ -104,6 +107,7 @@ Outcome Play(DecodeJobs& jobs, FakeJobIo& io, const std::vector<testing::Compres
                    {}};
     }
     if (done->flags & DDV_DONE_PICTURE) out.timestamps.push_back(done->timestamp);
+    if (done->flags & DDV_DONE_SKIPPED) out.skipped++;
     out.last = done->flags & DDV_DONE_LAST;
     // The LAST buffer is always empty.
     if (out.last) {
@@ -318,6 +322,35 @@ TEST(DecodeJobsTest, GoneJobsGetNoAnswer) {
   EXPECT_FALSE(jobs.Run(req, io).has_value());
   control::DecodeFigures snap = stats.Snapshot(true);
   EXPECT_EQ(snap.totals.jobs_dropped, 1u);
+}
+
+// A dead daemon's stream resumed mid-way (DDV_DECODE_RESUME), between two
+// key frames of a VP8 stream (no reordering: picture i is frame i): no
+// picture before the next key frame, every one from it bit-exact.
+TEST(DecodeJobsTest, AResumedStreamStartsAtItsNextKeyFrame) {
+  testing::ConformanceStream info{
+      "vp8", "vp80-00-comprehensive-015.ivf",
+      testing::CodecDir("vp8") + "/conformance/vp80-00-comprehensive-015.ivf", "yuv420p"};
+  auto want = testing::ReferenceMd5s(info);
+  ASSERT_TRUE(want.ok()) << want.status();
+  auto frames = testing::ReadStream(info.path);
+  ASSERT_TRUE(frames.ok()) << frames.status();
+  // Resume a few frames after the first key frame that follows frame 0.
+  size_t key = 1;
+  while (key < frames->size() && !(*frames)[key].keyframe) key++;
+  ASSERT_LT(key, frames->size()) << "the stream needs a second key frame";
+  size_t from = key + 5, next_key = from;
+  while (next_key < frames->size() && !(*frames)[next_key].keyframe) next_key++;
+  ASSERT_LT(next_key, frames->size()) << "and a third";
+  std::vector<testing::CompressedFrame> tail(frames->begin() + static_cast<long>(from),
+                                             frames->end());
+  DecodeStats stats;
+  DecodeJobs jobs({1}, stats);
+  FakeJobIo io;
+  Outcome out = Play(jobs, io, tail, 1, V4L2_PIX_FMT_VP8, DDV_DECODE_RESUME);
+  EXPECT_TRUE(out.last);
+  std::vector<std::string> expected(want->begin() + static_cast<long>(next_key), want->end());
+  EXPECT_EQ(io.written, expected) << "resumed at frame " << from << ", next key frame " << next_key;
 }
 
 TEST(DecodeJobsTest, MoreBitstreamThanAnOutputBufferHoldsFailsTheContext) {

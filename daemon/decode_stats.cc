@@ -192,6 +192,11 @@ void DecodeStats::Flushed(uint32_t ctx, size_t pictures_dropped) {
   }
 }
 
+void DecodeStats::PicturesSkipped(uint32_t ctx, size_t pictures) {
+  absl::MutexLock lock(&mu_);
+  for (Counters* n : CountersOf(ctx)) n->pictures_skipped += pictures;
+}
+
 control::DecodeCounters DecodeStats::FiguresOf(const Counters& c) {
   control::DecodeCounters out;
   out.jobs = c.jobs;
@@ -204,6 +209,7 @@ control::DecodeCounters DecodeStats::FiguresOf(const Counters& c) {
   out.flushes = c.flushes;
   out.pictures_flushed = c.pictures_flushed;
   out.format_changes = c.format_changes;
+  out.pictures_skipped = c.pictures_skipped;
   out.busy_seconds = absl::ToDoubleSeconds(c.busy);
   return out;
 }

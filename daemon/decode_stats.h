@@ -73,6 +73,9 @@ class DecodeStats {
   // The job's client was gone before the answer.
   void JobDropped(uint32_t ctx);
   void Flushed(uint32_t ctx, size_t pictures_dropped);
+  // Pictures dropped while resuming a dead daemon's stream (before its
+  // next key frame).
+  void PicturesSkipped(uint32_t ctx, size_t pictures);
 
   // Totals, histograms and (if asked) contexts.
   control::DecodeFigures Snapshot(bool with_contexts) const;
@@ -82,7 +85,7 @@ class DecodeStats {
     uint64_t jobs = 0, jobs_dropped = 0;
     uint64_t frames_in = 0, bytes_in = 0, frames_out = 0, bytes_out = 0;
     std::array<uint64_t, 3> errors = {};
-    uint64_t flushes = 0, pictures_flushed = 0, format_changes = 0;
+    uint64_t flushes = 0, pictures_flushed = 0, format_changes = 0, pictures_skipped = 0;
     absl::Duration busy;
   };
   // A codec's counters and its sessions (contexts) so far.

@@ -137,6 +137,11 @@ void KernelLink::OnHelloAck(const protocol::Message& msg) {
   Log(Severity::kInfo, absl::StrFormat("kernel link up: %s, module %s, protocol %d, FIFO %d",
                                        options_.device, hello_ack_.module_version,
                                        hello_ack_.proto_version, hello_ack_.fifo_capacity));
+  if (hello_ack_.flags & DDV_HELLO_RECOVERY) {
+    Log(Severity::kInfo,
+        absl::StrFormat("streams survive a daemon restart: the kernel keeps them %d ms",
+                        hello_ack_.recovery_ms));
+  }
 }
 
 void KernelLink::OnPingResult(const protocol::Message& msg) {

@@ -104,6 +104,8 @@ Message MakeHello(uint32_t cookie, std::string_view daemon_version,
                   const std::vector<ddv_codec_caps>& codecs) {
   ddv_hello hello = {};
   hello.proto_version = DDV_PROTO_VERSION;
+  // This daemon resumes streams a dead daemon left (DecodeJobs).
+  hello.flags = DDV_HELLO_RECOVERY;
   for (const ddv_codec_caps& c : codecs) {
     if (hello.num_codecs == DDV_MAX_CODECS) break;
     hello.codecs[hello.num_codecs++] = c;

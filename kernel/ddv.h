@@ -49,9 +49,12 @@ struct ddv_msg {
  * @ping_timeout: expires PINGs that got no PONG in time
  * @daemon_version: what the attached daemon announced in its HELLO
  * @stats: counters exported through DDV_IOC_GET_STATS
+ * @recovery: the attached daemon announced DDV_HELLO_RECOVERY and the
+ *	module resumes its streams should it die
  * @jobs_timed_out: decode jobs failed by their watchdog; atomic, as the
  *	contexts count under their own locks
  * @streams_failed: decoding contexts failed with EIO; atomic, as above
+ * @streams_resumed: a dead daemon's contexts the next one resumed; atomic
  * @debugfs: this module's debugfs directory, or NULL
  * @test_release_delay_ms: test hook (debugfs release_delay_ms): how long
  *	the close of a context is held where its queues are freed; 0 normally
@@ -78,8 +81,10 @@ struct ddv_bridge {
 	struct delayed_work ping_timeout;
 	char daemon_version[DDV_VERSION_LEN];
 	struct ddv_stats stats;
+	bool recovery;
 	atomic64_t jobs_timed_out;
 	atomic64_t streams_failed;
+	atomic64_t streams_resumed;
 	struct dentry *debugfs;
 	u32 test_release_delay_ms;
 	u32 test_watchdog_delay_ms;

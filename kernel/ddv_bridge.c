@@ -231,10 +231,13 @@ static int ddv_open(struct inode *inode, struct file *file)
 static int ddv_release(struct inode *inode, struct file *file)
 {
 	struct ddv_bridge *br = ddv_from_file(file);
+	bool keep;
 
 	mutex_lock(&br->attach_lock);
 	mutex_lock(&br->lock);
 	br->attached = false;
+	keep = br->recovery;
+	br->recovery = false;
 	ddv_ping_cancel_all(br);
 	ddv_fifo_purge(br);
 	if (br->daemon_version[0])
@@ -244,7 +247,7 @@ static int ddv_release(struct inode *inode, struct file *file)
 	if (READ_ONCE(br->test_detach_delay_ms))
 		msleep(READ_ONCE(br->test_detach_delay_ms));
 	ddv_ping_flush_work(br);
-	ddv_v4l2_daemon_gone(br);
+	ddv_v4l2_daemon_gone(br, keep);
 	mutex_unlock(&br->attach_lock);
 	return 0;
 }
@@ -304,7 +307,7 @@ static int ddv_handle_hello(struct ddv_bridge *br, u32 cookie, const void *paylo
 	struct ddv_msg *msg;
 	unsigned int i;
 
-	if (len != sizeof(*hello) || hello->flags || hello->reserved ||
+	if (len != sizeof(*hello) || (hello->flags & ~DDV_HELLO_RECOVERY) || hello->reserved ||
 	    !memchr(hello->daemon_version, '\0', sizeof(hello->daemon_version)) ||
 	    !hello->num_codecs || hello->num_codecs > DDV_MAX_CODECS) {
 		br->stats.err_bad_payload++;
@@ -331,6 +334,11 @@ static int ddv_handle_hello(struct ddv_bridge *br, u32 cookie, const void *paylo
 		return -ENOBUFS;
 	}
 	strscpy(ack.module_version, DDV_MODULE_VERSION, sizeof(ack.module_version));
+	/* Streams outlive this daemon if it can resume them and the window is on. */
+	if ((hello->flags & DDV_HELLO_RECOVERY) && ddv_recovery_window_ms()) {
+		ack.flags = DDV_HELLO_RECOVERY;
+		ack.recovery_ms = ddv_recovery_window_ms();
+	}
 	msg = ddv_msg_alloc(DDV_MSG_HELLO_ACK, cookie, &ack, sizeof(ack));
 	if (!msg)
 		return -ENOMEM;
@@ -339,6 +347,7 @@ static int ddv_handle_hello(struct ddv_bridge *br, u32 cookie, const void *paylo
 		pr_info("daemon '%s' attached, protocol %u\n", hello->daemon_version,
 			hello->proto_version);
 	strscpy(br->daemon_version, hello->daemon_version, sizeof(br->daemon_version));
+	br->recovery = ack.flags & DDV_HELLO_RECOVERY;
 	ddv_v4l2_set_codecs(br, hello->codecs, hello->num_codecs);
 	ddv_fifo_push(br, msg);
 	return 0;
@@ -398,6 +407,7 @@ static ssize_t ddv_write(struct file *file, const char __user *buf, size_t count
 	struct ddv_bridge *br = ddv_from_file(file);
 	struct ddv_msg_header hdr;
 	void *payload = NULL;
+	bool hello = false, resume = false;
 	int ret;
 
 	if (count < sizeof(hdr)) {
@@ -437,9 +447,14 @@ static ssize_t ddv_write(struct file *file, const char __user *buf, size_t count
 	if (!ret) {
 		br->stats.msgs_from_daemon++;
 		br->stats.bytes_from_daemon += count;
+		hello = hdr.type == DDV_MSG_HELLO;
+		resume = br->recovery;
 	}
 	mutex_unlock(&br->lock);
 	kvfree(payload);
+	/* Contexts a dead daemon left: resumed by this one, or failed now. */
+	if (hello)
+		ddv_v4l2_daemon_back(br, resume);
 	return ret ? ret : count;
 }
 
@@ -469,6 +484,7 @@ void ddv_bridge_stats(struct ddv_bridge *br, struct ddv_stats *snap)
 	snap->fifo_capacity = DDV_FIFO_CAPACITY;
 	snap->jobs_timed_out = atomic64_read(&br->jobs_timed_out);
 	snap->streams_failed = atomic64_read(&br->streams_failed);
+	snap->streams_resumed = atomic64_read(&br->streams_resumed);
 }
 
 static long ddv_ioctl(struct file *file, unsigned int cmd, unsigned long arg)

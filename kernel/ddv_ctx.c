@@ -258,6 +258,7 @@ int ddv_ctx_release(struct file *file)
 	mutex_unlock(&ctx->lock);
 	ddv_ctx_test_hold(ctx);
 	cancel_delayed_work_sync(&ctx->watchdog);
+	cancel_work_sync(&ctx->kick);
 
 	mutex_lock(&dev->lock);
 	idr_remove(&dev->ctxs, ctx->id);

@@ -66,8 +66,8 @@ static int ddv_stats_show(struct seq_file *s, void *unused)
 		   st.err_unmatched_pong, st.pings_sent, st.pongs_matched);
 	seq_printf(s, "pings_timed_out %llu\nmsgs_dropped %llu\ndaemon_attaches %llu\n",
 		   st.pings_timed_out, st.msgs_dropped, st.daemon_attaches);
-	seq_printf(s, "jobs_timed_out %llu\nstreams_failed %llu\n",
-		   st.jobs_timed_out, st.streams_failed);
+	seq_printf(s, "jobs_timed_out %llu\nstreams_failed %llu\nstreams_resumed %llu\n",
+		   st.jobs_timed_out, st.streams_failed, st.streams_resumed);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(ddv_stats);

@@ -50,11 +50,16 @@ void ddv_ctx_send(struct ddv_ctx *ctx, u32 type)
 		ddv_bridge_send_ctx(ctx->dev->br, type, &m);
 }
 
-/*
- * Marks the context failed: both queues return EIO from now on and wake
- * everyone waiting on them. Context: state_lock held.
+/**
+ * __ddv_ctx_fatal() - fail a context
+ * @ctx: the context
+ * @err: why, as an errno (for the log)
+ * @why: why, in words
+ *
+ * Both queues return EIO from now on and wake everyone waiting on them.
+ * Context: state_lock held.
  */
-static void __ddv_ctx_fatal(struct ddv_ctx *ctx, int err, const char *why)
+void __ddv_ctx_fatal(struct ddv_ctx *ctx, int err, const char *why)
 {
 	lockdep_assert_held(&ctx->state_lock);
 	if (ctx->released)
@@ -68,12 +73,19 @@ static void __ddv_ctx_fatal(struct ddv_ctx *ctx, int err, const char *why)
 	vb2_queue_error(v4l2_m2m_get_dst_vq(ctx->fh.m2m_ctx));
 }
 
-/*
- * Ends the running job: returns its unused buffers with an error, fails the
- * context and lets mem2mem go on. Context: state_lock held; the caller
- * calls v4l2_m2m_job_finish() after unlocking if this returns true.
+/**
+ * __ddv_job_fail() - end the running job and fail its context
+ * @ctx: the context
+ * @err: why, as an errno (for the log)
+ * @why: why, in words
+ *
+ * Returns the job's unused buffers with an error, fails the context and
+ * lets mem2mem go on. Context: state_lock held.
+ *
+ * Return: true if there was a job; the caller then calls
+ * v4l2_m2m_job_finish() after unlocking.
  */
-static bool __ddv_job_fail(struct ddv_ctx *ctx, int err, const char *why)
+bool __ddv_job_fail(struct ddv_ctx *ctx, int err, const char *why)
 {
 	struct v4l2_m2m_ctx *m2m = ctx->fh.m2m_ctx;
 
@@ -109,6 +121,11 @@ static void ddv_watchdog(struct work_struct *work)
 	if (delay)
 		msleep(delay);
 	mutex_lock(&ctx->state_lock);
+	if (ctx->orphaned) {
+		/* Its daemon died: the recovery window bounds the wait now. */
+		mutex_unlock(&ctx->state_lock);
+		return;
+	}
 	if (ctx->job_active && time_before(jiffies, ctx->job_deadline))
 		mod_delayed_work(system_wq, &ctx->watchdog, ctx->job_deadline - jiffies);
 	else
@@ -140,6 +157,7 @@ static unsigned long ddv_job_timeout(const struct ddv_ctx *ctx)
 void ddv_job_init(struct ddv_ctx *ctx)
 {
 	INIT_DELAYED_WORK(&ctx->watchdog, ddv_watchdog);
+	ddv_recovery_init_ctx(ctx);
 }
 
 /* Gives a CAPTURE buffer back to the client, next in sequence order. */
@@ -164,14 +182,15 @@ void ddv_job_run(struct ddv_ctx *ctx)
 {
 	struct v4l2_m2m_ctx *m2m = ctx->fh.m2m_ctx;
 	struct vb2_v4l2_buffer *src, *dst = NULL;
-	struct ddv_decode req = {};
-	int ret;
+	bool finish;
 
 	mutex_lock(&ctx->state_lock);
 	src = v4l2_m2m_next_src_buf(m2m);
 	if (ctx->state == DDV_STATE_DECODING)
 		dst = v4l2_m2m_next_dst_buf(m2m);
-	if (ctx->fatal || (!src && !ctx->drain) || (ctx->state == DDV_STATE_DECODING && !dst)) {
+	/* No job starts while a dead daemon's contexts wait for the next. */
+	if (ctx->fatal || ctx->orphaned || READ_ONCE(ctx->dev->recovering) ||
+	    (!src && !ctx->drain) || (ctx->state == DDV_STATE_DECODING && !dst)) {
 		/* job_ready() saw a state that has changed since. */
 		mutex_unlock(&ctx->state_lock);
 		v4l2_m2m_job_finish(ctx->dev->m2m_dev, m2m);
@@ -189,8 +208,38 @@ void ddv_job_run(struct ddv_ctx *ctx)
 		return;
 	}
 
+	finish = __ddv_job_send(ctx, src, dst);
+	mutex_unlock(&ctx->state_lock);
+	if (finish)
+		v4l2_m2m_job_finish(ctx->dev->m2m_dev, m2m);
+}
+
+/**
+ * __ddv_job_send() - send the DECODE of a job and make it the running one
+ * @ctx: the context
+ * @src: the job's OUTPUT buffer, or NULL for a drain
+ * @dst: the job's CAPTURE buffer, or NULL
+ *
+ * Also sends a running job again to the daemon that resumes a dead
+ * daemon's context (ddv_recovery.c), under a new job id. The first DECODE
+ * after a daemon died is flagged DDV_DECODE_RESUME. A job that cannot be
+ * queued fails (no daemon, or no memory). Context: state_lock held.
+ *
+ * Return: true if the job failed; the caller then calls
+ * v4l2_m2m_job_finish() after unlocking.
+ */
+bool __ddv_job_send(struct ddv_ctx *ctx, struct vb2_v4l2_buffer *src,
+		    struct vb2_v4l2_buffer *dst)
+{
+	struct v4l2_m2m_ctx *m2m = ctx->fh.m2m_ctx;
+	struct ddv_decode req = {};
+	int ret;
+
+	lockdep_assert_held(&ctx->state_lock);
 	req.ctx_id = ctx->id;
 	req.job_id = ++ctx->next_job_id;
+	if (ctx->resume)
+		req.flags |= DDV_DECODE_RESUME;
 	if (src) {
 		struct ddv_src_meta *meta = &ctx->src_meta[req.job_id % DDV_SRC_META];
 
@@ -223,21 +272,16 @@ void ddv_job_run(struct ddv_ctx *ctx)
 	ctx->job_written = false;
 
 	ret = ddv_bridge_send(ctx->dev->br, DDV_MSG_DECODE, req.job_id, &req, sizeof(req));
+	if (ret)
+		return __ddv_job_fail(ctx, ret, ret == -ENOTCONN ?
+				      "no daemon: is daedalusd running?" :
+				      "cannot queue a job for the daemon");
 	/* Only a daemon that got a DECODE has state to flush or close. */
-	ctx->jobs_sent |= !ret;
-	if (ret) {
-		bool finish = __ddv_job_fail(ctx, ret, ret == -ENOTCONN ?
-					     "no daemon: is daedalusd running?" :
-					     "cannot queue a job for the daemon");
-
-		mutex_unlock(&ctx->state_lock);
-		if (finish)
-			v4l2_m2m_job_finish(ctx->dev->m2m_dev, m2m);
-		return;
-	}
+	ctx->jobs_sent = true;
+	ctx->resume = false;
 	ctx->job_deadline = jiffies + ddv_job_timeout(ctx);
 	mod_delayed_work(system_wq, &ctx->watchdog, ctx->job_deadline - jiffies);
-	mutex_unlock(&ctx->state_lock);
+	return false;
 }
 
 static void ddv_queue_event(struct ddv_ctx *ctx, u32 type)
@@ -364,6 +408,14 @@ static void ddv_new_format(struct ddv_ctx *ctx, const struct ddv_stream_format *
 		__ddv_ctx_fatal(ctx, -E2BIG, "stream larger than the node's maximum size");
 		return;
 	}
+	/*
+	 * The format the stream already has, announced again (by a new daemon
+	 * resuming the stream): nothing changes, no second SOURCE_CHANGE.
+	 */
+	if (ctx->state != DDV_STATE_HEADER && w == ctx->dst_fmt.width &&
+	    h == ctx->dst_fmt.height && !memcmp(&kind, &ctx->kind, sizeof(kind)) &&
+	    ddv_dst_format_ok(&kind, ctx->dst_fmt.pixelformat))
+		return;
 	/* The client's CAPTURE format if it carries the stream, else the first. */
 	ctx->kind = kind;
 	fourcc = ddv_dst_format_ok(&kind, ctx->dst_fmt.pixelformat) ? ctx->dst_fmt.pixelformat :
@@ -422,8 +474,12 @@ static int ddv_job_complete(struct ddv_ctx *ctx, const struct ddv_decode_done *d
 	struct v4l2_m2m_ctx *m2m = ctx->fh.m2m_ctx;
 	u32 flags = done->flags;
 
-	if (!ctx->job_active || ctx->job_id != done->job_id)
+	if (!ctx->job_active || ctx->job_id != done->job_id || ctx->orphaned)
 		return -ENOENT;
+	/* A dropped picture is not a picture, nor the end, nor a format. */
+	if ((flags & DDV_DONE_SKIPPED) &&
+	    (flags & (DDV_DONE_PICTURE | DDV_DONE_LAST | DDV_DONE_FORMAT)))
+		return -EINVAL;
 	/* A picture the daemon never wrote would show the buffer's old bytes. */
 	if ((flags & DDV_DONE_PICTURE) && ctx->job_dst && !ctx->job_written)
 		return -EINVAL;
@@ -464,6 +520,12 @@ static int ddv_job_complete(struct ddv_ctx *ctx, const struct ddv_decode_done *d
 				     ctx->job_layout.sizeimage : 0,
 				     done->timestamp, (flags & DDV_DONE_PICTURE) ?
 				     done->field : V4L2_FIELD_NONE, flags & DDV_DONE_LAST);
+		/* A resumed stream's picture before its key frame: flagged. */
+		if (ctx->job_dst && (flags & DDV_DONE_SKIPPED)) {
+			ddv_dst_return(ctx, ctx->job_dst, 0, V4L2_FIELD_NONE,
+				       VB2_BUF_STATE_ERROR);
+			ctx->job_dst = NULL;
+		}
 	}
 	ctx->job_active = false;
 	ctx->job_src = NULL;
@@ -518,7 +580,7 @@ static struct ddv_ctx *ddv_job_lock(struct ddv_bridge *br, u32 ctx_id, u32 job_i
 	if (!ctx)
 		return ERR_PTR(-ENOENT);
 	mutex_lock(&ctx->state_lock);
-	if (!ctx->job_active || ctx->job_id != job_id) {
+	if (!ctx->job_active || ctx->job_id != job_id || ctx->orphaned) {
 		mutex_unlock(&ctx->state_lock);
 		ddv_ctx_put(ctx);
 		return ERR_PTR(-ESTALE);
@@ -764,33 +826,4 @@ long ddv_v4l2_write_picture(struct ddv_bridge *br, void __user *arg)
 out:
 	ddv_job_unlock(ctx);
 	return ret;
-}
-
-/* One context of a daemon that is gone. Context: dev->lock held. */
-static void ddv_ctx_daemon_gone(struct ddv_ctx *ctx)
-{
-	bool finish;
-
-	mutex_lock(&ctx->state_lock);
-	finish = __ddv_job_fail(ctx, -EPIPE, "the daemon went away");
-	if (ctx->jobs_sent)
-		__ddv_ctx_fatal(ctx, -EPIPE, "the daemon went away");
-	mutex_unlock(&ctx->state_lock);
-	if (finish)
-		v4l2_m2m_job_finish(ctx->dev->m2m_dev, ctx->fh.m2m_ctx);
-}
-
-/**
- * ddv_v4l2_daemon_gone() - the daemon closed the chardev or died
- * @br: the bridge
- *
- * Every context it served loses its decoder state: running jobs end with
- * errors, and those contexts fail (EIO), waking every waiter.
- *
- * Context: process context; bridge lock NOT held.
- */
-void ddv_v4l2_daemon_gone(struct ddv_bridge *br)
-{
-	if (br->v4l2)
-		ddv_ctx_for_each(br->v4l2, ddv_ctx_daemon_gone);
 }

@@ -185,7 +185,8 @@ static int ddv_job_ready(void *priv)
 	bool src = v4l2_m2m_num_src_bufs_ready(m2m) > 0;
 	bool dst = v4l2_m2m_num_dst_bufs_ready(m2m) > 0;
 
-	if (READ_ONCE(ctx->fatal))
+	/* No job starts while a dead daemon's contexts wait for the next. */
+	if (READ_ONCE(ctx->fatal) || READ_ONCE(ctx->orphaned) || READ_ONCE(ctx->dev->recovering))
 		return 0;
 	switch (READ_ONCE(ctx->state)) {
 	case DDV_STATE_HEADER:
@@ -204,9 +205,16 @@ static void ddv_device_run(void *priv)
 	ddv_job_run(priv);
 }
 
-/* Nothing to abort: the daemon's answer or the watchdog ends the job. */
+/*
+ * The daemon's answer or the watchdog ends a job; only the job of a dead
+ * daemon's context, which no one will answer, ends here.
+ */
 static void ddv_job_abort(void *priv)
 {
+	struct ddv_ctx *ctx = priv;
+
+	if (ddv_recovery_abort(ctx))
+		v4l2_m2m_job_finish(ctx->dev->m2m_dev, ctx->fh.m2m_ctx);
 }
 
 const struct v4l2_m2m_ops ddv_m2m_ops = {

@@ -350,6 +350,7 @@ int ddv_v4l2_init(struct ddv_bridge *br)
 	mutex_init(&dev->lock);
 	mutex_init(&dev->codecs_lock);
 	idr_init(&dev->ctxs);
+	ddv_recovery_init(dev);
 	dev->num_codecs = ddv_codecs_default(dev->codecs);
 	dev->br = br;
 	/* Named here: the parent has no driver to take a name from. */
@@ -415,6 +416,7 @@ void ddv_v4l2_exit(struct ddv_bridge *br)
 	if (!dev)
 		return;
 	br->v4l2 = NULL;
+	ddv_recovery_exit(dev);
 	ddv_media_exit(dev);
 	video_unregister_device(&dev->vfd);
 	v4l2_device_unregister(&dev->v4l2_dev);

@@ -139,6 +139,10 @@ enum ddv_state {
  *	next claim that fits
  * @codecs: the OUTPUT formats offered (ddv_v4l2_set_codecs())
  * @num_codecs: entries of @codecs
+ * @recovering: a daemon died and its contexts wait for the next one
+ *	(ddv_recovery.c); no job starts meanwhile. Written under @lock, read
+ *	locklessly by the job scheduling
+ * @recovery_timeout: ends the wait after recovery_ms
  */
 struct ddv_dev {
 	struct platform_device *pdev;
@@ -156,6 +160,8 @@ struct ddv_dev {
 	bool claim_limit_logged;
 	struct ddv_codec_caps codecs[DDV_MAX_CODECS];
 	u32 num_codecs;
+	bool recovering;
+	struct delayed_work recovery_timeout;
 };
 
 /**
@@ -204,6 +210,10 @@ struct ddv_dev {
  * @job_deadline: jiffies by which the daemon must answer the job
  * @src_meta: metadata of recent OUTPUT buffers, by job id
  * @watchdog: fails a job the daemon does not answer in time
+ * @orphaned: the daemon that served this context died; it waits for the
+ *	next one (ddv_recovery.c), its running job kept
+ * @resume: the next DECODE sent is flagged DDV_DECODE_RESUME
+ * @kick: lets mem2mem look at the context again once a recovery ends
  */
 struct ddv_ctx {
 	struct v4l2_fh fh;
@@ -240,6 +250,9 @@ struct ddv_ctx {
 	unsigned long job_deadline;
 	struct ddv_src_meta src_meta[DDV_SRC_META];
 	struct delayed_work watchdog;
+	bool orphaned;
+	bool resume;
+	struct work_struct kick;
 };
 
 static inline struct ddv_ctx *ddv_ctx_of(struct file *file)
@@ -276,16 +289,27 @@ int ddv_queue_init(void *priv, struct vb2_queue *src_vq, struct vb2_queue *dst_v
 /* ddv_job.c: jobs with the daemon */
 void ddv_job_run(struct ddv_ctx *ctx);
 void ddv_job_init(struct ddv_ctx *ctx);
+bool __ddv_job_send(struct ddv_ctx *ctx, struct vb2_v4l2_buffer *src,
+		    struct vb2_v4l2_buffer *dst);
+bool __ddv_job_fail(struct ddv_ctx *ctx, int err, const char *why);
+void __ddv_ctx_fatal(struct ddv_ctx *ctx, int err, const char *why);
 void ddv_ctx_send(struct ddv_ctx *ctx, u32 type);
 void ddv_cap_dequeued(struct ddv_ctx *ctx, u32 sequence);
 void ddv_cap_stopped(struct ddv_ctx *ctx);
 
 int ddv_v4l2_init(struct ddv_bridge *br);
 void ddv_v4l2_exit(struct ddv_bridge *br);
+/* ddv_recovery.c: streams that outlive their daemon */
+u32 ddv_recovery_window_ms(void);
+void ddv_v4l2_daemon_gone(struct ddv_bridge *br, bool keep);
+void ddv_v4l2_daemon_back(struct ddv_bridge *br, bool resume);
+void ddv_recovery_init(struct ddv_dev *dev);
+void ddv_recovery_exit(struct ddv_dev *dev);
+void ddv_recovery_init_ctx(struct ddv_ctx *ctx);
+bool ddv_recovery_abort(struct ddv_ctx *ctx);
 int ddv_v4l2_job_done(struct ddv_bridge *br, const void *payload, u32 len);
 long ddv_v4l2_read_src(struct ddv_bridge *br, void __user *arg);
 long ddv_v4l2_write_picture(struct ddv_bridge *br, void __user *arg);
-void ddv_v4l2_daemon_gone(struct ddv_bridge *br);
 void ddv_v4l2_set_codecs(struct ddv_bridge *br, const struct ddv_codec_caps *caps, u32 n);
 
 #else /* !CONFIG_V4L2_MEM2MEM_DEV */
@@ -313,7 +337,12 @@ static inline long ddv_v4l2_write_picture(struct ddv_bridge *br, void __user *ar
 	return -ENOENT;
 }
 
-static inline void ddv_v4l2_daemon_gone(struct ddv_bridge *br) { }
+static inline void ddv_v4l2_daemon_gone(struct ddv_bridge *br, bool keep) { }
+static inline void ddv_v4l2_daemon_back(struct ddv_bridge *br, bool resume) { }
+static inline u32 ddv_recovery_window_ms(void)
+{
+	return 0;
+}
 
 static inline void ddv_v4l2_set_codecs(struct ddv_bridge *br,
 				       const struct ddv_codec_caps *caps, u32 n) { }

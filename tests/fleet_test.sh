@@ -182,6 +182,8 @@ daedalus_frames_dropped_total{codec="h264",reason="flushed"} == 3
 daedalus_frames_dropped_total{codec="h264",reason="client_gone"} == 0
 daedalus_kernel_jobs_timed_out_total == 1
 daedalus_kernel_streams_failed_total == 1
+daedalus_kernel_streams_resumed_total == 1
+daedalus_frames_dropped_total{codec="h264",reason="resumed"} == 0
 daedalus_kernel_daemon_attaches_total == 2
 daedalus_decode_parallelism == 1
 daedalus_device_cpus == 4
@@ -202,6 +204,7 @@ want = {
     "daedalus_decode_errors_total": "counter",
     "daedalus_kernel_jobs_timed_out_total": "counter",
     "daedalus_kernel_streams_failed_total": "counter",
+    "daedalus_kernel_streams_resumed_total": "counter",
     "daedalus_kernel_daemon_attaches_total": "counter",
     "daedalus_device_info": "gauge",
     "daedalus_device_cpus": "gauge",

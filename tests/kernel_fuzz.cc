@@ -7,7 +7,8 @@
 //    ids, sizes, flags, formats, fields, out-of-order DONEs), READ_SRC and
 //    WRITE_PICTURE with random ids, lengths, strides and addresses (bad ones
 //    too: the kernel must say EFAULT), a new HELLO, and a close and reopen
-//    of the chardev now and then;
+//    of the chardev now and then (half the daemons ask for recovery, so
+//    their contexts are orphaned and resumed by the next);
 //  - the client (an unprivileged user in group video, the node): random
 //    V4L2 ioctls with random arguments on several handles at once, mmap and
 //    munmap of their buffers, closes in the middle of everything.
@@ -142,6 +143,9 @@ class FuzzDaemon {
     attaches_++;
     ddv_hello h = {};
     h.proto_version = d_.OneIn(10) ? d_.Word() : DDV_PROTO_VERSION;
+    // Half the daemons ask for recovery: their contexts outlive them.
+    h.flags = d_.OneIn(2) ? DDV_HELLO_RECOVERY : 0;
+    if (d_.OneIn(20)) h.flags = d_.Word();
     std::strncpy(h.daemon_version, "kernel_fuzz", sizeof(h.daemon_version) - 1);
     h.num_codecs = d_.OneIn(10) ? d_.Small() : 2;
     h.codecs[0] = {V4L2_PIX_FMT_VP9, 1, 0, DDV_MAX_WIDTH, DDV_MAX_HEIGHT, 0};

@@ -26,6 +26,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -57,7 +58,11 @@ struct Result {
   std::vector<uint32_t> cap_formats;  // the CAPTURE format of each SOURCE_CHANGE
   // When the first and the last picture were dequeued (benchmarks).
   std::chrono::steady_clock::time_point first_picture_at, last_picture_at;
+  std::vector<std::chrono::steady_clock::time_point> picture_at;  // each picture's DQBUF
 };
+
+// Moments of a run a test may act at (Options::on_moment).
+enum class Moment { kPicture, kDrainStarted, kSourceChange };
 
 struct Options {
   int close_after = -1;  // close the fd after this many pictures
@@ -72,6 +77,9 @@ struct Options {
   // CAPTURE format to choose after SOURCE_CHANGE if ENUM_FMT lists it;
   // 0 keeps the node's choice (G_FMT).
   uint32_t cap_format = 0;
+  // Called on the run's thread at each Moment: a picture dequeued, the
+  // drain sent (DEC_CMD_STOP), a mid-stream SOURCE_CHANGE taken.
+  std::function<void(Moment)> on_moment;
 };
 
 // The picture in a CAPTURE buffer of format `f` as planar samples at the
@@ -188,6 +196,7 @@ class Decoder {
         cmd.cmd = V4L2_DEC_CMD_STOP;
         if (ioctl(fd_, VIDIOC_DECODER_CMD, &cmd) < 0) return Fail(r, "DEC_CMD_STOP");
         stopped = true;
+        if (opt_.on_moment) opt_.on_moment(Moment::kDrainStarted);
       }
       pollfd p = {fd_, POLLIN | POLLOUT | POLLPRI, 0};
       int n = poll(&p, 1, 20000);
@@ -430,6 +439,7 @@ class Decoder {
     if (planes[0].bytesused > 0) {
       r.last_picture_at = std::chrono::steady_clock::now();
       if (r.md5.empty()) r.first_picture_at = r.last_picture_at;
+      r.picture_at.push_back(r.last_picture_at);
       r.md5.push_back(opt_.hash ? PictureMd5(static_cast<const uint8_t*>(cap_maps_[b.index].addr))
                                 : "");
       r.timestamps.push_back(static_cast<uint64_t>(b.timestamp.tv_sec) * 1000000 +
@@ -441,6 +451,7 @@ class Decoder {
             std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - it->second)
                 .count());
       }
+      if (opt_.on_moment) opt_.on_moment(Moment::kPicture);
     }
     if (b.flags & V4L2_BUF_FLAG_LAST) return EndOfSequence(r) ? 1 : -1;
     if (opt_.requeue_delay_ms > 0) usleep(opt_.requeue_delay_ms * 1000);
@@ -492,6 +503,7 @@ class Decoder {
 
   // The dynamic-resolution sequence: STREAMOFF, free, G_FMT, allocate, STREAMON.
   bool ReconfigureCapture(Result& r) {
+    if (opt_.on_moment && !r.md5.empty()) opt_.on_moment(Moment::kSourceChange);
     int type = V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE;
     if (ioctl(fd_, VIDIOC_STREAMOFF, &type) < 0) return Fail(r, "STREAMOFF CAPTURE"), false;
     v4l2_requestbuffers req = {};

@@ -84,6 +84,7 @@ class FakeBackend final : public Backend {
     s.daemon_attaches = 2;
     s.jobs_timed_out = 1;
     s.streams_failed = 1;
+    s.streams_resumed = 1;
     return s;
   }
   absl::StatusOr<PingReply> Ping(absl::Duration timeout) override {

@@ -254,6 +254,69 @@ corrupt_clients() {
 	done
 }
 
+# make_clip NAME ENCODER_ARGS: a 176x144 clip with a key frame every 10
+# pictures, its per-picture MD5s from FFmpeg's own decoders beside it.
+make_clip() {
+	local f=$1 enc=$2 frames=${3:-60} size=${4:-176x144}
+	# shellcheck disable=SC2086
+	ffmpeg -nostdin -hide_banner -loglevel error -f lavfi -i "testsrc2=size=$size:rate=30" \
+		-frames:v "$frames" -pix_fmt yuv420p $enc "$f" 2>>"$OUT/recovery-enc.err"
+	ffmpeg -nostdin -hide_banner -loglevel error -i "$f" -fps_mode passthrough -f framemd5 - |
+		awk -F, '!/^#/ {gsub(/ /, "", $6); printf "%s  frame-%04d\n", $6, NR}' >"$f.md5"
+}
+
+# recovery_checks: tests/recovery_check with daedalusd under a supervisor
+# that, as systemd's Restart=on-failure would, starts it again after the
+# unit's RestartSec: streams of every codec must survive kill -9 (once per
+# codec, 20 times with three streams open, during a drain, a resolution
+# change and a close), bit-exact after each resume, and the time from the
+# kill to the next good picture is printed.
+recovery_checks() {
+	local clips=/tmp/recovery x264 rs supervisor resumed
+	echo "== streams survive their daemon (kill -9; restarted after the unit's RestartSec)"
+	rm -rf "$clips" && mkdir -p "$clips"
+	x264="-c:v libx264 -preset ultrafast -g 10 -keyint_min 10 -sc_threshold 0 -f h264"
+	make_clip "$clips/recovery-h264.h264" "$x264"
+	make_clip "$clips/recovery-hevc.hevc" "-c:v libx265 -preset ultrafast -f hevc -x265-params keyint=10:min-keyint=10:scenecut=0:open-gop=0:log-level=error"
+	make_clip "$clips/recovery-vp8.ivf" "-c:v libvpx -deadline realtime -cpu-used 8 -g 10 -f ivf"
+	make_clip "$clips/recovery-vp9.ivf" "-c:v libvpx-vp9 -deadline realtime -cpu-used 8 -g 10 -f ivf"
+	make_clip "$clips/recovery-av1.ivf" "-c:v libaom-av1 -usage realtime -cpu-used 8 -g 10 -f ivf"
+	# A resolution change: two H.264 streams one after the other.
+	make_clip "$clips/part1.h264" "$x264" 30 176x144
+	make_clip "$clips/part2.h264" "$x264" 30 352x288
+	cat "$clips/part1.h264" "$clips/part2.h264" >"$clips/recovery-resize.h264"
+	cat "$clips/part1.h264.md5" "$clips/part2.h264.md5" >"$clips/recovery-resize.h264.md5"
+	for f in "$clips"/recovery-*.md5; do
+		[ -s "$f" ] || bad "no reference for ${f##*/}: $(tail -2 "$OUT/recovery-enc.err")"
+	done
+	# RestartSec as the packaged unit has it: "200ms" or "2s".
+	rs=$(sed -n 's/^RestartSec=//p' "$STAGE/guest/daedalusd.service")
+	case $rs in *ms) rs=$(awk -v v="${rs%ms}" 'BEGIN { print v / 1000 }') ;; *s) rs=${rs%s} ;; esac
+	kill -TERM "$daemon" && wait "$daemon"
+	touch "$clips/supervise"
+	(
+		while [ -e "$clips/supervise" ]; do
+			"$BIN/daedalusd" --decoder-threads 2 >>"$OUT/daedalusd.log" 2>&1
+			sleep "$rs"
+		done
+	) &
+	supervisor=$!
+	wait_for "daedalusd under the supervisor (RestartSec=${rs}s) linked" 30 "$BIN/daedalusctl" status
+	run recovery_check "$BIN/recovery_check" "$dev" "$clips"
+	expect_rc 0 "recovery_check: streams of every codec survive kill -9"
+	expect_out recovery_check '^recovery_check: [0-9]+ checks passed, 0 failed$' "recovery_check summary"
+	grep '^recovery:' "$OUT/recovery_check.txt" | sed 's/^/    /'
+	resumed=$(sed -n 's/^streams_resumed //p' /sys/kernel/debug/daedalus_v4l2/stats)
+	[ "${resumed:-0}" -gt 0 ] && ok "the kernel counts $resumed streams resumed" ||
+		bad "the kernel counts no stream resumed"
+	rm -f "$clips/supervise"
+	pkill -TERM -x daedalusd
+	wait "$supervisor"
+	"$BIN/daedalusd" --decoder-threads 2 >>"$OUT/daedalusd.log" 2>&1 &
+	daemon=$!
+	wait_for "daedalusd linked again (without the supervisor)" 30 "$BIN/daedalusctl" status
+}
+
 # codec_check: tests/codec_check, every codec through the node with our own
 # client: conformance, random byte-stream splits, corrupt streams, mixed
 # codecs at once. CODECS narrows it (arm64: a slice, for time).

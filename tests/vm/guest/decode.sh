@@ -101,6 +101,7 @@ CODECS="--quick" codec_check
 resize_checks
 depth_checks
 corrupt_clients
+recovery_checks
 
 echo "== a daemon that hangs or dies never leaves a client blocked"
 # What the kernel owes the client is a prompt EIO. FFmpeg 5.1 reports it

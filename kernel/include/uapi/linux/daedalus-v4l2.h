@@ -42,7 +42,7 @@
 #endif /* !__KERNEL__ */
 
 #define DDV_MAGIC		0x44303456	/* 'D04V' */
-#define DDV_PROTO_VERSION	4
+#define DDV_PROTO_VERSION	5
 #define DDV_MAX_PAYLOAD		65536
 #define DDV_FIFO_CAPACITY	64
 #define DDV_VERSION_LEN		32
@@ -138,10 +138,16 @@ struct ddv_codec_caps {
 	__u32 reserved;
 };
 
+/*
+ * The daemon resumes streams a dead daemon left: for a context it has not
+ * seen, a DECODE flagged DDV_DECODE_RESUME starts a decoder mid-stream.
+ */
+#define DDV_HELLO_RECOVERY	0x1
+
 /**
  * struct ddv_hello - payload of DDV_MSG_HELLO
  * @proto_version: protocol version the daemon speaks
- * @flags: none defined yet, must be zero
+ * @flags: DDV_HELLO_* features the daemon supports; no others
  * @daemon_version: NUL-terminated version string of the daemon
  * @num_codecs: entries of @codecs in use, 1..DDV_MAX_CODECS
  * @reserved: zero
@@ -161,11 +167,17 @@ struct ddv_hello {
  * @proto_version: protocol version the module speaks
  * @fifo_capacity: messages the request FIFO holds
  * @module_version: NUL-terminated version string of the module
+ * @flags: the DDV_HELLO_* features of the HELLO the module will use
+ * @recovery_ms: with DDV_HELLO_RECOVERY: how long the module keeps a dead
+ *	daemon's streams for the next daemon to resume (module parameter
+ *	recovery_ms)
  */
 struct ddv_hello_ack {
 	__u32 proto_version;
 	__u32 fifo_capacity;
 	char module_version[DDV_VERSION_LEN];
+	__u32 flags;
+	__u32 recovery_ms;
 };
 
 /**
@@ -207,6 +219,7 @@ struct ddv_ping_result {
  * @daemon_attaches: opens of the device
  * @jobs_timed_out: decode jobs the daemon did not answer within the timeout
  * @streams_failed: decoding contexts failed with EIO, for any reason
+ * @streams_resumed: a dead daemon's contexts that the next daemon resumed
  * @reserved: zero; room to grow without changing the ioctl number
  */
 struct ddv_stats {
@@ -235,7 +248,8 @@ struct ddv_stats {
 	__u64 daemon_attaches;
 	__u64 jobs_timed_out;
 	__u64 streams_failed;
-	__u64 reserved[6];
+	__u64 streams_resumed;
+	__u64 reserved[5];
 };
 
 /**
@@ -271,6 +285,7 @@ struct ddv_layout {
 #define DDV_DECODE_SRC		0x1	/* an OUTPUT buffer comes with the job */
 #define DDV_DECODE_DST		0x2	/* a CAPTURE buffer comes with the job */
 #define DDV_DECODE_DRAIN	0x4	/* end of stream: flush out every picture */
+#define DDV_DECODE_RESUME	0x8	/* a dead daemon's stream, picked up mid-way */
 
 /**
  * struct ddv_decode - payload of DDV_MSG_DECODE
@@ -307,6 +322,8 @@ struct ddv_decode {
 #define DDV_DONE_FORMAT		0x8	/* @format is new; CAPTURE buffer unused */
 #define DDV_DONE_ERROR		0x10	/* the bitstream was corrupt (@status) */
 #define DDV_DONE_FATAL		0x20	/* the context cannot go on (@status) */
+#define DDV_DONE_SKIPPED	0x40	/* resuming: the picture was dropped; the */
+					/* CAPTURE buffer returns empty, ERROR */
 
 /**
  * struct ddv_stream_format - what the decoded stream looks like
