@@ -77,11 +77,19 @@ static void ddv_ctx_daemon_gone(struct ddv_ctx *ctx)
 		v4l2_m2m_job_finish(ctx->dev->m2m_dev, ctx->fh.m2m_ctx);
 }
 
-/* Keeps a context of a daemon that is gone. Context: dev->lock held. */
+/*
+ * Keeps a context of a daemon that is gone; a closing one (whose close
+ * waits for its running job) has its job ended now instead. Context:
+ * dev->lock held.
+ */
 static void ddv_ctx_orphan(struct ddv_ctx *ctx)
 {
+	bool finish = false;
+
 	mutex_lock(&ctx->state_lock);
-	if (ctx->jobs_sent && !ctx->released && !ctx->fatal) {
+	if (ctx->released) {
+		finish = __ddv_job_fail(ctx, -EPIPE, "the daemon went away");
+	} else if (ctx->jobs_sent && !ctx->fatal) {
 		ctx->orphaned = true;
 		ctx->resume = true;
 		/* The next daemon has seen nothing of it. */
@@ -89,6 +97,8 @@ static void ddv_ctx_orphan(struct ddv_ctx *ctx)
 		cancel_delayed_work(&ctx->watchdog);
 	}
 	mutex_unlock(&ctx->state_lock);
+	if (finish)
+		v4l2_m2m_job_finish(ctx->dev->m2m_dev, ctx->fh.m2m_ctx);
 }
 
 /* The next daemon takes the context on. Context: dev->lock held. */

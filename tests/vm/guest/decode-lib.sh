@@ -223,15 +223,30 @@ corrupt_clients() {
 		for f in "$dir"/invalid/*; do
 			case $f in *.res|*.md5) continue ;; esac
 			name=${f##*/}
-			total=$((total + 2))
-			timeout -k 5 60 ffmpeg -nostdin -hide_banner -loglevel error -c:v "$ff" -i "$f" \
-				-f null - >"$OUT/corrupt-ff-$name.txt" 2>&1
-			rc=$?
-			if [ "$rc" -ne 124 ] && [ "$rc" -ne 137 ]; then
-				ended=$((ended + 1))
-			else
-				echo "    $ff hung on $name (killed at 60 s)"
-			fi
+			total=$((total + 1))
+			case $codec:$name in
+			# Left out for FFmpeg 5.1, whose V4L2 wrapper cannot follow these
+			# streams with any driver (the node ends them: GStreamer and our
+			# client do): a stream whose pictures turn from 4:4:4 to 4:2:0
+			# keeps CAPTURE buffers when only the pixel format changes, and a
+			# corrupt frame that changes the size mid-stream makes its reinit
+			# wait for pictures its command line still holds.
+			vp9:invalid-vp91-2-mixedrefcsp-444to420.ivf | \
+				vp9:invalid-vp90-2-12-droppable_1.ivf.s3676_r01-05_b6-.ivf)
+				echo "    $ff left out on $name (FFmpeg 5.1's reinit; see decode-lib.sh)"
+				;;
+			*)
+				total=$((total + 1))
+				timeout -k 5 60 ffmpeg -nostdin -hide_banner -loglevel error -c:v "$ff" \
+					-i "$f" -f null - >"$OUT/corrupt-ff-$name.txt" 2>&1
+				rc=$?
+				if [ "$rc" -ne 124 ] && [ "$rc" -ne 137 ]; then
+					ended=$((ended + 1))
+				else
+					echo "    $ff hung on $name (killed at 60 s)"
+				fi
+				;;
+			esac
 			timeout -k 5 60 gst-launch-1.0 -q filesrc location="$f" ! parsebin ! "$element" ! \
 				fakesink </dev/null >"$OUT/corrupt-gst-$name.txt" 2>&1
 			rc=$?
@@ -292,6 +307,9 @@ recovery_checks() {
 	# RestartSec as the packaged unit has it: "200ms" or "2s".
 	rs=$(sed -n 's/^RestartSec=//p' "$STAGE/guest/daedalusd.service")
 	case $rs in *ms) rs=$(awk -v v="${rs%ms}" 'BEGIN { print v / 1000 }') ;; *s) rs=${rs%s} ;; esac
+	# The emulated guest starts a daemon in some 4 s (0.2 s natively): the
+	# window is raised for it, as an operator would on a slow machine.
+	echo 15000 >/sys/module/daedalus_v4l2/parameters/recovery_ms
 	kill -TERM "$daemon" && wait "$daemon"
 	touch "$clips/supervise"
 	(
@@ -312,6 +330,7 @@ recovery_checks() {
 	rm -f "$clips/supervise"
 	pkill -TERM -x daedalusd
 	wait "$supervisor"
+	echo 3000 >/sys/module/daedalus_v4l2/parameters/recovery_ms
 	"$BIN/daedalusd" --decoder-threads 2 >>"$OUT/daedalusd.log" 2>&1 &
 	daemon=$!
 	wait_for "daedalusd linked again (without the supervisor)" 30 "$BIN/daedalusctl" status
