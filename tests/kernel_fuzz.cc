@@ -19,7 +19,7 @@
 //
 //   usage: kernel_fuzz /dev/videoN OPS [SEED]   (OPS per process)
 // Prints "kernel_fuzz: N operations, seed S" per process; exits non-zero
-// if a process died or a call took longer than a second.
+// if a process died, a call took longer than 3 s, or a walk never reached a live context.
 
 #include <fcntl.h>
 #include <grp.h>
@@ -67,14 +67,16 @@ class Dice {
   std::mt19937_64 rng_;
 };
 
-// Every call is timed: a call that blocks is a wedged kernel.
+// Every call is timed: a call that blocks is a wedged kernel. A STREAMOFF
+// or close may wait for its running job, which the job timeout bounds (the
+// guest sets job_timeout_ms to 500 for this run).
 int g_slow_calls = 0;
 template <typename F>
 auto Timed(const char* what, F f) {
   auto start = std::chrono::steady_clock::now();
   auto r = f();
-  if (std::chrono::steady_clock::now() - start > std::chrono::seconds(1)) {
-    std::printf("kernel_fuzz: %s took over a second\n", what);
+  if (std::chrono::steady_clock::now() - start > std::chrono::seconds(3)) {
+    std::printf("kernel_fuzz: %s took over 3 s\n", what);
     g_slow_calls++;
   }
   return r;
@@ -142,15 +144,15 @@ class FuzzDaemon {
     if (fd_ < 0) return;
     attaches_++;
     ddv_hello h = {};
-    h.proto_version = d_.OneIn(10) ? d_.Word() : DDV_PROTO_VERSION;
+    h.proto_version = d_.OneIn(20) ? d_.Word() : DDV_PROTO_VERSION;
     // Half the daemons ask for recovery: their contexts outlive them.
     h.flags = d_.OneIn(2) ? DDV_HELLO_RECOVERY : 0;
     if (d_.OneIn(20)) h.flags = d_.Word();
     std::strncpy(h.daemon_version, "kernel_fuzz", sizeof(h.daemon_version) - 1);
-    h.num_codecs = d_.OneIn(10) ? d_.Small() : 2;
+    h.num_codecs = d_.OneIn(20) ? d_.Small() : 2;
     h.codecs[0] = {V4L2_PIX_FMT_VP9, 1, 0, DDV_MAX_WIDTH, DDV_MAX_HEIGHT, 0};
     h.codecs[1] = {V4L2_PIX_FMT_H264, 1, 0, DDV_MAX_WIDTH, DDV_MAX_HEIGHT, 0};
-    if (d_.OneIn(10)) d_.Fill(&h.codecs, sizeof(h.codecs));
+    if (d_.OneIn(20)) d_.Fill(&h.codecs, sizeof(h.codecs));
     Send(DDV_MSG_HELLO, 1, &h, sizeof(h));
   }
   void Close() {
@@ -370,6 +372,9 @@ class FuzzClient {
       case 3:
         Sane(h.fd);  // a plausible stream set-up step, to get deeper
         break;
+      case 4:
+        if (d_.OneIn(8)) FreshStream(h);  // a whole valid start: jobs for the daemon
+        break;
       default:
         RandomIoctl(h.fd);
         break;
@@ -420,6 +425,37 @@ class FuzzClient {
     static_cast<volatile uint8_t*>(p)[0] = 1;  // touch it
     h.maps.push_back({p, len});
     maps_++;
+  }
+
+  // A valid stream start on the handle: OUTPUT format, two buffers with
+  // some bytes queued, OUTPUT streaming. Jobs then reach the daemon.
+  void FreshStream(Handle& h) {
+    v4l2_format f = {};
+    f.type = V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE;
+    f.fmt.pix_mp.pixelformat = d_.OneIn(2) ? V4L2_PIX_FMT_VP9 : V4L2_PIX_FMT_H264;
+    f.fmt.pix_mp.width = 64;
+    f.fmt.pix_mp.height = 64;
+    f.fmt.pix_mp.num_planes = 1;
+    v4l2_requestbuffers rb = {};
+    rb.type = V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE;
+    rb.memory = V4L2_MEMORY_MMAP;
+    rb.count = 2;
+    if (Timed("S_FMT", [&] { return ioctl(h.fd, VIDIOC_S_FMT, &f); }) ||
+        Timed("REQBUFS", [&] { return ioctl(h.fd, VIDIOC_REQBUFS, &rb); }))
+      return;
+    for (uint32_t i = 0; i < rb.count && i < 2; i++) {
+      v4l2_plane plane = {};
+      plane.bytesused = 1 + d_.Below(512);
+      v4l2_buffer b = {};
+      b.type = V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE;
+      b.memory = V4L2_MEMORY_MMAP;
+      b.index = i;
+      b.m.planes = &plane;
+      b.length = 1;
+      if (Timed("QBUF", [&] { return ioctl(h.fd, VIDIOC_QBUF, &b); }) == 0) queued_++;
+    }
+    uint32_t type = V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE;
+    if (Timed("STREAMON", [&] { return ioctl(h.fd, VIDIOC_STREAMON, &type); }) == 0) streaming_++;
   }
 
   // The steps of a real stream, each with a random part.

@@ -37,7 +37,13 @@ ops=${FUZZ_OPS:-100000}
 dev=$(decoder_node)
 # As the udev rule sets it: the client side runs as nobody in group video.
 chgrp video "$dev" && chmod 0660 "$dev"
+# Short job and recovery timeouts: a STREAMOFF or close waits for its
+# running job, and a recovery window holds every job; the walk should not.
+echo 500 >/sys/module/daedalus_v4l2/parameters/job_timeout_ms
+echo 300 >/sys/module/daedalus_v4l2/parameters/recovery_ms
 run kernel_fuzz "$BIN/kernel_fuzz" "$dev" "$ops"
+echo 5000 >/sys/module/daedalus_v4l2/parameters/job_timeout_ms
+echo 3000 >/sys/module/daedalus_v4l2/parameters/recovery_ms
 expect_rc 0 "kernel_fuzz: $ops random operations as the daemon and as a client, every call returned"
 expect_out kernel_fuzz '^kernel_fuzz: done, every call returned$' "kernel_fuzz: both processes ended"
 run job_check_after_fuzz "$BIN/job_check"
