@@ -87,6 +87,23 @@ void __ddv_ctx_fatal(struct ddv_ctx *ctx, int err, const char *why)
  */
 bool __ddv_job_fail(struct ddv_ctx *ctx, int err, const char *why)
 {
+	if (!__ddv_job_drop(ctx))
+		return false;
+	__ddv_ctx_fatal(ctx, err, why);
+	return true;
+}
+
+/**
+ * __ddv_job_drop() - end the running job, its buffers flagged ERROR
+ * @ctx: the context, which goes on
+ *
+ * Context: state_lock held.
+ *
+ * Return: true if there was a job; the caller then calls
+ * v4l2_m2m_job_finish() after unlocking.
+ */
+bool __ddv_job_drop(struct ddv_ctx *ctx)
+{
 	struct v4l2_m2m_ctx *m2m = ctx->fh.m2m_ctx;
 
 	lockdep_assert_held(&ctx->state_lock);
@@ -103,7 +120,6 @@ bool __ddv_job_fail(struct ddv_ctx *ctx, int err, const char *why)
 	ctx->job_active = false;
 	ctx->job_src = NULL;
 	ctx->job_dst = NULL;
-	__ddv_ctx_fatal(ctx, err, why);
 	return true;
 }
 

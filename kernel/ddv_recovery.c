@@ -192,24 +192,11 @@ void ddv_recovery_exit(struct ddv_dev *dev)
  */
 bool ddv_recovery_abort(struct ddv_ctx *ctx)
 {
-	struct v4l2_m2m_ctx *m2m = ctx->fh.m2m_ctx;
 	bool finish = false;
 
 	mutex_lock(&ctx->state_lock);
-	if (ctx->orphaned && ctx->job_active) {
-		if (ctx->job_src) {
-			v4l2_m2m_src_buf_remove_by_buf(m2m, ctx->job_src);
-			v4l2_m2m_buf_done(ctx->job_src, VB2_BUF_STATE_ERROR);
-		}
-		if (ctx->job_dst) {
-			v4l2_m2m_dst_buf_remove_by_buf(m2m, ctx->job_dst);
-			v4l2_m2m_buf_done(ctx->job_dst, VB2_BUF_STATE_ERROR);
-		}
-		ctx->job_active = false;
-		ctx->job_src = NULL;
-		ctx->job_dst = NULL;
-		finish = true;
-	}
+	if (ctx->orphaned)
+		finish = __ddv_job_drop(ctx);
 	mutex_unlock(&ctx->state_lock);
 	return finish;
 }

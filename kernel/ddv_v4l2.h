@@ -292,6 +292,7 @@ void ddv_job_init(struct ddv_ctx *ctx);
 bool __ddv_job_send(struct ddv_ctx *ctx, struct vb2_v4l2_buffer *src,
 		    struct vb2_v4l2_buffer *dst);
 bool __ddv_job_fail(struct ddv_ctx *ctx, int err, const char *why);
+bool __ddv_job_drop(struct ddv_ctx *ctx);
 void __ddv_ctx_fatal(struct ddv_ctx *ctx, int err, const char *why);
 void ddv_ctx_send(struct ddv_ctx *ctx, u32 type);
 void ddv_cap_dequeued(struct ddv_ctx *ctx, u32 sequence);

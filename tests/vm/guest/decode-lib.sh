@@ -199,6 +199,18 @@ ffmpeg_codecs() {
 	done
 }
 
+# ends_by_itself WHAT LOG CMD...: runs CMD, its output to LOG, killed if it
+# runs 60 s; fails (and says so) if it had to be killed.
+ends_by_itself() {
+	local what=$1 log=$2 rc
+	shift 2
+	timeout -k 5 60 "$@" </dev/null >"$log" 2>&1
+	rc=$?
+	[ "$rc" -ne 124 ] && [ "$rc" -ne 137 ] && return 0
+	echo "    $what hung (killed at 60 s)"
+	return 1
+}
+
 # corrupt_clients [CODEC...]: every corrupt stream of the shared data
 # (../shared/CODEC/invalid/) through unmodified FFmpeg (CODEC_v4l2m2m) and
 # GStreamer (its v4l2 decoder element), as a user would play it: each run
@@ -209,7 +221,7 @@ ffmpeg_codecs() {
 # that it ends is what the node owes it. AV1: no V4L2 client in Debian 12
 # (codec_check has its corrupt streams).
 corrupt_clients() {
-	local case codec ff element dir f name ended total rc good
+	local case codec ff element dir f name ended total good
 	for case in ${*:-h264:h264_v4l2m2m:v4l2h264dec hevc:hevc_v4l2m2m:v4l2h265dec \
 		vp8:vp8_v4l2m2m:v4l2vp8dec vp9:vp9_v4l2m2m:v4l2vp9dec}; do
 		codec=${case%%:*}
@@ -223,7 +235,6 @@ corrupt_clients() {
 		for f in "$dir"/invalid/*; do
 			case $f in *.res|*.md5) continue ;; esac
 			name=${f##*/}
-			total=$((total + 1))
 			case $codec:$name in
 			# Left out for FFmpeg 5.1, whose V4L2 wrapper cannot follow these
 			# streams with any driver (the node ends them: GStreamer and our
@@ -237,24 +248,15 @@ corrupt_clients() {
 				;;
 			*)
 				total=$((total + 1))
-				timeout -k 5 60 ffmpeg -nostdin -hide_banner -loglevel error -c:v "$ff" \
-					-i "$f" -f null - >"$OUT/corrupt-ff-$name.txt" 2>&1
-				rc=$?
-				if [ "$rc" -ne 124 ] && [ "$rc" -ne 137 ]; then
+				ends_by_itself "$ff on $name" "$OUT/corrupt-ff-$name.txt" ffmpeg -nostdin \
+					-hide_banner -loglevel error -c:v "$ff" -i "$f" -f null - &&
 					ended=$((ended + 1))
-				else
-					echo "    $ff hung on $name (killed at 60 s)"
-				fi
 				;;
 			esac
-			timeout -k 5 60 gst-launch-1.0 -q filesrc location="$f" ! parsebin ! "$element" ! \
-				fakesink </dev/null >"$OUT/corrupt-gst-$name.txt" 2>&1
-			rc=$?
-			if [ "$rc" -ne 124 ] && [ "$rc" -ne 137 ]; then
+			total=$((total + 1))
+			ends_by_itself "$element on $name" "$OUT/corrupt-gst-$name.txt" gst-launch-1.0 -q \
+				filesrc location="$f" ! parsebin ! "$element" ! fakesink &&
 				ended=$((ended + 1))
-			else
-				echo "    $element hung on $name (killed at 60 s)"
-			fi
 		done
 		[ "$total" -ge 4 ] && [ "$ended" -eq "$total" ] &&
 			ok "corrupt $codec: FFmpeg and GStreamer ended $ended/$total runs by themselves" ||
