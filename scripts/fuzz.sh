@@ -13,7 +13,7 @@
 #
 #   usage: scripts/fuzz.sh [--runs N] [--time SECONDS] [TARGET...]
 #   (default: 1000000 runs or 3600 s per target, whichever comes first;
-#   every target). CI runs `--runs 100000 --time 60`.
+#   every target). CI runs `--runs 100000 --time 30`.
 #
 #   scripts/fuzz.sh --kernel [OPS]
 #   fuzzes the module instead: the skeleton guest (6.12 debug kernel:
