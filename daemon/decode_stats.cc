@@ -64,20 +64,26 @@ DecodeStats::Context* DecodeStats::Find(uint32_t ctx) {
   return it == contexts_.end() ? nullptr : &it->second;
 }
 
+DecodeStats::CodecTally& DecodeStats::TallyOf(const Context* c) {
+  return codecs_[c && !c->codec.empty() ? c->codec : kUnknownCodec];
+}
+
+std::array<DecodeStats::Counters*, 3> DecodeStats::CountersOf(Context* c, CodecTally& tally) {
+  return {&totals_, c ? &c->counters : &discarded_, &tally.counters};
+}
+
 std::array<DecodeStats::Counters*, 3> DecodeStats::CountersOf(uint32_t ctx) {
   Context* c = Find(ctx);
-  if (!c) return {&totals_, &discarded_, &codecs_[kUnknownCodec].counters};
-  const std::string& codec = c->codec.empty() ? kUnknownCodec : c->codec;
-  return {&totals_, &c->counters, &codecs_[codec].counters};
+  return CountersOf(c, TallyOf(c));
 }
 
 void DecodeStats::AddBusy(uint32_t ctx, absl::Duration d) {
-  for (Counters* c : CountersOf(ctx)) c->busy += d;
   Context* c = Find(ctx);
-  CodecTally& codec = codecs_[c && !c->codec.empty() ? c->codec : kUnknownCodec];
+  CodecTally& tally = TallyOf(c);
+  for (Counters* n : CountersOf(c, tally)) n->busy += d;
   absl::Time now = absl::Now();
-  codec.recent_busy.emplace_back(now, d);
-  while (now - codec.recent_busy.front().first > kRateWindow) codec.recent_busy.pop_front();
+  tally.recent_busy.emplace_back(now, d);
+  while (now - tally.recent_busy.front().first > kRateWindow) tally.recent_busy.pop_front();
 }
 
 void DecodeStats::Closing(const Context& c) {

@@ -108,8 +108,13 @@ class DecodeStats {
   // late event cannot resurrect a closed context.
   Context& Get(uint32_t ctx) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Context* Find(uint32_t ctx) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The counters an event of `ctx` adds to: the totals, the context's and
-  // its codec's ("unknown" and a scratch set for a context not known).
+  // The tally of a context's codec ("unknown" for a context not known, or
+  // whose codec never was).
+  CodecTally& TallyOf(const Context* c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The counters an event of a context adds to: the totals, the context's
+  // (a scratch set for a context not known) and its codec's.
+  std::array<Counters*, 3> CountersOf(Context* c, CodecTally& tally)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::array<Counters*, 3> CountersOf(uint32_t ctx) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Time the decode path spent on a job of `ctx`.
   void AddBusy(uint32_t ctx, absl::Duration d) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
