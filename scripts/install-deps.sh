@@ -25,6 +25,9 @@ packages=(
 	# Kernel module: Kbuild against 6.1 headers and our 6.12 test kernel.
 	linux-headers-amd64 linux-source-6.12 flex bison bc libelf-dev
 	ccache kmod cpio sparse perl python3 xz-utils
+	# pahole: Debian's arm64 kernel has BTF, and modules built for it must
+	# be configured alike (tests/vm/debian-kernel.sh).
+	dwarves
 	# Test VM and guest tools, and the real V4L2 clients the tests drive.
 	qemu-system-x86 busybox-static v4l-utils udev
 	ffmpeg gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good

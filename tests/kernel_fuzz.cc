@@ -17,7 +17,8 @@
 // script then checks that the module still decodes (job_check), unloads,
 // and that the kernel log and kmemleak are clean.
 //
-//   usage: kernel_fuzz /dev/videoN OPS [SEED]   (OPS per process)
+//   usage: kernel_fuzz /dev/videoN OPS [SEED]   (OPS per process at least;
+//   each goes on while the other has not done its OPS, up to 50 x OPS)
 // Prints "kernel_fuzz: N operations, seed S" per process; exits non-zero
 // if a process died, a call took longer than 10 s, or a walk never reached a
 // live context.
@@ -33,11 +34,13 @@
 #include <unistd.h>
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 #include <random>
 #include <string>
 #include <vector>
@@ -663,12 +666,28 @@ bool DropToVideoUser() {
   return setgroups(1, &gid) == 0 && setgid(gid) == 0 && setuid(65534) == 0;
 }
 
+// Shared by the two processes: whether each has done its OPS. Their steps
+// cost different times (on a kernel without debug checks the daemon's
+// 10^5 steps ended before the client had a stream going, and no job was
+// ever seen), so each goes on until the other has done its share too, up
+// to kMaxOpsFactor times OPS.
+struct Progress {
+  std::atomic<int> ops_done[2];
+};
+constexpr long kMaxOpsFactor = 50;
+
 // Runs the walk; fails on a call that blocked, or a walk that never got to
 // a context with jobs (it would have fuzzed nothing that matters).
 template <typename Fuzzer>
-int RunChild(const char* who, Fuzzer& fuzzer, long ops, uint64_t seed) {
-  for (long i = 0; i < ops; i++) fuzzer.Step();
-  std::printf("kernel_fuzz: %s: %ld operations, seed %llu, %d slow calls; %s\n", who, ops,
+int RunChild(const char* who, Fuzzer& fuzzer, long ops, uint64_t seed, Progress* progress,
+             int me) {
+  long done = 0;
+  for (; done < ops || (!progress->ops_done[1 - me] && done < ops * kMaxOpsFactor); done++) {
+    if (done == ops) progress->ops_done[me] = 1;
+    fuzzer.Step();
+  }
+  progress->ops_done[me] = 1;
+  std::printf("kernel_fuzz: %s: %ld operations, seed %llu, %d slow calls; %s\n", who, done,
               static_cast<unsigned long long>(seed), g_slow_calls, fuzzer.Depth().c_str());
   if (!fuzzer.ReachedLiveContexts())
     std::printf("kernel_fuzz: %s never reached a live context\n", who);
@@ -686,11 +705,18 @@ int main(int argc, char** argv) {
   std::string dev = argv[1];
   long ops = std::atol(argv[2]);
   uint64_t seed = argc > 3 ? std::strtoull(argv[3], nullptr, 0) : std::random_device{}();
+  void* shared = mmap(nullptr, sizeof(Progress), PROT_READ | PROT_WRITE,
+                      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (shared == MAP_FAILED) {
+    std::perror("kernel_fuzz: mmap");
+    return 1;
+  }
+  auto* progress = new (shared) Progress{};
   pid_t daemon = fork();
   if (daemon == 0) {
     Dice dice(seed);
     FuzzDaemon fuzzer(dice);
-    _exit(RunChild("daemon", fuzzer, ops, seed));
+    _exit(RunChild("daemon", fuzzer, ops, seed, progress, 0));
   }
   pid_t client = fork();
   if (client == 0) {
@@ -700,7 +726,7 @@ int main(int argc, char** argv) {
     }
     Dice dice(seed + 1);
     FuzzClient fuzzer(dice, dev);
-    _exit(RunChild("client (nobody:video)", fuzzer, ops, seed + 1));
+    _exit(RunChild("client (nobody:video)", fuzzer, ops, seed + 1, progress, 1));
   }
   int failed = 0;
   for (pid_t p : {daemon, client}) {

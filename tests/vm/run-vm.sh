@@ -10,7 +10,8 @@
 #
 #   run-vm.sh KERNEL_DIR STAGE_DIR SCRIPT OUT_DIR [TIMEOUT_S]
 #
-# KERNEL_DIR  a build-kernel.sh cache dir (bzImage or Image, modroot/)
+# KERNEL_DIR  a build-kernel.sh or debian-kernel.sh cache dir (bzImage or
+#             Image, modroot/, an initrd for Debian's arm64 kernel)
 # STAGE_DIR   what the guest tests use: daedalus-v4l2.ko, binaries, guest/
 # SCRIPT      guest script name in STAGE_DIR/guest, without .sh
 # OUT_DIR     receives console.log and whatever the guest writes to $OUT
@@ -53,6 +54,8 @@ elif [ -f "$kdir/Image" ]; then
 	tools=$("$vm_dir/arm64-tools.sh" | tail -1) || exit 2
 	qemu=(qemu-system-aarch64 -M virt -cpu "${DDV_QEMU_CPU:-cortex-a76}" "${common[@]}"
 		-kernel "$kdir/Image")
+	# Debian's kernel (debian-kernel.sh) mounts the 9p root from its initrd.
+	[ -f "$kdir/initrd" ] && qemu+=(-initrd "$kdir/initrd")
 	# init is the arm64 busybox; what follows "--" is its command line.
 	init=("init=$tools/root/bin/busybox" console=ttyAMA0 "DDV_TOOLS=$tools/root")
 	init_args=" -- sh $vm_dir/guest/init-arm64.sh"

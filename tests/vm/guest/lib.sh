@@ -93,15 +93,21 @@ wait_for() {
 # Leak scan and log check: any KASAN, lockdep, kmemleak, BUG, WARN or oops
 # report in the guest kernel's log fails the run.
 kernel_reports() {
-	echo scan >/sys/kernel/debug/kmemleak
-	sleep 1
-	echo scan >/sys/kernel/debug/kmemleak
-	leaks=$(grep -c '^unreferenced object' /sys/kernel/debug/kmemleak)
-	if [ "$leaks" -eq 0 ]; then
-		ok "kmemleak: no leaks"
+	if [ -e /sys/kernel/debug/kmemleak ]; then
+		echo scan >/sys/kernel/debug/kmemleak
+		sleep 1
+		echo scan >/sys/kernel/debug/kmemleak
+		leaks=$(grep -c '^unreferenced object' /sys/kernel/debug/kmemleak)
+		if [ "$leaks" -eq 0 ]; then
+			ok "kmemleak: no leaks"
+		else
+			bad "kmemleak: $leaks leaks"
+			cat /sys/kernel/debug/kmemleak
+		fi
 	else
-		bad "kmemleak: $leaks leaks"
-		cat /sys/kernel/debug/kmemleak
+		# Debian's stock kernel (the arm64 guest): the log check below
+		# still runs; the amd64 guest's debug kernel scans for leaks.
+		echo "guest: note: no kmemleak in $(uname -r), no leak scan here"
 	fi
 	dmesg >"$OUT/dmesg.txt"
 	pattern='BUG:|WARNING:|KASAN|possible (recursive|circular) locking|inconsistent lock state|invalid context|Oops|general protection|kmemleak: [0-9]+ new suspected|UBSAN|list_(add|del) corruption'
