@@ -30,6 +30,7 @@ packages=(
 	dwarves
 	# Test VM and guest tools, and the real V4L2 clients the tests drive.
 	qemu-system-x86 busybox-static v4l-utils udev
+	psmisc  # killall, in the guest scripts
 	ffmpeg gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
 	gstreamer1.0-plugins-bad
 	vpx-tools

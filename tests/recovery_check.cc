@@ -16,7 +16,9 @@
 // split into the daemon's restart (its HELLO) and the streams' resume; the
 // resume must take under 2 s, the restart less than the module's window.
 //
-//   usage: recovery_check /dev/videoN CLIP_DIR
+//   usage: recovery_check [--memory-limit CGROUP] /dev/videoN CLIP_DIR
+// With --memory-limit, only what the unit's MemoryMax= does at the limit
+// (CheckMemoryLimit): the daemon runs in the cgroup v2 directory CGROUP.
 // CLIP_DIR holds recovery-CODEC.EXT (h264, hevc, vp8, vp9, av1) and
 // recovery-resize.h264, each with a keyframe every 10 pictures and its
 // per-picture MD5s beside it (NAME.md5), made by the guest script.
@@ -29,7 +31,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <optional>
 #include <string>
 #include <thread>
@@ -354,16 +358,109 @@ void CheckKillAtClose() {
             daedalus::testing::Describe(next.result, next.stream));
 }
 
+// A cgroup v2 file's number ("max" is none), or -1 if unreadable.
+long long ReadCgroupValue(const std::string& cgroup, const std::string& file,
+                          const std::string& key = "") {
+  std::ifstream f(cgroup + "/" + file);
+  std::string word;
+  while (f >> word) {
+    if (key.empty() || word == key) {
+      if (!key.empty()) f >> word;
+      return word == "max" ? std::numeric_limits<long long>::max() : std::atoll(word.c_str());
+    }
+  }
+  return -1;
+}
+
+bool WriteCgroupValue(const std::string& cgroup, const std::string& file,
+                      const std::string& value) {
+  std::ofstream f(cgroup + "/" + file);
+  f << value;
+  f.flush();
+  return static_cast<bool>(f);
+}
+
+std::string MiB(long long bytes) { return std::to_string(bytes >> 20) + " MiB"; }
+
+// What systemd's MemoryMax= does when the daemon reaches it: the daemon
+// runs in CGROUP (the guest's stand-in for its unit's cgroup, memory.max
+// as the unit sets it). With two streams decoding, the limit is lowered
+// below what the daemon uses, as if its use had grown to the limit: the
+// kernel's OOM killer must kill it (memory.events oom_kill), nothing
+// else; the limit goes back, the supervisor restarts the daemon and both
+// streams resume and end bit-exact, as after kill -9.
+void CheckMemoryLimit(const std::string& cgroup) {
+  long long limit = ReadCgroupValue(cgroup, "memory.max");
+  long long ooms = ReadCgroupValue(cgroup, "memory.events", "oom_kill");
+  Check(limit > 0 && ooms >= 0, "daedalusd's cgroup " + cgroup + " has memory.max " +
+                                    MiB(limit) + " (the unit's MemoryMax=)");
+  std::vector<Playback> ps(2);
+  const char* names[] = {"recovery-h264.h264", "recovery-vp9.ivf"};
+  const char* codecs[] = {"h264", "vp9"};
+  std::vector<Playback*> all;
+  for (int i = 0; i < 2; i++) {
+    ps[i].stream = LoadClip(names[i], 2);
+    all.push_back(&ps[i]);
+  }
+  for (int i = 0; i < 2; i++) ps[i].Start(daedalus::decode::CodecByName(codecs[i])->fourcc, 40);
+  bool started = WaitForPictures(all, 12);
+  long long used = ReadCgroupValue(cgroup, "memory.current");
+  long long peak = ReadCgroupValue(cgroup, "memory.peak");
+  uint64_t attaches = Attaches();
+  pid_t victim = DaemonPid();
+  auto lowered = Clock::now();
+  // 1 MiB, far below its use: what it holds cannot all be reclaimed (no
+  // swap), so the write itself ends in the cgroup's OOM killer.
+  constexpr long long kTiny = 1 << 20;
+  bool wrote = started && WriteCgroupValue(cgroup, "memory.max", std::to_string(kTiny));
+  bool gone = false;
+  for (int i = 0; i < 1000 && wrote && !gone; i++) {
+    gone = kill(victim, 0) != 0;
+    if (!gone) usleep(10000);
+  }
+  double kill_ms = Ms(Clock::now() - lowered);
+  long long ooms_after = ReadCgroupValue(cgroup, "memory.events", "oom_kill");
+  WriteCgroupValue(cgroup, "memory.max", limit == std::numeric_limits<long long>::max()
+                                             ? "max"
+                                             : std::to_string(limit));
+  std::printf(
+      "memory: daedalusd used %s with two streams decoding (peak %s) of its %s; memory.max "
+      "lowered to %s: %s after %.0f ms, oom_kill %lld -> %lld\n",
+      MiB(used).c_str(), MiB(peak).c_str(), MiB(limit).c_str(), MiB(kTiny).c_str(),
+      gone ? "killed" : "still running", kill_ms, ooms, ooms_after);
+  Check(started && wrote && gone && ooms_after == ooms + 1,
+        "at its memory limit daedalusd is killed by the OOM killer (oom_kill " +
+            std::to_string(ooms) + " -> " + std::to_string(ooms_after) + "), nothing else");
+  Check(used < limit / 2, "two streams use " + MiB(used) + ", under half the unit's " +
+                              MiB(limit));
+  Check(WaitForAttach(attaches, 30).has_value(),
+        "the supervisor restarted daedalusd under the unit's limit again");
+  for (auto& p : ps) p.thread.join();
+  for (int i = 0; i < 2; i++) {
+    CheckSurvived(std::string(codecs[i]) + " survives its daemon's OOM kill", ps[i], 1);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::string cgroup;
+  if (argc == 5 && std::string(argv[1]) == "--memory-limit") {
+    cgroup = argv[2];
+    argv += 2;
+    argc -= 2;
+  }
   if (argc != 3) {
-    std::fprintf(stderr, "usage: recovery_check /dev/videoN CLIP_DIR\n");
+    std::fprintf(stderr, "usage: recovery_check [--memory-limit CGROUP] /dev/videoN CLIP_DIR\n");
     return 2;
   }
   g_dev = argv[1];
   g_clips = argv[2];
   Check(DaemonPid() > 0, "daedalusd runs (under the guest's supervisor)");
+  if (!cgroup.empty()) {
+    CheckMemoryLimit(cgroup);
+    return g_checks.Summary("recovery_check");
+  }
   CheckEveryCodec();
   CheckRepeatedKills();
   CheckKillAt(Moment::kDrainStarted, "during the drain", "recovery-h264.h264", "h264");

@@ -74,6 +74,8 @@ cmdline+=" loglevel=6 printk.devkmsg=on DDV_SCRIPT=$script"
 cmdline+=" BENCH_THREADS=${BENCH_THREADS:-2} BENCH_ROUNDS=${BENCH_ROUNDS:-5}"
 # Operations per process of the skeleton guest's kernel_fuzz.
 cmdline+=" FUZZ_OPS=${FUZZ_OPS:-100000}"
+# Seconds of the soak in the decode guest (scripts/soak.sh runs longer).
+cmdline+=" SOAK_SECONDS=${SOAK_SECONDS:-60}"
 # Codecs for the codecs guest (scripts/test-codecs.sh), comma-separated.
 codecs=${CODECS:-all}
 cmdline+=" DDV_CODECS=${codecs// /,}"
@@ -85,7 +87,7 @@ cmdline+="${init_args:-}"
 echo "run-vm: $script on $(cat "$kdir/build/include/config/kernel.release") (${qemu[0]}, accel=$accel)"
 start=$(date +%s)
 timeout -k 10 "$tmo" "${qemu[@]}" -append "$cmdline" </dev/null 2>&1 |
-	tr -d '\r' >"$out/console.log"
+	stdbuf -o0 tr -d '\r' >"$out/console.log"  # unbuffered: a hung guest's log is whole
 qrc=${PIPESTATUS[0]}
 echo "run-vm: qemu exited $qrc after $(($(date +%s) - start)) s; console log: $out/console.log"
 

@@ -282,30 +282,42 @@ make_clip() {
 		awk -F, '!/^#/ {gsub(/ /, "", $6); printf "%s  frame-%04d\n", $6, NR}' >"$f.md5"
 }
 
-# recovery_checks: tests/recovery_check with daedalusd under a supervisor
-# that, as systemd's Restart=on-failure would, starts it again after the
-# unit's RestartSec: streams of every codec must survive kill -9 (once per
-# codec, 20 times with three streams open, during a drain, a resolution
-# change and a close), bit-exact after each resume, and the time from the
-# kill to the next good picture is printed.
-recovery_checks() {
-	local clips=/tmp/recovery x264 rs supervisor resumed
-	echo "== streams survive their daemon (kill -9; restarted after the unit's RestartSec)"
+# recovery_clips DIR [CODEC...]: clips with a key frame every 10 pictures
+# and their reference MD5s, for recovery_check (all codecs and a
+# resolution change by default).
+recovery_clips() {
+	local clips=$1 x264 codecs
+	shift
+	codecs=${*:-h264 hevc vp8 vp9 av1 resize}
 	rm -rf "$clips" && mkdir -p "$clips"
 	x264="-c:v libx264 -preset ultrafast -g 10 -keyint_min 10 -sc_threshold 0 -f h264"
-	make_clip "$clips/recovery-h264.h264" "$x264"
-	make_clip "$clips/recovery-hevc.hevc" "-c:v libx265 -preset ultrafast -f hevc -x265-params keyint=10:min-keyint=10:scenecut=0:open-gop=0:log-level=error"
-	make_clip "$clips/recovery-vp8.ivf" "-c:v libvpx -deadline realtime -cpu-used 8 -g 10 -f ivf"
-	make_clip "$clips/recovery-vp9.ivf" "-c:v libvpx-vp9 -deadline realtime -cpu-used 8 -g 10 -f ivf"
-	make_clip "$clips/recovery-av1.ivf" "-c:v libaom-av1 -usage realtime -cpu-used 8 -g 10 -f ivf"
-	# A resolution change: two H.264 streams one after the other.
-	make_clip "$clips/part1.h264" "$x264" 30 176x144
-	make_clip "$clips/part2.h264" "$x264" 30 352x288
-	cat "$clips/part1.h264" "$clips/part2.h264" >"$clips/recovery-resize.h264"
-	cat "$clips/part1.h264.md5" "$clips/part2.h264.md5" >"$clips/recovery-resize.h264.md5"
+	for c in $codecs; do
+		case $c in
+		h264) make_clip "$clips/recovery-h264.h264" "$x264" ;;
+		hevc) make_clip "$clips/recovery-hevc.hevc" "-c:v libx265 -preset ultrafast -f hevc -x265-params keyint=10:min-keyint=10:scenecut=0:open-gop=0:log-level=error" ;;
+		vp8) make_clip "$clips/recovery-vp8.ivf" "-c:v libvpx -deadline realtime -cpu-used 8 -g 10 -f ivf" ;;
+		vp9) make_clip "$clips/recovery-vp9.ivf" "-c:v libvpx-vp9 -deadline realtime -cpu-used 8 -g 10 -f ivf" ;;
+		av1) make_clip "$clips/recovery-av1.ivf" "-c:v libaom-av1 -usage realtime -cpu-used 8 -g 10 -f ivf" ;;
+		resize)
+			# A resolution change: two H.264 streams one after the other.
+			make_clip "$clips/part1.h264" "$x264" 30 176x144
+			make_clip "$clips/part2.h264" "$x264" 30 352x288
+			cat "$clips/part1.h264" "$clips/part2.h264" >"$clips/recovery-resize.h264"
+			cat "$clips/part1.h264.md5" "$clips/part2.h264.md5" >"$clips/recovery-resize.h264.md5"
+			;;
+		esac
+	done
 	for f in "$clips"/recovery-*.md5; do
 		[ -s "$f" ] || bad "no reference for ${f##*/}: $(tail -2 "$OUT/recovery-enc.err")"
 	done
+}
+
+# supervise_daemon [CGROUP]: replaces the running daedalusd by one that a
+# supervisor starts again after the unit's RestartSec, as systemd's
+# Restart=on-failure would; in the cgroup v2 directory CGROUP if given (the
+# daemon alone: the supervisor stays outside). unsupervise_daemon undoes it.
+supervise_daemon() {
+	local cg=${1:-} rs
 	# RestartSec as the packaged unit has it: "200ms" or "2s".
 	rs=$(sed -n 's/^RestartSec=//p' "$STAGE/guest/daedalusd.service")
 	case $rs in *ms) rs=$(awk -v v="${rs%ms}" 'BEGIN { print v / 1000 }') ;; *s) rs=${rs%s} ;; esac
@@ -313,15 +325,43 @@ recovery_checks() {
 	# window is raised for it, as an operator would on a slow machine.
 	echo 15000 >/sys/module/daedalus_v4l2/parameters/recovery_ms
 	kill -TERM "$daemon" && wait "$daemon"
-	touch "$clips/supervise"
+	touch /tmp/supervise
 	(
-		while [ -e "$clips/supervise" ]; do
-			"$BIN/daedalusd" --decoder-threads 2 >>"$OUT/daedalusd.log" 2>&1
+		while [ -e /tmp/supervise ]; do
+			if [ -n "$cg" ]; then
+				sh -c "echo \$\$ >$cg/cgroup.procs && exec $BIN/daedalusd --decoder-threads 2" \
+					>>"$OUT/daedalusd.log" 2>&1
+			else
+				"$BIN/daedalusd" --decoder-threads 2 >>"$OUT/daedalusd.log" 2>&1
+			fi
 			sleep "$rs"
 		done
 	) &
 	supervisor=$!
 	wait_for "daedalusd under the supervisor (RestartSec=${rs}s) linked" 30 "$BIN/daedalusctl" status
+}
+
+unsupervise_daemon() {
+	rm -f /tmp/supervise
+	# killall: busybox (the arm64 guest) has no pkill
+	killall -TERM daedalusd
+	wait "$supervisor"
+	echo 3000 >/sys/module/daedalus_v4l2/parameters/recovery_ms
+	"$BIN/daedalusd" --decoder-threads 2 >>"$OUT/daedalusd.log" 2>&1 &
+	daemon=$!
+	wait_for "daedalusd linked again (without the supervisor)" 30 "$BIN/daedalusctl" status
+}
+
+# recovery_checks: tests/recovery_check with daedalusd supervised: streams
+# of every codec must survive kill -9 (once per codec, 20 times with three
+# streams open, during a drain, a resolution change and a close),
+# bit-exact after each resume, and the time from the kill to the next
+# good picture is printed.
+recovery_checks() {
+	local clips=/tmp/recovery resumed
+	echo "== streams survive their daemon (kill -9; restarted after the unit's RestartSec)"
+	recovery_clips "$clips"
+	supervise_daemon
 	run recovery_check "$BIN/recovery_check" "$dev" "$clips"
 	expect_rc 0 "recovery_check: streams of every codec survive kill -9"
 	expect_out recovery_check '^recovery_check: [0-9]+ checks passed, 0 failed$' "recovery_check summary"
@@ -329,13 +369,53 @@ recovery_checks() {
 	resumed=$(sed -n 's/^streams_resumed //p' /sys/kernel/debug/daedalus_v4l2/stats)
 	[ "${resumed:-0}" -gt 0 ] && ok "the kernel counts $resumed streams resumed" ||
 		bad "the kernel counts no stream resumed"
-	rm -f "$clips/supervise"
-	pkill -TERM -x daedalusd
-	wait "$supervisor"
-	echo 3000 >/sys/module/daedalus_v4l2/parameters/recovery_ms
-	"$BIN/daedalusd" --decoder-threads 2 >>"$OUT/daedalusd.log" 2>&1 &
-	daemon=$!
-	wait_for "daedalusd linked again (without the supervisor)" 30 "$BIN/daedalusctl" status
+	unsupervise_daemon
+}
+
+# soak: tests/soak_check for SOAK_SECONDS: 8 streams of mixed codecs
+# bit-exact pass after pass while the node is opened, started and closed
+# thousands of times and clients are killed mid-stream; daedalusd's RSS
+# flat. kernel_reports afterwards checks kmemleak and the log.
+soak() {
+	local clips=/tmp/soak
+	echo "== soak: ${SOAK_SECONDS}s of 8 mixed streams, open/close churn, killed clients"
+	recovery_clips "$clips" h264 hevc vp8 vp9
+	run soak_check "$BIN/soak_check" "$dev" "$clips" "$SOAK_SECONDS"
+	expect_rc 0 "soak_check: ${SOAK_SECONDS}s, every stream bit-exact, daemon RSS flat"
+	expect_out soak_check '^soak_check: [0-9]+ checks passed, 0 failed$' "soak_check summary"
+	grep '^soak:' "$OUT/soak_check.txt" | sed 's/^/    /'
+}
+
+# memory_limit_check: what the unit's MemoryMax= does when daedalusd
+# reaches it (recovery_check --memory-limit), with the daemon in a cgroup
+# v2 whose memory.max is the unit's value, as systemd would set it. Needs
+# the memory cgroup: Debian's kernel (the arm64 guest) has it.
+memory_limit_check() {
+	local clips=/tmp/memory-limit cg=/sys/fs/cgroup/daedalusd max bytes
+	echo "== the unit's MemoryMax=: daedalusd at its memory limit"
+	max=$(sed -n 's/^MemoryMax=//p' "$STAGE/guest/daedalusd.service")
+	case $max in
+	*G) bytes=$((${max%G} * 1073741824)) ;;
+	*M) bytes=$((${max%M} * 1048576)) ;;
+	*) bytes= ;;
+	esac
+	[ -n "$bytes" ] && ok "the unit limits daedalusd's memory: MemoryMax=$max" ||
+		{ bad "the unit has no MemoryMax= in G or M ('$max')"; return; }
+	if ! grep -qw memory /proc/cgroups; then
+		bad "this kernel ($(uname -r)) has no memory cgroup"
+		return
+	fi
+	mount -t cgroup2 cgroup2 /sys/fs/cgroup
+	echo +memory >/sys/fs/cgroup/cgroup.subtree_control
+	mkdir -p "$cg"
+	echo "$bytes" >"$cg/memory.max"
+	recovery_clips "$clips" h264 vp9
+	supervise_daemon "$cg"
+	run memory_limit "$BIN/recovery_check" --memory-limit "$cg" "$dev" "$clips"
+	expect_rc 0 "recovery_check --memory-limit: the OOM killer at the limit, the streams resume"
+	expect_out memory_limit '^recovery_check: [0-9]+ checks passed, 0 failed$' "memory limit summary"
+	grep '^memory:' "$OUT/memory_limit.txt" | sed 's/^/    /'
+	unsupervise_daemon
 }
 
 # codec_check: tests/codec_check, every codec through the node with our own
