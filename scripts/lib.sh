@@ -63,6 +63,7 @@ stage_guest() {
 	cp "$bin/daemon/daedalusd" "$bin/cli/daedalusctl" "$bin/tests/bridge_check" \
 		"$bin/tests/reflection_probe" "$bin/tests/stream_to_hdr" "$bin/tests/v4l2_check" \
 		"$bin/tests/codec_check" "$bin/tests/job_check" "$bin/tests/kernel_fuzz" "$bin/tests/recovery_check" \
+		"$bin/tests/soak_check" \
 		"$stage/bin/"
 	cp "$REPO"/tests/vm/guest/*.sh "$stage/guest/"
 	cp "$REPO"/kernel/udev/*.rules "$stage/guest/"

@@ -198,6 +198,8 @@ else
 	bad "could not encode the 4160x64 test stream: $(head -2 "$OUT/wide-enc.err")"
 fi
 
+# CI's slice of scripts/soak.sh, last: kernel_reports then scans for leaks.
+soak
 decoder_down
 kernel_reports
 finish

@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//
+// soak_check: the node under a long mixed load, in the test VM. For
+// SECONDS, at once:
+//   - eight streams of mixed codecs, each playing its clip over and over
+//     (every pass through its own open and close of the node), every pass
+//     bit-exact with the reference;
+//   - two churn threads opening the node, starting a stream (OUTPUT
+//     format, buffers, STREAMON) and closing it again, at least ten times
+//     a second between them (thousands in scripts/soak.sh's 600 s);
+//   - clients killed: a child process decoding a clip is killed (SIGKILL)
+//     at a random moment, over and over.
+// The daemon's resident memory is read once every stream has done a pass
+// (warm) and at the end, and must not grow by more than a bound; the
+// guest script then checks kmemleak and the kernel log.
+//
+//   usage: soak_check /dev/videoN CLIP_DIR SECONDS
+// CLIP_DIR holds recovery-CODEC.EXT clips (h264, hevc, vp8, vp9) with
+// their NAME.md5 references, as the recovery checks make them.
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/videodev2.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "daemon/decode/codec.h"
+#include "tests/node_check.h"
+#include "tests/test_stream.h"
+#include "tests/v4l2_decoder.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using daedalus::testing::Decoder;
+using daedalus::testing::NodeStream;
+using daedalus::testing::Options;
+using daedalus::testing::Result;
+
+// Threads opening, starting and closing the node beside the eight streams.
+constexpr int kChurnThreads = 2;
+
+daedalus::testing::CheckCounter g_checks;
+const char* g_dev = nullptr;
+
+void Check(bool ok, const std::string& what) { g_checks.Check(ok, what); }
+
+// The daemon's pid, from /proc (0 while none runs).
+pid_t DaemonPid() {
+  DIR* proc = opendir("/proc");
+  pid_t found = 0;
+  while (dirent* e = proc ? readdir(proc) : nullptr) {
+    pid_t pid = static_cast<pid_t>(std::atol(e->d_name));
+    if (pid <= 0) continue;
+    std::ifstream comm("/proc/" + std::string(e->d_name) + "/comm");
+    std::string name;
+    if (std::getline(comm, name) && name == "daedalusd") found = pid;
+  }
+  if (proc) closedir(proc);
+  return found;
+}
+
+// VmRSS of `pid` in KiB (0 if gone).
+long RssKib(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string key;
+  long value = 0;
+  while (status >> key) {
+    if (key == "VmRSS:") {
+      status >> value;
+      return value;
+    }
+    status.ignore(1 << 16, '\n');
+  }
+  return 0;
+}
+
+struct Clip {
+  std::string codec;
+  NodeStream stream;
+};
+
+Clip LoadClip(const std::string& dir, const std::string& codec, const std::string& ext) {
+  std::string path = dir + "/recovery-" + codec + "." + ext;
+  daedalus::testing::ConformanceStream info{"", path.substr(path.rfind('/') + 1), path, ""};
+  auto md5 = daedalus::testing::ReferenceMd5s(info);
+  return {codec, daedalus::testing::LoadNodeStream(
+                     path, md5.ok() ? *std::move(md5) : std::vector<std::string>{})};
+}
+
+// One of the eight streams: passes of its clip until the deadline.
+struct Player {
+  const Clip* clip = nullptr;
+  int passes = 0, bad = 0;
+  std::string first_bad;
+  std::atomic<bool> warm{false};
+
+  void Play(Clock::time_point deadline) {
+    Options opt;
+    opt.codec = daedalus::decode::CodecByName(clip->codec)->fourcc;
+    while (Clock::now() < deadline) {
+      Decoder d(g_dev);
+      Result r = d.Run(clip->stream.frames, clip->stream.width, clip->stream.height, opt);
+      passes++;
+      if (!daedalus::testing::BitExact(r, clip->stream)) {
+        if (bad++ == 0) first_bad = daedalus::testing::Describe(r, clip->stream);
+      }
+      warm = true;
+    }
+  }
+};
+
+// Opens the node, starts a stream of `codec` and closes it: the churn of
+// a browser that probes and abandons decoders. True if every call worked.
+bool OpenStartClose(uint32_t codec) {
+  int fd = open(g_dev, O_RDWR | O_NONBLOCK);
+  if (fd < 0) return false;
+  v4l2_format f = {};
+  f.type = V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE;
+  f.fmt.pix_mp.pixelformat = codec;
+  f.fmt.pix_mp.width = 176;
+  f.fmt.pix_mp.height = 144;
+  f.fmt.pix_mp.num_planes = 1;
+  v4l2_requestbuffers rb = {};
+  rb.type = V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE;
+  rb.memory = V4L2_MEMORY_MMAP;
+  rb.count = 2;
+  uint32_t type = V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE;
+  bool ok = ioctl(fd, VIDIOC_S_FMT, &f) == 0 && ioctl(fd, VIDIOC_REQBUFS, &rb) == 0 &&
+            ioctl(fd, VIDIOC_STREAMON, &type) == 0;
+  return close(fd) == 0 && ok;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 4) {
+    std::fprintf(stderr, "usage: soak_check /dev/videoN CLIP_DIR SECONDS\n");
+    return 2;
+  }
+  g_dev = argv[1];
+  std::string dir = argv[2];
+  int seconds = std::atoi(argv[3]);
+  std::vector<Clip> clips = {LoadClip(dir, "h264", "h264"), LoadClip(dir, "hevc", "hevc"),
+                             LoadClip(dir, "vp8", "ivf"), LoadClip(dir, "vp9", "ivf")};
+  bool loaded = true;
+  for (const Clip& c : clips) loaded = loaded && !c.stream.frames.empty() && !c.stream.want.empty();
+  Check(loaded, "four clips (h264, hevc, vp8, vp9) and their references in " + dir);
+  pid_t daemon = DaemonPid();
+  Check(daemon > 0, "daedalusd runs");
+  if (!loaded || daemon <= 0) return g_checks.Summary("soak_check");
+
+  auto start = Clock::now();
+  auto deadline = start + std::chrono::seconds(seconds);
+  std::vector<Player> players(8);
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < players.size(); i++) {
+    players[i].clip = &clips[i % clips.size()];
+    threads.emplace_back([&players, i, deadline] { players[i].Play(deadline); });
+  }
+
+  std::atomic<long> cycles{0}, cycle_failures{0};
+  for (int t = 0; t < kChurnThreads; t++) {
+    threads.emplace_back([&, t] {
+      uint32_t codecs[] = {V4L2_PIX_FMT_H264, V4L2_PIX_FMT_HEVC, V4L2_PIX_FMT_VP8,
+                           V4L2_PIX_FMT_VP9};
+      for (long n = t; Clock::now() < deadline; n++) {
+        if (!OpenStartClose(codecs[n % 4])) cycle_failures++;
+        cycles++;
+      }
+    });
+  }
+
+  long killed = 0;
+  std::thread killer([&] {
+    std::mt19937 rng(1);
+    for (long n = 0; Clock::now() < deadline; n++) {
+      pid_t child = fork();
+      if (child == 0) {
+        const Clip& c = clips[n % clips.size()];
+        Options opt;
+        opt.codec = daedalus::decode::CodecByName(c.codec)->fourcc;
+        opt.hash = false;
+        Decoder d(g_dev);
+        d.Run(c.stream.frames, c.stream.width, c.stream.height, opt);
+        _exit(0);
+      }
+      if (child < 0) break;
+      usleep(20000 + rng() % 400000);
+      kill(child, SIGKILL);
+      waitpid(child, nullptr, 0);
+      killed++;
+    }
+  });
+
+  // Warm: every stream has done a pass, so its decoder and buffers exist.
+  long rss_warm = 0;
+  while (Clock::now() < deadline && rss_warm == 0) {
+    bool all = true;
+    for (const Player& p : players) all = all && p.warm;
+    if (all) rss_warm = RssKib(daemon);
+    usleep(100000);
+  }
+  for (auto& t : threads) t.join();
+  killer.join();
+  long rss_end = RssKib(daemon);
+  double took = std::chrono::duration<double>(Clock::now() - start).count();
+
+  int passes = 0, bad = 0;
+  for (const Player& p : players) {
+    passes += p.passes;
+    bad += p.bad;
+    if (p.bad) std::printf("soak: %s stream: %s\n", p.clip->codec.c_str(), p.first_bad.c_str());
+  }
+  std::printf(
+      "soak: %.0f s: 8 streams, %d passes (%d not bit-exact); %ld open/start/close cycles (%ld "
+      "failed); %ld clients killed mid-stream; daedalusd RSS %ld KiB warm, %ld KiB at the end\n",
+      took, passes, bad, cycles.load(), cycle_failures.load(), killed, rss_warm, rss_end);
+  Check(DaemonPid() == daemon, "the same daedalusd ran throughout (pid " +
+                                   std::to_string(daemon) + ")");
+  Check(passes >= 8 && bad == 0, "8 streams of mixed codecs: " + std::to_string(passes) +
+                                     " passes, every one bit-exact (" + std::to_string(bad) +
+                                     " not)");
+  long want_cycles = 10L * seconds;
+  Check(cycles >= want_cycles && cycle_failures == 0,
+        std::to_string(cycles.load()) + " open/start/close cycles (>= " +
+            std::to_string(want_cycles) + ", 10 a second), " +
+            std::to_string(cycle_failures.load()) + " failed");
+  Check(killed >= 10, std::to_string(killed) + " clients killed mid-stream (>= 10)");
+  // Flat: the allocator may keep some freed pages; growth with the load
+  // would be far beyond this over thousands of cycles.
+  long bound = std::max(rss_warm / 10, 8L * 1024);
+  Check(rss_warm > 0 && rss_end - rss_warm <= bound,
+        "daedalusd RSS flat: " + std::to_string(rss_warm) + " KiB warm, " +
+            std::to_string(rss_end) + " KiB at the end (bound +" + std::to_string(bound) +
+            " KiB)");
+  return g_checks.Summary("soak_check");
+}
