@@ -19,6 +19,7 @@ ffmpeg_conformance
 own_client_check
 # A slice for time: H.264 (the Pi 5's first want) and AV1.
 CODECS="--quick h264 av1" codec_check
+firefox_probe
 # Debian's kernel has the memory cgroup the amd64 debug kernel leaves out.
 memory_limit_check
 decoder_down

@@ -282,6 +282,35 @@ make_clip() {
 		awk -F, '!/^#/ {gsub(/ /, "", $6); printf "%s  frame-%04d\n", $6, NR}' >"$f.md5"
 }
 
+# firefox_probe: Firefox's own V4L2 probe (v4l2test from Debian's arm64
+# firefox-esr, unpacked by arm64-tools.sh), which Firefox runs on each
+# /dev/video* before it uses a V4L2 decoder, and whose OUTPUT list decides
+# the codecs it sends: the node must be "supported", multi-planar, list
+# exactly the codecs the daemon announced, and have NV12 or YU12 among its
+# CAPTURE formats (Firefox takes no other).
+firefox_probe() {
+	local probe=$DDV_TOOLS/usr/lib/firefox-esr/v4l2test
+	echo "== Firefox's V4L2 probe (v4l2test)"
+	# probe_value NAME: the line after NAME in the probe's output.
+	probe_value() { awk -v k="$1" 'f { print; exit } $0 == k { f = 1 }' "$OUT/v4l2test.txt" | sed 's/^ //'; }
+	for codecs in h264,hevc,vp8,vp9,av1 vp9,h264; do
+		restart_daemon --codecs "$codecs"
+		run v4l2test "$probe" -d "$dev"
+		expect_rc 0 "v4l2test -d $dev"
+		want=$(echo "$codecs" | sed 's/h264/H264/; s/hevc/HEVC/; s/vp8/VP80/; s/vp9/VP90/; s/av1/AV01/' | tr ',' '\n' | sort | tr '\n' ' ')
+		got=$(probe_value V4L2_OUTPUT_FMTS | tr ' ' '\n' | sort | tr '\n' ' ')
+		[ "$(probe_value V4L2_SUPPORTED)" = TRUE ] && [ "$(probe_value V4L2_MPLANE)" = TRUE ] &&
+			ok "v4l2test: V4L2_SUPPORTED TRUE, multi-planar (daemon --codecs $codecs)" ||
+			bad "v4l2test does not call the node supported: $(tr '\n' ' ' <"$OUT/v4l2test.txt")"
+		[ "$got" = "$want" ] && ok "v4l2test: the codecs Firefox may send are the daemon's: $got" ||
+			bad "v4l2test lists OUTPUT formats '$got', the daemon announced '$want'"
+		echo " $(probe_value V4L2_CAPTURE_FMTS) " | grep -qE ' (NV12|YU12) ' &&
+			ok "v4l2test: CAPTURE formats with one Firefox takes: $(probe_value V4L2_CAPTURE_FMTS)" ||
+			bad "v4l2test: no NV12 or YU12 among CAPTURE formats '$(probe_value V4L2_CAPTURE_FMTS)'"
+	done
+	restart_daemon
+}
+
 # recovery_clips DIR [CODEC...]: clips with a key frame every 10 pictures
 # and their reference MD5s, for recovery_check (all codecs and a
 # resolution change by default).
