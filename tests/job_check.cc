@@ -294,10 +294,11 @@ const ddv_stream_format kFormat = {kWidth, kHeight, 8, 420, 2, 0};
 
 // A context past its first SOURCE_CHANGE, CAPTURE streaming, and the
 // first job with a CAPTURE buffer sent to the daemon.
-std::optional<ddv_decode> StartDecoding(FakeDaemon& daemon, Client& client) {
+std::optional<ddv_decode> StartDecoding(FakeDaemon& daemon, Client& client,
+                                        const ddv_stream_format& format = kFormat) {
   if (!client.ok() || !client.SetUpOutput() || !client.QueueOutput(0, 1000)) return std::nullopt;
   auto header = daemon.NextDecode(2000);
-  if (!header || daemon.Done(*header, DDV_DONE_SRC_CONSUMED | DDV_DONE_FORMAT, &kFormat))
+  if (!header || daemon.Done(*header, DDV_DONE_SRC_CONSUMED | DDV_DONE_FORMAT, &format))
     return std::nullopt;
   if (!client.SetUpCapture() || !client.QueueOutput(1, 2000)) return std::nullopt;
   auto job = daemon.NextDecode(2000);
@@ -356,6 +357,42 @@ void CheckStaleWatchdog(const std::string& dev) {
     }
   }
   WriteFile(delay_hook, "0");
+  WriteFile(timeout_param, old_timeout.empty() ? "5000" : old_timeout);
+}
+
+// A slow daemon is not a hung one: a job's time scales with its picture
+// (job_timeout_ms per started 1920x1088), so a 4K job answered after twice
+// job_timeout_ms completes (two clients' 4K streams failed that way in an
+// emulated guest); a 4K job never answered still fails, within its own
+// scaled time.
+void CheckBigPictureTime(const std::string& dev) {
+  const std::string timeout_param = std::string(kParams) + "job_timeout_ms";
+  std::string old_timeout = ReadFile(timeout_param);
+  const ddv_stream_format uhd = {3840, 2160, 8, 420, 2, 0};
+  FakeDaemon daemon;
+  Client client(dev);
+  bool ready = WriteFile(timeout_param, "300") && daemon.Open();
+  auto job = ready ? StartDecoding(daemon, client, uhd) : std::nullopt;
+  Check(job.has_value(), "job_timeout_ms 300; a 3840x2160 stream's first job with the daemon");
+  if (job) {
+    SleepMs(700);  // beyond 300 ms, within 4 x 300 (3840x2160 is 4 started 1920x1088)
+    int err = daemon.Done(*job, DDV_DONE_SRC_CONSUMED);
+    Check(err == 0, "its answer after 700 ms is taken (" +
+                        std::string(err ? std::strerror(err) : "accepted") + ")");
+    bool queued = client.QueueOutput(2, 3000);
+    auto next = queued ? daemon.NextDecode(2000) : std::nullopt;
+    Check(next.has_value(), "the context goes on: the next job reaches the daemon");
+    if (next) {
+      auto sent = std::chrono::steady_clock::now();
+      long got = client.DequeueCapture(5000);
+      long ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now() - sent)
+                    .count();
+      Check(got == -EIO && ms >= 1000 && ms < 3000,
+            "a 4K job never answered fails the context after " + std::to_string(ms) +
+                " ms (4 x 300 ms scaled; got " + std::to_string(got) + ")");
+    }
+  }
   WriteFile(timeout_param, old_timeout.empty() ? "5000" : old_timeout);
 }
 
@@ -572,6 +609,7 @@ int main(int argc, char** argv) {
   CheckPictureNeverWritten(dev);
   CheckStaleWatchdog(dev);
   CheckTimeoutCounted(dev);
+  CheckBigPictureTime(dev);
   CheckDrainBeforeFormat(dev);
   CheckCtxMessagesWhenFull(dev);
   CheckQuickReattach(dev);
