@@ -679,8 +679,7 @@ constexpr long kMaxOpsFactor = 50;
 // Runs the walk; fails on a call that blocked, or a walk that never got to
 // a context with jobs (it would have fuzzed nothing that matters).
 template <typename Fuzzer>
-int RunChild(const char* who, Fuzzer& fuzzer, long ops, uint64_t seed, Progress* progress,
-             int me) {
+int RunChild(const char* who, Fuzzer& fuzzer, long ops, uint64_t seed, Progress* progress, int me) {
   long done = 0;
   for (; done < ops || (!progress->ops_done[1 - me] && done < ops * kMaxOpsFactor); done++) {
     if (done == ops) progress->ops_done[me] = 1;
@@ -705,8 +704,8 @@ int main(int argc, char** argv) {
   std::string dev = argv[1];
   long ops = std::atol(argv[2]);
   uint64_t seed = argc > 3 ? std::strtoull(argv[3], nullptr, 0) : std::random_device{}();
-  void* shared = mmap(nullptr, sizeof(Progress), PROT_READ | PROT_WRITE,
-                      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  void* shared =
+      mmap(nullptr, sizeof(Progress), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (shared == MAP_FAILED) {
     std::perror("kernel_fuzz: mmap");
     return 1;

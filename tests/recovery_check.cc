@@ -392,8 +392,8 @@ std::string MiB(long long bytes) { return std::to_string(bytes >> 20) + " MiB"; 
 void CheckMemoryLimit(const std::string& cgroup) {
   long long limit = ReadCgroupValue(cgroup, "memory.max");
   long long ooms = ReadCgroupValue(cgroup, "memory.events", "oom_kill");
-  Check(limit > 0 && ooms >= 0, "daedalusd's cgroup " + cgroup + " has memory.max " +
-                                    MiB(limit) + " (the unit's MemoryMax=)");
+  Check(limit > 0 && ooms >= 0, "daedalusd's cgroup " + cgroup + " has memory.max " + MiB(limit) +
+                                    " (the unit's MemoryMax=)");
   std::vector<Playback> ps(2);
   const char* names[] = {"recovery-h264.h264", "recovery-vp9.ivf"};
   const char* codecs[] = {"h264", "vp9"};
@@ -420,9 +420,8 @@ void CheckMemoryLimit(const std::string& cgroup) {
   }
   double kill_ms = Ms(Clock::now() - lowered);
   long long ooms_after = ReadCgroupValue(cgroup, "memory.events", "oom_kill");
-  WriteCgroupValue(cgroup, "memory.max", limit == std::numeric_limits<long long>::max()
-                                             ? "max"
-                                             : std::to_string(limit));
+  WriteCgroupValue(cgroup, "memory.max",
+                   limit == std::numeric_limits<long long>::max() ? "max" : std::to_string(limit));
   std::printf(
       "memory: daedalusd used %s with two streams decoding (peak %s) of its %s; memory.max "
       "lowered to %s: %s after %.0f ms, oom_kill %lld -> %lld\n",
@@ -431,8 +430,7 @@ void CheckMemoryLimit(const std::string& cgroup) {
   Check(started && wrote && gone && ooms_after == ooms + 1,
         "at its memory limit daedalusd is killed by the OOM killer (oom_kill " +
             std::to_string(ooms) + " -> " + std::to_string(ooms_after) + "), nothing else");
-  Check(used < limit / 2, "two streams use " + MiB(used) + ", under half the unit's " +
-                              MiB(limit));
+  Check(used < limit / 2, "two streams use " + MiB(used) + ", under half the unit's " + MiB(limit));
   Check(WaitForAttach(attaches, 30).has_value(),
         "the supervisor restarted daedalusd under the unit's limit again");
   for (auto& p : ps) p.thread.join();

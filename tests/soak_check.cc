@@ -228,15 +228,15 @@ int main(int argc, char** argv) {
       "soak: %.0f s: 8 streams, %d passes (%d not bit-exact); %ld open/start/close cycles (%ld "
       "failed); %ld clients killed mid-stream; daedalusd RSS %ld KiB warm, %ld KiB at the end\n",
       took, passes, bad, cycles.load(), cycle_failures.load(), killed, rss_warm, rss_end);
-  Check(DaemonPid() == daemon, "the same daedalusd ran throughout (pid " +
-                                   std::to_string(daemon) + ")");
+  Check(DaemonPid() == daemon,
+        "the same daedalusd ran throughout (pid " + std::to_string(daemon) + ")");
   Check(passes >= 8 && bad == 0, "8 streams of mixed codecs: " + std::to_string(passes) +
                                      " passes, every one bit-exact (" + std::to_string(bad) +
                                      " not)");
   long want_cycles = 10L * seconds;
   Check(cycles >= want_cycles && cycle_failures == 0,
-        std::to_string(cycles.load()) + " open/start/close cycles (>= " +
-            std::to_string(want_cycles) + ", 10 a second), " +
+        std::to_string(cycles.load()) +
+            " open/start/close cycles (>= " + std::to_string(want_cycles) + ", 10 a second), " +
             std::to_string(cycle_failures.load()) + " failed");
   Check(killed >= 10, std::to_string(killed) + " clients killed mid-stream (>= 10)");
   // Flat: the allocator may keep some freed pages; growth with the load
@@ -244,7 +244,6 @@ int main(int argc, char** argv) {
   long bound = std::max(rss_warm / 10, 8L * 1024);
   Check(rss_warm > 0 && rss_end - rss_warm <= bound,
         "daedalusd RSS flat: " + std::to_string(rss_warm) + " KiB warm, " +
-            std::to_string(rss_end) + " KiB at the end (bound +" + std::to_string(bound) +
-            " KiB)");
+            std::to_string(rss_end) + " KiB at the end (bound +" + std::to_string(bound) + " KiB)");
   return g_checks.Summary("soak_check");
 }
