@@ -3,10 +3,57 @@
  * daedalus-v4l2: the OUTPUT and CAPTURE queues (videobuf2, vmalloc) and the
  * mem2mem callbacks that decide when a decode job can run.
  */
+#include <linux/atomic.h>
+#include <linux/math64.h>
+#include <linux/mm.h>
 #include <media/v4l2-event.h>
 #include <media/videobuf2-vmalloc.h>
 
 #include "ddv_v4l2.h"
+
+static unsigned int max_buffer_mb;
+module_param(max_buffer_mb, uint, 0644);
+MODULE_PARM_DESC(max_buffer_mb,
+		 "MiB of MMAP buffers all contexts may hold together (default 0: a quarter of RAM)");
+
+/* Bytes of MMAP buffers allocated now, across every context. */
+static atomic64_t ddv_buffer_bytes = ATOMIC64_INIT(0);
+
+/*
+ * Every buffer a client asks for is kernel memory: without a bound, one
+ * unprivileged client (many handles, 64 buffers of the largest size each)
+ * runs the board out of memory.
+ */
+static u64 ddv_buffer_budget(void)
+{
+	unsigned int mb = READ_ONCE(max_buffer_mb);
+
+	if (mb)
+		return (u64)mb << 20;
+	return ((u64)totalram_pages() << PAGE_SHIFT) / 4;
+}
+
+/**
+ * ddv_buffers_fit() - how many buffers of @size fit in what is left
+ * @wanted: buffers asked for
+ * @size: bytes each
+ *
+ * Checked before vb2 allocates; ddv_buf_init() counts what it did.
+ *
+ * Return: at most @wanted; 0 when not one fits (logged, rate-limited).
+ */
+static unsigned int ddv_buffers_fit(unsigned int wanted, u32 size)
+{
+	u64 budget = ddv_buffer_budget();
+	u64 used = atomic64_read(&ddv_buffer_bytes);
+	u64 room = used < budget ? budget - used : 0;
+	u64 fit = size ? div64_u64(room, size) : wanted;
+
+	if (fit == 0)
+		pr_warn_ratelimited("buffers refused: %llu of %llu MiB in use (max_buffer_mb)\n",
+				    used >> 20, budget >> 20);
+	return min_t(u64, wanted, fit);
+}
 
 static int ddv_queue_setup(struct vb2_queue *vq, unsigned int *nbuffers,
 			   unsigned int *nplanes, unsigned int sizes[],
@@ -14,24 +61,46 @@ static int ddv_queue_setup(struct vb2_queue *vq, unsigned int *nbuffers,
 {
 	struct ddv_ctx *ctx = vb2_get_drv_priv(vq);
 	u32 size;
-	int ret;
 
-	/* Buffers make a context one that decodes: counted, maybe refused. */
-	if (V4L2_TYPE_IS_OUTPUT(vq->type)) {
-		ret = ddv_ctx_claim(ctx);
-		if (ret)
-			return ret;
-	}
 	mutex_lock(&ctx->state_lock);
 	size = V4L2_TYPE_IS_OUTPUT(vq->type) ? ctx->src_fmt.plane_fmt[0].sizeimage
 					     : ctx->dst_fmt.plane_fmt[0].sizeimage;
 	mutex_unlock(&ctx->state_lock);
 
-	if (*nplanes)	/* VIDIOC_CREATE_BUFS */
-		return *nplanes == 1 && sizes[0] >= size ? 0 : -EINVAL;
+	if (*nplanes) {	/* VIDIOC_CREATE_BUFS: the client's size */
+		if (*nplanes != 1 || sizes[0] < size)
+			return -EINVAL;
+		size = sizes[0];
+	}
+	if (vq->memory == VB2_MEMORY_MMAP) {
+		*nbuffers = ddv_buffers_fit(*nbuffers, size);
+		if (!*nbuffers)
+			return -ENOMEM;
+	}
 	*nplanes = 1;
 	sizes[0] = size;
+	/* Buffers make a context one that decodes: counted, maybe refused. */
+	return V4L2_TYPE_IS_OUTPUT(vq->type) ? ddv_ctx_claim(ctx) : 0;
+}
+
+/* Counts an MMAP buffer against max_buffer_mb; the last one may not fit. */
+static int ddv_buf_init(struct vb2_buffer *vb)
+{
+	u64 size = vb2_plane_size(vb, 0);
+
+	if (vb->memory != VB2_MEMORY_MMAP)
+		return 0;
+	if (atomic64_add_return(size, &ddv_buffer_bytes) > ddv_buffer_budget()) {
+		atomic64_sub(size, &ddv_buffer_bytes);
+		return -ENOMEM;
+	}
 	return 0;
+}
+
+static void ddv_buf_cleanup(struct vb2_buffer *vb)
+{
+	if (vb->memory == VB2_MEMORY_MMAP)
+		atomic64_sub(vb2_plane_size(vb, 0), &ddv_buffer_bytes);
 }
 
 static int ddv_buf_out_validate(struct vb2_buffer *vb)
@@ -129,6 +198,8 @@ static void ddv_stop_streaming(struct vb2_queue *q)
 
 static const struct vb2_ops ddv_qops = {
 	.queue_setup = ddv_queue_setup,
+	.buf_init = ddv_buf_init,
+	.buf_cleanup = ddv_buf_cleanup,
 	.buf_out_validate = ddv_buf_out_validate,
 	.buf_prepare = ddv_buf_prepare,
 	.buf_finish = ddv_buf_finish,

@@ -557,6 +557,60 @@ void CheckContextLimit(const std::string& dev) {
   WriteFile(param, old_limit.empty() ? "32" : old_limit);
 }
 
+// OUTPUT buffers of `size` bytes on a fresh handle (MMAP): how many the
+// node gave, or -errno.
+int RequestBig(int fd, uint32_t size, uint32_t count) {
+  v4l2_format f = {};
+  f.type = V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE;
+  f.fmt.pix_mp.pixelformat = V4L2_PIX_FMT_VP9;
+  f.fmt.pix_mp.width = kWidth;
+  f.fmt.pix_mp.height = kHeight;
+  f.fmt.pix_mp.num_planes = 1;
+  f.fmt.pix_mp.plane_fmt[0].sizeimage = size;
+  v4l2_requestbuffers rb = {};
+  rb.type = V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE;
+  rb.memory = V4L2_MEMORY_MMAP;
+  rb.count = count;
+  if (ioctl(fd, VIDIOC_S_FMT, &f) || ioctl(fd, VIDIOC_REQBUFS, &rb)) return -errno;
+  return static_cast<int>(rb.count);
+}
+
+// Buffers are kernel memory: all contexts together hold at most
+// max_buffer_mb of MMAP buffers (an unprivileged fuzzing client once ran
+// the arm64 guest out of memory with 64 buffers of 16 MiB per handle).
+// With 64 MiB: 8 buffers of 16 MiB asked, 4 given; a second handle gets
+// ENOMEM; a CREATE_BUFS of 1 GiB gets ENOMEM; a close makes room again.
+void CheckBufferBudget(const std::string& dev) {
+  const std::string param = std::string(kParams) + "max_buffer_mb";
+  std::string old_limit = ReadFile(param);
+  Check(WriteFile(param, "64"), "max_buffer_mb 64");
+  constexpr uint32_t k16MiB = 16u << 20;
+  int a = open(dev.c_str(), O_RDWR), b = open(dev.c_str(), O_RDWR);
+  int got_a = a >= 0 ? RequestBig(a, k16MiB, 8) : -EBADF;
+  int got_b = b >= 0 ? RequestBig(b, k16MiB, 2) : -EBADF;
+  Check(got_a == 4,
+        "8 OUTPUT buffers of 16 MiB asked, " + std::to_string(got_a) + " given (4 fit in 64 MiB)");
+  Check(got_b == -ENOMEM,
+        "a second handle's 2 more: " + std::string(got_b < 0 ? std::strerror(-got_b) : "given") +
+            " (want ENOMEM)");
+  v4l2_create_buffers cb = {};
+  cb.count = 1;
+  cb.memory = V4L2_MEMORY_MMAP;
+  cb.format.type = V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE;
+  if (a >= 0) ioctl(a, VIDIOC_G_FMT, &cb.format);
+  cb.format.fmt.pix_mp.plane_fmt[0].sizeimage = 1u << 30;
+  int created = a >= 0 ? ioctl(a, VIDIOC_CREATE_BUFS, &cb) : -1;
+  Check(created != 0 && errno == ENOMEM,
+        "CREATE_BUFS of one 1 GiB buffer: " +
+            std::string(created == 0 ? "created" : std::strerror(errno)) + " (want ENOMEM)");
+  if (a >= 0) close(a);
+  got_b = b >= 0 ? RequestBig(b, k16MiB, 2) : -EBADF;
+  Check(got_b == 2,
+        "after the first handle's close, the second gets its 2 (" + std::to_string(got_b) + ")");
+  if (b >= 0) close(b);
+  WriteFile(param, old_limit.empty() ? "0" : old_limit);
+}
+
 std::string FindNode();
 
 // Run in the background of an insmod: attaches the moment the chardev
@@ -614,6 +668,7 @@ int main(int argc, char** argv) {
   CheckCtxMessagesWhenFull(dev);
   CheckQuickReattach(dev);
   CheckContextLimit(dev);
+  CheckBufferBudget(dev);
   std::printf("job_check: %d checks passed, %d failed\n", g_passed, g_failed);
   return g_failed ? 1 : 0;
 }
