@@ -282,7 +282,10 @@ void CheckEveryCodec() {
 }
 
 // Three streams, the daemon killed 20 times, each time once it is back
-// and every stream has shown pictures again.
+// and every stream has shown pictures again. Each kill costs a stream up
+// to a key-frame interval of pictures, so the clips are played 12 times
+// over (720 pictures): with 8 (480) the last kill once fell in a stream's
+// last interval and its tail could not come back (CI, 2026-12-04).
 void CheckRepeatedKills() {
   constexpr int kKills = 20;
   std::vector<Playback> ps(3);
@@ -290,7 +293,7 @@ void CheckRepeatedKills() {
   const char* codecs[] = {"h264", "vp9", "hevc"};
   std::vector<Playback*> all;
   for (int i = 0; i < 3; i++) {
-    ps[i].stream = LoadClip(names[i], 8);
+    ps[i].stream = LoadClip(names[i], 12);
     all.push_back(&ps[i]);
   }
   for (int i = 0; i < 3; i++) ps[i].Start(daedalus::decode::CodecByName(codecs[i])->fourcc, 20);
