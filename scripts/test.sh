@@ -16,11 +16,11 @@
 #      tests/vm/guest/package.sh running what they install
 #   5. the arm64 guest (qemu-system-aarch64, Debian's arm64 6.12 kernel): the module
 #      and aarch64 programs through skeleton.sh and decode-arm64.sh
-# Needs root for the package install. Warm: about 44 minutes on 2 cores
-# with every guest under TCG (2026-12-03, fresh clone: the amd64 decode
-# guest 19 of them, the skeleton 2.5, the arm64 guests 4.5, the fuzz slice
-# 5); cold adds the amd64 kernel (16 minutes measured), the arm64 kernel
-# (about 20) and the first Bazel builds: over the 75-minute bar, to be cut.
+# Needs root for the package install. Cold (nothing cached, 2026-12-04):
+# 54 minutes on 2 cores with every guest under TCG: Bazel's builds and
+# unit tests and the fuzz slice 18.5, the amd64 debug kernel about 10,
+# Debian's arm64 kernel under 1, the amd64 decode guest 19.5, the other
+# guests 7 (docs/testing.md, "Recorded runs").
 # Artefacts are cached in
 # ~/.cache/daedalus.
 . "$(dirname "$0")/lib.sh"
