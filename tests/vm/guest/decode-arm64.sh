@@ -20,6 +20,10 @@ own_client_check
 # A slice for time: H.264 (the Pi 5's first want) and AV1.
 CODECS="--quick h264 av1" codec_check
 firefox_probe
+# Crash recovery on the Pi's architecture and Debian's kernel, where the
+# daemon restarts faster than in the amd64 debug guest: prints kill to the
+# next good picture.
+recovery_checks
 # Debian's kernel has the memory cgroup the amd64 debug kernel leaves out.
 memory_limit_check
 decoder_down
