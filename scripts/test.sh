@@ -20,7 +20,8 @@
 # 54 minutes on 2 cores with every guest under TCG: Bazel's builds and
 # unit tests and the fuzz slice 18.5, the amd64 debug kernel about 10,
 # Debian's arm64 kernel under 1, the amd64 decode guest 19.5, the other
-# guests 7 (docs/testing.md, "Recorded runs").
+# guests 7, since then about 2.5 more for recovery in the arm64 guest
+# (docs/testing.md, "Recorded runs"). Warm: 35 minutes.
 # Artefacts are cached in
 # ~/.cache/daedalus.
 . "$(dirname "$0")/lib.sh"
