@@ -13,7 +13,12 @@
 #ifndef DAEDALUS_TESTS_NODE_CHECK_H_
 #define DAEDALUS_TESTS_NODE_CHECK_H_
 
+#include <dirent.h>
+#include <sys/types.h>
+
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -42,6 +47,21 @@ class CheckCounter {
 };
 
 // A stream as OUTPUT buffers, with the MD5 each picture must have.
+// The running daedalusd's pid, from /proc (0 while none runs).
+inline pid_t DaemonPid() {
+  DIR* proc = opendir("/proc");
+  pid_t found = 0;
+  while (dirent* e = proc ? readdir(proc) : nullptr) {
+    pid_t pid = static_cast<pid_t>(std::atol(e->d_name));
+    if (pid <= 0) continue;
+    std::ifstream comm("/proc/" + std::string(e->d_name) + "/comm");
+    std::string name;
+    if (std::getline(comm, name) && name == "daedalusd") found = pid;
+  }
+  if (proc) closedir(proc);
+  return found;
+}
+
 struct NodeStream {
   std::string name;
   std::vector<CompressedFrame> frames;

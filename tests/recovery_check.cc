@@ -47,6 +47,7 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using daedalus::testing::DaemonPid;
 using daedalus::testing::Decoder;
 using daedalus::testing::Moment;
 using daedalus::testing::NodeStream;
@@ -58,21 +59,6 @@ const char* g_dev = nullptr;
 std::string g_clips;
 
 void Check(bool ok, const std::string& what) { g_checks.Check(ok, what); }
-
-// The daemon's pid, from /proc (0 while none runs).
-pid_t DaemonPid() {
-  DIR* proc = opendir("/proc");
-  pid_t found = 0;
-  while (dirent* e = proc ? readdir(proc) : nullptr) {
-    pid_t pid = static_cast<pid_t>(std::atol(e->d_name));
-    if (pid <= 0) continue;
-    std::ifstream comm("/proc/" + std::string(e->d_name) + "/comm");
-    std::string name;
-    if (std::getline(comm, name) && name == "daedalusd") found = pid;
-  }
-  if (proc) closedir(proc);
-  return found;
-}
 
 // Daemons that attached to the chardev since the module loaded (the
 // kernel's counter, in debugfs).

@@ -44,6 +44,7 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using daedalus::testing::DaemonPid;
 using daedalus::testing::Decoder;
 using daedalus::testing::NodeStream;
 using daedalus::testing::Options;
@@ -56,21 +57,6 @@ daedalus::testing::CheckCounter g_checks;
 const char* g_dev = nullptr;
 
 void Check(bool ok, const std::string& what) { g_checks.Check(ok, what); }
-
-// The daemon's pid, from /proc (0 while none runs).
-pid_t DaemonPid() {
-  DIR* proc = opendir("/proc");
-  pid_t found = 0;
-  while (dirent* e = proc ? readdir(proc) : nullptr) {
-    pid_t pid = static_cast<pid_t>(std::atol(e->d_name));
-    if (pid <= 0) continue;
-    std::ifstream comm("/proc/" + std::string(e->d_name) + "/comm");
-    std::string name;
-    if (std::getline(comm, name) && name == "daedalusd") found = pid;
-  }
-  if (proc) closedir(proc);
-  return found;
-}
 
 // VmRSS of `pid` in KiB (0 if gone).
 long RssKib(pid_t pid) {
