@@ -276,7 +276,10 @@ void DecodeJobs::Flush(uint32_t id) {
 }
 
 void DecodeJobs::Close(uint32_t id) {
-  if (contexts_.erase(id)) stats_.ContextClosed(id);
+  contexts_.erase(id);
+  // Its statistics too, even when it never got a decoder: a job's
+  // figures are kept from its start, before the decoder is made.
+  stats_.ContextClosed(id);
 }
 
 void DecodeJobs::Clear() {

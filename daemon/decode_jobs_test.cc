@@ -393,6 +393,31 @@ TEST(DecodeJobsTest, ContextsAreIndependentAndClosable) {
   EXPECT_EQ(snap.totals.frames_out, io_a.written.size() + io_b.written.size());
 }
 
+// A context whose decoder could not be made (here: a codec the daemon
+// never announced) still ends at its close: the soak opens and kills
+// thousands of clients, and an entry left behind per context is a leak.
+TEST(DecodeJobsTest, AContextThatNeverDecodedIsForgottenAtItsClose) {
+  DecodeStats stats;
+  DecodeJobs jobs({1}, stats);
+  FakeJobIo io;
+  ddv_decode req = {};
+  req.codec = V4L2_PIX_FMT_MJPEG;
+  req.ctx_id = 5;
+  req.job_id = 1;
+  req.flags = DDV_DECODE_SRC;
+  io.src = std::string(16, '\0');
+  req.src_bytes = 16;
+  std::optional<ddv_decode_done> done = jobs.Run(req, io);
+  ASSERT_TRUE(done.has_value());
+  EXPECT_TRUE(done->flags & DDV_DONE_FATAL);
+  jobs.Close(5);
+  control::DecodeFigures snap = stats.Snapshot(true);
+  EXPECT_EQ(snap.contexts_active, 0u);
+  EXPECT_TRUE(snap.contexts.empty());
+  EXPECT_EQ(snap.contexts_opened, 0u);
+  EXPECT_EQ(snap.contexts_closed, 0u) << "closed without ever being opened";
+}
+
 TEST(DecodeJobsTest, DrainWithNothingPendingIsAnEmptyLast) {
   DecodeStats stats;
   DecodeJobs jobs({1}, stats);

@@ -87,8 +87,9 @@ void DecodeStats::AddBusy(uint32_t ctx, absl::Duration d) {
 }
 
 void DecodeStats::Closing(const Context& c) {
+  if (c.codec.empty()) return;  // never counted as opened (ContextOpened)
   contexts_closed_++;
-  if (!c.codec.empty()) codecs_[c.codec].closed++;
+  codecs_[c.codec].closed++;
 }
 
 void DecodeStats::ContextOpened(uint32_t ctx, const std::string& codec) {

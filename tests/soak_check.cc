@@ -29,9 +29,11 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <random>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -58,19 +60,41 @@ const char* g_dev = nullptr;
 
 void Check(bool ok, const std::string& what) { g_checks.Check(ok, what); }
 
-// VmRSS of `pid` in KiB (0 if gone).
-long RssKib(pid_t pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string key;
-  long value = 0;
-  while (status >> key) {
-    if (key == "VmRSS:") {
-      status >> value;
-      return value;
+// Where a process's resident memory is, in KiB, from /proc/PID/smaps:
+// the brk heap (glibc's main arena), anonymous mappings (the other
+// threads' arenas, large allocations, thread stacks) and file mappings.
+// A leak grows with the load; an allocator keeping freed pages grows
+// towards a plateau, in the arenas of the threads that used them.
+struct Memory {
+  long total = 0, heap = 0, anon = 0, file = 0;
+};
+
+Memory MemoryOf(pid_t pid) {
+  std::ifstream smaps("/proc/" + std::to_string(pid) + "/smaps");
+  Memory m;
+  long* bucket = &m.file;
+  std::string line;
+  while (std::getline(smaps, line)) {
+    if (line.empty()) continue;
+    if (std::isxdigit(static_cast<unsigned char>(line[0])) && line.find('-') < line.find(' ')) {
+      // "start-end perms offset dev inode [path]": the path is field 6.
+      std::istringstream fields(line);
+      std::string skip, path;
+      for (int i = 0; i < 5; i++) fields >> skip;
+      fields >> path;
+      bucket = path == "[heap]" ? &m.heap : path.empty() ? &m.anon : &m.file;
+    } else if (line.rfind("Rss:", 0) == 0) {
+      long kib = std::atol(line.c_str() + 4);
+      *bucket += kib;
+      m.total += kib;
     }
-    status.ignore(1 << 16, '\n');
   }
-  return 0;
+  return m;
+}
+
+std::string Describe(const Memory& m) {
+  return std::to_string(m.total) + " KiB (heap " + std::to_string(m.heap) + ", anon " +
+         std::to_string(m.anon) + ", files " + std::to_string(m.file) + ")";
 }
 
 struct Clip {
@@ -192,16 +216,27 @@ int main(int argc, char** argv) {
   });
 
   // Warm: every stream has done a pass, so its decoder and buffers exist.
-  long rss_warm = 0;
-  while (Clock::now() < deadline && rss_warm == 0) {
+  // From then on the daemon's memory is sampled ten times over the run, so
+  // that a failure shows whether it grew steadily (a leak) or levelled off.
+  Memory warm;
+  while (Clock::now() < deadline && warm.total == 0) {
     bool all = true;
     for (const Player& p : players) all = all && p.warm;
-    if (all) rss_warm = RssKib(daemon);
+    if (all) warm = MemoryOf(daemon);
     usleep(100000);
+  }
+  auto warm_at = Clock::now();
+  auto step = (deadline - warm_at) / 10;
+  for (int i = 1; i < 10 && warm.total > 0; i++) {
+    std::this_thread::sleep_until(warm_at + step * i);
+    double at = std::chrono::duration<double>(Clock::now() - start).count();
+    std::printf("soak: %4.0f s: daedalusd RSS %s\n", at, Describe(MemoryOf(daemon)).c_str());
+    std::fflush(stdout);
   }
   for (auto& t : threads) t.join();
   killer.join();
-  long rss_end = RssKib(daemon);
+  Memory end = MemoryOf(daemon);
+  long rss_warm = warm.total, rss_end = end.total;
   double took = std::chrono::duration<double>(Clock::now() - start).count();
 
   int passes = 0, bad = 0;
@@ -212,8 +247,9 @@ int main(int argc, char** argv) {
   }
   std::printf(
       "soak: %.0f s: 8 streams, %d passes (%d not bit-exact); %ld open/start/close cycles (%ld "
-      "failed); %ld clients killed mid-stream; daedalusd RSS %ld KiB warm, %ld KiB at the end\n",
-      took, passes, bad, cycles.load(), cycle_failures.load(), killed, rss_warm, rss_end);
+      "failed); %ld clients killed mid-stream; daedalusd RSS %s warm, %s at the end\n",
+      took, passes, bad, cycles.load(), cycle_failures.load(), killed, Describe(warm).c_str(),
+      Describe(end).c_str());
   Check(DaemonPid() == daemon,
         "the same daedalusd ran throughout (pid " + std::to_string(daemon) + ")");
   Check(passes >= 8 && bad == 0, "8 streams of mixed codecs: " + std::to_string(passes) +
