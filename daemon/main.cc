@@ -2,6 +2,7 @@
 //
 // daedalusd: owns /dev/daedalus-v4l2, answers the kernel, serves gRPC.
 
+#include <malloc.h>
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -193,6 +194,15 @@ int Serve(const Config& c, int stop_fd) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Pictures, packets and libavcodec's pools are large blocks that come and
+  // go with streams. glibc raises its mmap threshold each time such a block
+  // is freed, after which they come from the heaps of whichever threads
+  // decoded, which keep the pages: under open/close churn the daemon's RSS
+  // crept up by a fifth in minutes (scripts/soak.sh). A fixed threshold
+  // (glibc's initial one) maps every large block and returns it at free;
+  // that held the RSS flat and lowest of the settings tried
+  // (docs/testing.md, "Recorded runs").
+  mallopt(M_MMAP_THRESHOLD, 128 * 1024);
   Config c;
   CLI::App app(kDescription, "daedalusd");
   AddOptions(app, c);
