@@ -24,10 +24,29 @@ KernelLink::KernelLink(Options options, JobHandler& jobs, SyscallApi& sys)
     : options_(std::move(options)),
       jobs_(jobs),
       wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
-      dev_(sys) {}
+      dev_(sys) {
+  jobs_.SetLinkLostReporter([this](const absl::Status& why) { ReportLost(why); });
+}
 
 KernelLink::~KernelLink() {
+  jobs_.SetLinkLostReporter(nullptr);
+  // The handler's threads use the chardev, which dies with the link.
+  jobs_.LinkLost();
   if (wake_fd_ >= 0) close(wake_fd_);
+}
+
+void KernelLink::ReportLost(const absl::Status& why) {
+  {
+    absl::MutexLock lock(&reported_mu_);
+    if (reported_.ok()) reported_ = why;
+  }
+  uint64_t one = 1;
+  if (wake_fd_ >= 0) (void)!write(wake_fd_, &one, sizeof(one));
+}
+
+absl::Status KernelLink::TakeReportedLoss() {
+  absl::MutexLock lock(&reported_mu_);
+  return std::exchange(reported_, absl::OkStatus());
 }
 
 int KernelLink::fd() {
@@ -69,6 +88,7 @@ void KernelLink::ReadAll() {
   mu_.Lock();
   uint64_t wakes;
   if (wake_fd_ >= 0) (void)!read(wake_fd_, &wakes, sizeof(wakes));
+  if (absl::Status st = TakeReportedLoss(); !st.ok() && dev_.is_open()) DisconnectLocked(st);
   while (dev_.is_open()) {
     if (!lost_.ok()) {  // another thread found the link broken
       DisconnectLocked(lost_);
@@ -192,8 +212,11 @@ void KernelLink::DisconnectLocked(const absl::Status& why) {
   if (dev_.is_open() && why.message() != detail_) {
     Log(Severity::kWarning, absl::StrFormat("kernel link down: %s", why.message()));
   }
-  dev_.Close();
+  // The handler's threads stop before the fd they use is closed (and
+  // perhaps reused by the next open).
   jobs_.LinkLost();
+  dev_.Close();
+  (void)TakeReportedLoss();  // about the link just closed
   lost_ = absl::OkStatus();
   up_ = false;
   detail_ = std::string(why.message());

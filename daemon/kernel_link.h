@@ -19,6 +19,7 @@
 #include <linux/daedalus-v4l2.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -38,7 +39,8 @@ namespace daedalus {
 
 // Where KernelLink sends the decode path's messages. Called from the
 // thread that called ReadAll() (the event loop's), without the link's
-// lock, so the control plane never waits for a decode.
+// lock, so the control plane never waits for a decode; a handler may run
+// them on threads of its own (ContextWorkers).
 class JobHandler {
  public:
   virtual ~JobHandler() = default;
@@ -46,8 +48,15 @@ class JobHandler {
   // the answer. A returned status for which IsLinkLost() holds means the
   // chardev is broken; anything else was handled (and logged) already.
   virtual absl::Status Handle(const protocol::Message& msg, JobIo& io) = 0;
-  // The link closed: every kernel context is gone.
+  // The link closed: every kernel context is gone. A handler that runs
+  // messages on threads of its own stops them first: the chardev is
+  // closed after this returns.
   virtual void LinkLost() = 0;
+  // Such a handler reports a broken chardev found on its threads here; the
+  // event loop then closes the link (KernelLink sets it; thread-safe, and
+  // takes none of the handler's locks).
+  using LinkLostReporter = std::function<void(const absl::Status&)>;
+  virtual void SetLinkLostReporter(LinkLostReporter /*report*/) {}
 };
 
 class KernelLink {
@@ -110,6 +119,10 @@ class KernelLink {
   // From a thread other than the loop's: the link is broken; the loop
   // closes it (see wake_fd()).
   void MarkLost(const absl::Status& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The same from the job handler's threads, without mu_: the loop may
+  // hold it while it waits for those threads to stop (LinkLost()).
+  void ReportLost(const absl::Status& why);
+  absl::Status TakeReportedLoss();
 
   const Options options_;
   JobHandler& jobs_;
@@ -125,6 +138,8 @@ class KernelLink {
   uint32_t next_cookie_ ABSL_GUARDED_BY(mu_) = 1;
   std::map<uint32_t, std::shared_ptr<PendingPing>> pending_ ABSL_GUARDED_BY(mu_);
   absl::Status lost_ ABSL_GUARDED_BY(mu_);  // set by MarkLost, cleared on close
+  absl::Mutex reported_mu_;
+  absl::Status reported_ ABSL_GUARDED_BY(reported_mu_);  // set by ReportLost
 };
 
 }  // namespace daedalus

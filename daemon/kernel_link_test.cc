@@ -30,6 +30,7 @@ namespace {
 
 using testing::Eventually;
 using testing::FakeKernel;
+using LinkLostReporter = JobHandler::LinkLostReporter;
 
 // Records what the link hands to the decode path.
 class RecordingJobs final : public JobHandler {
@@ -44,6 +45,11 @@ class RecordingJobs final : public JobHandler {
     std::lock_guard<std::mutex> lock(mu);
     links_lost++;
   }
+  void SetLinkLostReporter(LinkLostReporter r) override {
+    std::lock_guard<std::mutex> lock(mu);
+    report = std::move(r);
+  }
+  LinkLostReporter report;
   std::mutex mu;
   std::condition_variable cv;
   bool block = false;
@@ -224,6 +230,27 @@ TEST_F(KernelLinkTest, StatusAnswersWhileAJobIsBeingHandled) {
   jobs_.cv.notify_all();
   control.join();
   EXPECT_TRUE(in_time) << "GetLinkStatus waited for the job handler";
+}
+
+// A job handler's own thread (ContextWorkers) finds the chardev broken:
+// the loop closes the link and opens it again.
+TEST_F(KernelLinkTest, LinkLostOnAJobThreadIsClosedByTheLoopWhichReconnects) {
+  Start();
+  ASSERT_TRUE(Eventually([&] { return backend_->GetLinkStatus().up; }));
+  LinkLostReporter report;
+  {
+    std::lock_guard<std::mutex> lock(jobs_.mu);
+    report = jobs_.report;
+  }
+  ASSERT_TRUE(report) << "the link gave the job handler no way to report";
+  std::thread([&report] { report(absl::UnavailableError("write DECODE_DONE: ENODEV")); }).join();
+  ASSERT_TRUE(Eventually([&] {
+    std::lock_guard<std::mutex> lock(kernel_.mu);
+    return kernel_.opens >= 2;
+  })) << "the event loop never reopened the chardev";
+  ASSERT_TRUE(Eventually([&] { return backend_->GetLinkStatus().up; }));
+  std::lock_guard<std::mutex> lock(jobs_.mu);
+  EXPECT_EQ(jobs_.links_lost, 1);
 }
 
 TEST_F(KernelLinkTest, DecodePathMessagesGoToTheJobHandler) {

@@ -20,12 +20,12 @@
 #include "control/metrics.h"
 #include "control/server.h"
 #include "daemon/codec_caps.h"
+#include "daemon/context_workers.h"
 #include "daemon/daemon_backend.h"
 #include "daemon/decode/stream_decoder.h"
 #include "daemon/decode_stats.h"
 #include "daemon/device_identity.h"
 #include "daemon/event_loop.h"
-#include "daemon/job_dispatcher.h"
 #include "daemon/kernel_link.h"
 #include "daemon/log.h"
 #include "daemon/systemd_notify.h"
@@ -136,7 +136,8 @@ void AddOptions(CLI::App& app, Config& c) {
 // Runs the daemon until SIGTERM or SIGINT; the exit status.
 int Serve(const Config& c, int stop_fd) {
   daedalus::DecodeStats stats;
-  daedalus::JobDispatcher jobs({c.decoder_threads, c.codec_threads}, stats);
+  // Each decoding context on a thread of its own: streams use the cores.
+  daedalus::ContextWorkers jobs({c.decoder_threads, c.codec_threads}, stats);
   daedalus::KernelLink link(c.link, jobs);
   daedalus::DaemonBackend backend(link, stats);
   daedalus::EventLoop loop({absl::Seconds(c.reconnect_s)}, link);

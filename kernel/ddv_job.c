@@ -82,8 +82,7 @@ void __ddv_ctx_fatal(struct ddv_ctx *ctx, int err, const char *why)
  * Returns the job's unused buffers with an error, fails the context and
  * lets mem2mem go on. Context: state_lock held.
  *
- * Return: true if there was a job; the caller then calls
- * v4l2_m2m_job_finish() after unlocking.
+ * Return: true if there was a job.
  */
 bool __ddv_job_fail(struct ddv_ctx *ctx, int err, const char *why)
 {
@@ -99,8 +98,7 @@ bool __ddv_job_fail(struct ddv_ctx *ctx, int err, const char *why)
  *
  * Context: state_lock held.
  *
- * Return: true if there was a job; the caller then calls
- * v4l2_m2m_job_finish() after unlocking.
+ * Return: true if there was a job.
  */
 bool __ddv_job_drop(struct ddv_ctx *ctx)
 {
@@ -117,9 +115,10 @@ bool __ddv_job_drop(struct ddv_ctx *ctx)
 		v4l2_m2m_dst_buf_remove_by_buf(m2m, ctx->job_dst);
 		v4l2_m2m_buf_done(ctx->job_dst, VB2_BUF_STATE_ERROR);
 	}
-	ctx->job_active = false;
+	WRITE_ONCE(ctx->job_active, false);
 	ctx->job_src = NULL;
 	ctx->job_dst = NULL;
+	wake_up_all(&ctx->job_wq);
 	return true;
 }
 
@@ -150,8 +149,6 @@ static void ddv_watchdog(struct work_struct *work)
 	if (finish)
 		atomic64_inc(&ctx->dev->br->jobs_timed_out);
 	mutex_unlock(&ctx->state_lock);
-	if (finish)
-		v4l2_m2m_job_finish(ctx->dev->m2m_dev, ctx->fh.m2m_ctx);
 }
 
 /*
@@ -172,6 +169,7 @@ static unsigned long ddv_job_timeout(const struct ddv_ctx *ctx)
  */
 void ddv_job_init(struct ddv_ctx *ctx)
 {
+	init_waitqueue_head(&ctx->job_wq);
 	INIT_DELAYED_WORK(&ctx->watchdog, ddv_watchdog);
 	ddv_recovery_init_ctx(ctx);
 }
@@ -198,36 +196,68 @@ void ddv_job_run(struct ddv_ctx *ctx)
 {
 	struct v4l2_m2m_ctx *m2m = ctx->fh.m2m_ctx;
 	struct vb2_v4l2_buffer *src, *dst = NULL;
-	bool finish;
 
 	mutex_lock(&ctx->state_lock);
 	src = v4l2_m2m_next_src_buf(m2m);
 	if (ctx->state == DDV_STATE_DECODING)
 		dst = v4l2_m2m_next_dst_buf(m2m);
 	/* No job starts while a dead daemon's contexts wait for the next. */
-	if (ctx->fatal || ctx->orphaned || READ_ONCE(ctx->dev->recovering) ||
+	if (ctx->job_active || ctx->fatal || ctx->orphaned || READ_ONCE(ctx->dev->recovering) ||
 	    (!src && !ctx->drain) || (ctx->state == DDV_STATE_DECODING && !dst)) {
 		/* job_ready() saw a state that has changed since. */
-		mutex_unlock(&ctx->state_lock);
-		v4l2_m2m_job_finish(ctx->dev->m2m_dev, m2m);
-		return;
-	}
-	if (dst && vb2_plane_size(&dst->vb2_buf, 0) < ctx->dst_fmt.plane_fmt[0].sizeimage) {
+	} else if (dst && vb2_plane_size(&dst->vb2_buf, 0) <
+		   ctx->dst_fmt.plane_fmt[0].sizeimage) {
 		/*
 		 * Kept across a format change (DEC_CMD_START) but too small
 		 * for the new one: give it back flagged; the picture waits
 		 * for the next buffer.
 		 */
 		ddv_dst_return(ctx, dst, 0, V4L2_FIELD_NONE, VB2_BUF_STATE_ERROR);
-		mutex_unlock(&ctx->state_lock);
-		v4l2_m2m_job_finish(ctx->dev->m2m_dev, m2m);
-		return;
+	} else {
+		__ddv_job_send(ctx, src, dst);
 	}
-
-	finish = __ddv_job_send(ctx, src, dst);
 	mutex_unlock(&ctx->state_lock);
-	if (finish)
-		v4l2_m2m_job_finish(ctx->dev->m2m_dev, m2m);
+	/*
+	 * mem2mem's part ends here, whatever became of the job: the daemon
+	 * decodes it while other contexts' jobs are sent. This context's
+	 * next job waits for the end of this one (job_ready(), ddv_job_next()).
+	 */
+	v4l2_m2m_job_finish(ctx->dev->m2m_dev, m2m);
+}
+
+/**
+ * ddv_job_next() - let mem2mem start the context's next job
+ * @ctx: a context whose job ended, or that may start one again
+ *
+ * Jobs go on in the daemon after device_run() returned, one per context:
+ * job_ready() refuses while one is with the daemon, so the end of each
+ * schedules the context again here.
+ *
+ * Context: process context; no lock of the context held.
+ */
+void ddv_job_next(struct ddv_ctx *ctx)
+{
+	/* Under the queue lock a context that is not released keeps its queues. */
+	mutex_lock(&ctx->lock);
+	if (!READ_ONCE(ctx->released))
+		v4l2_m2m_try_schedule(ctx->fh.m2m_ctx);
+	mutex_unlock(&ctx->lock);
+}
+
+/**
+ * ddv_job_wait() - wait until the context has no job with the daemon
+ * @ctx: the context whose queue stops (STREAMOFF, close)
+ *
+ * A job's buffers are the daemon's until it answers or the watchdog fires;
+ * the job of a dead daemon's context, which no one will answer, ends now.
+ *
+ * Context: the queue lock (ctx->lock) held; may sleep, bounded by the
+ * job's timeout or the recovery window.
+ */
+void ddv_job_wait(struct ddv_ctx *ctx)
+{
+	ddv_recovery_abort(ctx);
+	wait_event(ctx->job_wq, !READ_ONCE(ctx->job_active));
 }
 
 /**
@@ -241,8 +271,7 @@ void ddv_job_run(struct ddv_ctx *ctx)
  * after a daemon died is flagged DDV_DECODE_RESUME. A job that cannot be
  * queued fails (no daemon, or no memory). Context: state_lock held.
  *
- * Return: true if the job failed; the caller then calls
- * v4l2_m2m_job_finish() after unlocking.
+ * Return: true if the job failed.
  */
 bool __ddv_job_send(struct ddv_ctx *ctx, struct vb2_v4l2_buffer *src,
 		    struct vb2_v4l2_buffer *dst)
@@ -280,7 +309,7 @@ bool __ddv_job_send(struct ddv_ctx *ctx, struct vb2_v4l2_buffer *src,
 	req.dst_queued = v4l2_m2m_num_dst_bufs_ready(m2m);
 	req.submit_ns = ktime_get_ns();
 	req.codec = ctx->src_fmt.pixelformat;
-	ctx->job_active = true;
+	WRITE_ONCE(ctx->job_active, true);
 	ctx->job_id = req.job_id;
 	ctx->job_src = src;
 	ctx->job_dst = dst;
@@ -543,9 +572,10 @@ static int ddv_job_complete(struct ddv_ctx *ctx, const struct ddv_decode_done *d
 			ctx->job_dst = NULL;
 		}
 	}
-	ctx->job_active = false;
+	WRITE_ONCE(ctx->job_active, false);
 	ctx->job_src = NULL;
 	ctx->job_dst = NULL;
+	wake_up_all(&ctx->job_wq);
 	return 0;
 }
 
@@ -577,7 +607,7 @@ int ddv_v4l2_job_done(struct ddv_bridge *br, const void *payload, u32 len)
 	ret = ddv_job_complete(ctx, done);
 	mutex_unlock(&ctx->state_lock);
 	if (!ret)
-		v4l2_m2m_job_finish(ctx->dev->m2m_dev, ctx->fh.m2m_ctx);
+		ddv_job_next(ctx);
 	ddv_ctx_put(ctx);
 	return ret;
 }

@@ -169,8 +169,8 @@ static int ddv_start_streaming(struct vb2_queue *q, unsigned int count)
 }
 
 /*
- * mem2mem has already waited for a running job (v4l2_m2m_streamoff), so
- * every buffer of the queue is ours to return.
+ * Once the context's job with the daemon has ended (it holds buffers of
+ * both queues), every buffer of the queue is ours to return.
  */
 static void ddv_stop_streaming(struct vb2_queue *q)
 {
@@ -178,6 +178,7 @@ static void ddv_stop_streaming(struct vb2_queue *q)
 	struct vb2_v4l2_buffer *vbuf;
 	bool output = V4L2_TYPE_IS_OUTPUT(q->type);
 
+	ddv_job_wait(ctx);
 	for (;;) {
 		vbuf = output ? v4l2_m2m_src_buf_remove(ctx->fh.m2m_ctx)
 			      : v4l2_m2m_dst_buf_remove(ctx->fh.m2m_ctx);
@@ -256,8 +257,12 @@ static int ddv_job_ready(void *priv)
 	bool src = v4l2_m2m_num_src_bufs_ready(m2m) > 0;
 	bool dst = v4l2_m2m_num_dst_bufs_ready(m2m) > 0;
 
-	/* No job starts while a dead daemon's contexts wait for the next. */
-	if (READ_ONCE(ctx->fatal) || READ_ONCE(ctx->orphaned) || READ_ONCE(ctx->dev->recovering))
+	/*
+	 * One job per context at a time, in order. No job starts while a
+	 * dead daemon's contexts wait for the next.
+	 */
+	if (READ_ONCE(ctx->job_active) || READ_ONCE(ctx->fatal) || READ_ONCE(ctx->orphaned) ||
+	    READ_ONCE(ctx->dev->recovering))
 		return 0;
 	switch (READ_ONCE(ctx->state)) {
 	case DDV_STATE_HEADER:
@@ -276,20 +281,7 @@ static void ddv_device_run(void *priv)
 	ddv_job_run(priv);
 }
 
-/*
- * The daemon's answer or the watchdog ends a job; only the job of a dead
- * daemon's context, which no one will answer, ends here.
- */
-static void ddv_job_abort(void *priv)
-{
-	struct ddv_ctx *ctx = priv;
-
-	if (ddv_recovery_abort(ctx))
-		v4l2_m2m_job_finish(ctx->dev->m2m_dev, ctx->fh.m2m_ctx);
-}
-
 const struct v4l2_m2m_ops ddv_m2m_ops = {
 	.device_run = ddv_device_run,
 	.job_ready = ddv_job_ready,
-	.job_abort = ddv_job_abort,
 };

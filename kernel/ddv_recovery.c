@@ -40,11 +40,7 @@ static void ddv_kick(struct work_struct *work)
 {
 	struct ddv_ctx *ctx = container_of(work, struct ddv_ctx, kick);
 
-	/* Under the queue lock a context that is not released keeps its queues. */
-	mutex_lock(&ctx->lock);
-	if (!READ_ONCE(ctx->released))
-		v4l2_m2m_try_schedule(ctx->fh.m2m_ctx);
-	mutex_unlock(&ctx->lock);
+	ddv_job_next(ctx);
 }
 
 /**
@@ -66,15 +62,11 @@ static void __ddv_kick(struct ddv_ctx *ctx)
 /* Fails a context of a daemon that is gone. Context: dev->lock held. */
 static void ddv_ctx_daemon_gone(struct ddv_ctx *ctx)
 {
-	bool finish;
-
 	mutex_lock(&ctx->state_lock);
-	finish = __ddv_job_fail(ctx, -EPIPE, "the daemon went away");
+	__ddv_job_fail(ctx, -EPIPE, "the daemon went away");
 	if (ctx->jobs_sent)
 		__ddv_ctx_fatal(ctx, -EPIPE, "the daemon went away");
 	mutex_unlock(&ctx->state_lock);
-	if (finish)
-		v4l2_m2m_job_finish(ctx->dev->m2m_dev, ctx->fh.m2m_ctx);
 }
 
 /*
@@ -84,11 +76,9 @@ static void ddv_ctx_daemon_gone(struct ddv_ctx *ctx)
  */
 static void ddv_ctx_orphan(struct ddv_ctx *ctx)
 {
-	bool finish = false;
-
 	mutex_lock(&ctx->state_lock);
 	if (ctx->released) {
-		finish = __ddv_job_fail(ctx, -EPIPE, "the daemon went away");
+		__ddv_job_fail(ctx, -EPIPE, "the daemon went away");
 	} else if (ctx->jobs_sent && !ctx->fatal) {
 		ctx->orphaned = true;
 		ctx->resume = true;
@@ -97,44 +87,35 @@ static void ddv_ctx_orphan(struct ddv_ctx *ctx)
 		cancel_delayed_work(&ctx->watchdog);
 	}
 	mutex_unlock(&ctx->state_lock);
-	if (finish)
-		v4l2_m2m_job_finish(ctx->dev->m2m_dev, ctx->fh.m2m_ctx);
 }
 
 /* The next daemon takes the context on. Context: dev->lock held. */
 static void ddv_ctx_resume(struct ddv_ctx *ctx)
 {
-	bool finish = false;
-
 	mutex_lock(&ctx->state_lock);
 	if (ctx->orphaned) {
 		ctx->orphaned = false;
 		atomic64_inc(&ctx->dev->br->streams_resumed);
 		if (ctx->job_active)
-			finish = __ddv_job_send(ctx, ctx->job_src, ctx->job_dst);
+			__ddv_job_send(ctx, ctx->job_src, ctx->job_dst);
 	}
 	__ddv_kick(ctx);
 	mutex_unlock(&ctx->state_lock);
-	if (finish)
-		v4l2_m2m_job_finish(ctx->dev->m2m_dev, ctx->fh.m2m_ctx);
 }
 
 /* No daemon takes the context on: it fails. Context: dev->lock held. */
 static void ddv_ctx_abandon(struct ddv_ctx *ctx)
 {
 	static const char why[] = "the daemon went away and no daemon resumed the stream";
-	bool finish = false;
 
 	mutex_lock(&ctx->state_lock);
 	if (ctx->orphaned) {
 		ctx->orphaned = false;
-		finish = __ddv_job_fail(ctx, -EPIPE, why);
+		__ddv_job_fail(ctx, -EPIPE, why);
 		__ddv_ctx_fatal(ctx, -EPIPE, why);
 	}
 	__ddv_kick(ctx);
 	mutex_unlock(&ctx->state_lock);
-	if (finish)
-		v4l2_m2m_job_finish(ctx->dev->m2m_dev, ctx->fh.m2m_ctx);
 }
 
 /* Ends a recovery; true if one was going on. */
@@ -180,7 +161,7 @@ void ddv_recovery_exit(struct ddv_dev *dev)
 }
 
 /**
- * ddv_recovery_abort() - mem2mem's job_abort for an orphaned context
+ * ddv_recovery_abort() - end the job of an orphaned context
  * @ctx: the context whose queue is stopped or closed
  *
  * A running job of a dead daemon's context has no one to answer it: a
@@ -188,7 +169,7 @@ void ddv_recovery_exit(struct ddv_dev *dev)
  * buffers flagged ERROR. The context itself goes on (it is resumed or
  * fails when the window ends).
  *
- * Return: true if the caller must call v4l2_m2m_job_finish().
+ * Return: true if a job ended.
  */
 bool ddv_recovery_abort(struct ddv_ctx *ctx)
 {

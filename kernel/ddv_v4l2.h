@@ -201,7 +201,9 @@ struct ddv_dev {
  *	dequeued every picture of the old format (see ddv_new_format())
  * @src_change_seq: sequence of the LAST buffer that ends the old format
  * @next_job_id: id of the next job
- * @job_active: a job is with the daemon
+ * @job_active: a job is with the daemon; mem2mem's part of it ends as it
+ *	is sent, so that other contexts' jobs go to the daemon meanwhile,
+ *	and job_ready() holds the context's next job back until this ends
  * @job_id: its id
  * @job_src: its OUTPUT buffer, or NULL
  * @job_dst: its CAPTURE buffer, or NULL
@@ -209,6 +211,7 @@ struct ddv_dev {
  * @job_written: the daemon wrote the job's picture (DDV_IOC_WRITE_PICTURE)
  * @job_deadline: jiffies by which the daemon must answer the job
  * @src_meta: metadata of recent OUTPUT buffers, by job id
+ * @job_wq: woken when the job ends (ddv_job_wait())
  * @watchdog: fails a job the daemon does not answer in time
  * @orphaned: the daemon that served this context died; it waits for the
  *	next one (ddv_recovery.c), its running job kept
@@ -249,6 +252,7 @@ struct ddv_ctx {
 	bool job_written;
 	unsigned long job_deadline;
 	struct ddv_src_meta src_meta[DDV_SRC_META];
+	wait_queue_head_t job_wq;
 	struct delayed_work watchdog;
 	bool orphaned;
 	bool resume;
@@ -288,6 +292,8 @@ int ddv_queue_init(void *priv, struct vb2_queue *src_vq, struct vb2_queue *dst_v
 
 /* ddv_job.c: jobs with the daemon */
 void ddv_job_run(struct ddv_ctx *ctx);
+void ddv_job_next(struct ddv_ctx *ctx);
+void ddv_job_wait(struct ddv_ctx *ctx);
 void ddv_job_init(struct ddv_ctx *ctx);
 bool __ddv_job_send(struct ddv_ctx *ctx, struct vb2_v4l2_buffer *src,
 		    struct vb2_v4l2_buffer *dst);

@@ -419,6 +419,37 @@ void CheckDrainBeforeFormat(const std::string& dev) {
             ((flags & V4L2_BUF_FLAG_LAST) ? "LAST" : "no LAST") + ")");
 }
 
+// Two contexts' jobs are with the daemon at once (issue 15: mem2mem used
+// to run one job for the whole device, so streams took turns), while each
+// context still has one job at a time, in order: its next job is sent only
+// once the daemon answered the one before.
+void CheckContextsRunAtOnce(const std::string& dev) {
+  FakeDaemon daemon;
+  Client a(dev), b(dev);
+  bool ready = daemon.Open() && a.ok() && b.ok() && a.SetUpOutput() && b.SetUpOutput() &&
+               a.QueueOutput(0, 1000) && a.QueueOutput(1, 2000) && b.QueueOutput(0, 1000) &&
+               b.QueueOutput(1, 2000);
+  Check(ready, "two contexts, two OUTPUT buffers queued on each");
+  if (!ready) return;
+  std::vector<ddv_decode> jobs;
+  while (auto job = daemon.NextDecode(1000)) jobs.push_back(*job);
+  bool two_contexts = jobs.size() == 2 && jobs[0].ctx_id != jobs[1].ctx_id;
+  Check(two_contexts, "both contexts' first jobs reach the daemon before either is answered (" +
+                          std::to_string(jobs.size()) + " DECODEs, " +
+                          (two_contexts ? "two contexts" : "one context") + ")");
+  if (jobs.empty()) return;
+  ddv_decode first = jobs[0];
+  Check(daemon.Done(first, DDV_DONE_SRC_CONSUMED) == 0, "the first job answered");
+  auto next = daemon.NextDecode(1000);
+  Check(next && next->ctx_id == first.ctx_id && next->job_id == first.job_id + 1 &&
+            next->src_timestamp == 2000000,
+        "that context's next job follows its answer, in order");
+  // Every job left answered, so that the clients close without waiting.
+  for (size_t i = 1; i < jobs.size(); i++) daemon.Done(jobs[i], DDV_DONE_SRC_CONSUMED);
+  if (next) daemon.Done(*next, DDV_DONE_SRC_CONSUMED);
+  while (auto job = daemon.NextDecode(300)) daemon.Done(*job, DDV_DONE_SRC_CONSUMED);
+}
+
 // The kernel's counters, as the daemon reads them.
 ddv_stats KernelStats(const FakeDaemon& daemon) {
   ddv_stats st = {};
@@ -661,6 +692,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   CheckPictureNeverWritten(dev);
+  CheckContextsRunAtOnce(dev);
   CheckStaleWatchdog(dev);
   CheckTimeoutCounted(dev);
   CheckBigPictureTime(dev);
