@@ -5,9 +5,12 @@
 # encoders, or vpxenc for VP9, and cached) decoded in one guest run both
 # directly with libavcodec and through /dev/videoN, with the same number
 # of frame threads. Prints frames per second for each, their ratio, and the
-# latency through the node, per codec.
+# latency through the node, per codec. Then streams side by side: the
+# H.264 clip (else the first) by 1, 2 and 4 clients at once, one decoding thread
+# each, pictures per second against one stream's (scaling_bench).
 #   BENCH_CODECS (default "vp9 h264 hevc vp8 av1"), BENCH_THREADS (default 2),
 #   BENCH_FRAMES (default 60), BENCH_ROUNDS (default 5),
+#   BENCH_SCALING_ROUNDS (default 3),
 #   DDV_QEMU_CPU (default max,-fsrm,-erms),
 #   DDV_KERNEL_FLAVOUR (default release: no debug options; debug: the test kernel)
 # Figures, not a pass/fail test; docs/performance.md records them.
@@ -27,7 +30,7 @@ bazel_run build //... >/dev/null 2>&1 || bazel_run build //...
 kcache=$(DDV_KERNEL_FLAVOUR=${DDV_KERNEL_FLAVOUR:-release} test_kernel)
 stage=$DAEDALUS_CACHE/stage-bench
 stage_guest "$kcache" "$stage"
-cp "$(bazel_bin)/tests/codec_bench" "$stage/bin/"
+cp "$(bazel_bin)/tests/codec_bench" "$(bazel_bin)/tests/scaling_bench" "$stage/bin/"
 mkdir -p "$stage/clips"
 
 # bench_clip CODEC: the cached 1080p clip of CODEC, made if missing.

@@ -22,5 +22,17 @@ done
 "$BIN/daedalusctl" stats >"$OUT/stats.txt" 2>&1
 grep -E '^(job latency|decode time|picture copy):' "$OUT/stats.txt" | sed 's/^/BENCH: daemon /'
 kill -TERM "$daemon" && wait "$daemon"
+# Streams side by side, one decoding thread each: 1, 2 and 4 at once.
+"$BIN/daedalusd" --decoder-threads 1 >"$OUT/daedalusd-scaling.log" 2>&1 &
+daemon=$!
+wait_for "daedalusd up (one thread per stream)" 30 "$BIN/daedalusctl" status
+# H.264, the Pi 5's first want, if it is among the clips.
+set -- "$STAGE"/clips/*
+clip=$1
+[ -f "$STAGE/clips/h264.h264" ] && clip=$STAGE/clips/h264.h264
+run scaling timeout -k 5 3600 "$BIN/scaling_bench" "$dev" "$clip" "${BENCH_SCALING_ROUNDS:-3}"
+expect_rc 0 "scaling_bench ${clip##*/}"
+sed 's/^/BENCH: /' "$OUT/scaling.txt"
+kill -TERM "$daemon" && wait "$daemon"
 rmmod daedalus_v4l2
 finish

@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//
+// scaling_bench: how streams through the node use the cores. The clip is
+// decoded by 1, 2 and 4 clients at once (each its own open of the node,
+// daedalusd run with --decoder-threads 1, so each stream is one decoding
+// thread), ROUNDS times each (default 3); the median round's pictures per
+// second over all clients are printed beside one stream's, with the goal
+// of N streams on N or more CPUs: at least 0.9 x N times one stream's rate.
+// Figures, not a test: it fails only if a decode fails.
+//
+//   usage: scaling_bench /dev/videoN CLIP [ROUNDS]
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/test_stream.h"
+#include "tests/v4l2_decoder.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Pictures per second of `streams` clients decoding the clip at once, or
+// a negative number if a decode failed.
+double Round(const char* dev, const std::vector<daedalus::testing::CompressedFrame>& frames,
+             int width, int height, uint32_t fourcc, int streams) {
+  std::vector<daedalus::testing::Result> results(streams);
+  std::vector<std::thread> clients;
+  auto start = Clock::now();
+  for (int i = 0; i < streams; i++) {
+    clients.emplace_back([&, i] {
+      daedalus::testing::Options opt;
+      opt.hash = false;
+      opt.codec = fourcc;
+      daedalus::testing::Decoder node(dev);
+      results[i] = node.Run(frames, width, height, opt);
+    });
+  }
+  for (auto& c : clients) c.join();
+  double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  for (const auto& r : results) {
+    if (!r.error.empty() || r.md5.size() != frames.size()) {
+      std::fprintf(stderr, "scaling_bench: a stream failed: %s (%zu of %zu pictures)\n",
+                   r.error.c_str(), r.md5.size(), frames.size());
+      return -1;
+    }
+  }
+  return static_cast<double>(streams * frames.size()) / seconds;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 3 && argc != 4) {
+    std::fprintf(stderr, "usage: scaling_bench /dev/videoN CLIP [ROUNDS]\n");
+    return 2;
+  }
+  int rounds = argc == 4 ? std::atoi(argv[3]) : 3;
+  if (rounds < 1) return 2;
+  auto in = daedalus::testing::TestStream::Open(argv[2]);
+  if (!in.ok()) {
+    std::fprintf(stderr, "scaling_bench: %s\n", std::string(in.status().message()).c_str());
+    return 1;
+  }
+  std::vector<daedalus::testing::CompressedFrame> frames;
+  while (auto f = (*in)->Next()) frames.push_back(*std::move(f));
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  std::printf("scaling: %s (%s), %dx%d, %zu frames, %ld CPUs, median of %d rounds\n", argv[2],
+              (*in)->codec().name, (*in)->width(), (*in)->height(), frames.size(), cpus, rounds);
+  std::printf("scaling: streams  pictures/s  vs one stream  goal\n");
+  double one = 0;
+  for (int streams : {1, 2, 4}) {
+    std::vector<double> rates;
+    for (int r = 0; r < rounds; r++) {
+      double rate =
+          Round(argv[1], frames, (*in)->width(), (*in)->height(), (*in)->codec().fourcc, streams);
+      if (rate < 0) return 1;
+      rates.push_back(rate);
+    }
+    std::sort(rates.begin(), rates.end());
+    double median = rates[rates.size() / 2];
+    if (streams == 1) one = median;
+    double ratio = median / one;
+    std::string goal = "-";
+    if (streams > 1 && streams <= cpus) {
+      double want = 0.9 * streams;
+      goal = ">= " + std::to_string(want).substr(0, 4) + "x: " + (ratio >= want ? "met" : "MISSED");
+    } else if (streams > cpus) {
+      goal = "(more streams than CPUs)";
+    }
+    std::printf("scaling: %7d  %10.2f  %12.2fx  %s\n", streams, median, ratio, goal.c_str());
+  }
+  return 0;
+}
