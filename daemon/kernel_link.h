@@ -8,7 +8,7 @@
 // loop (EventLoop) calls TryConnect() and ReadAll(); gRPC threads call
 // Status(), KernelStats() and Ping(). All methods are thread-safe.
 //
-//   JobDispatcher jobs({.threads = 2}, stats);
+//   ContextWorkers jobs({.threads = 2}, stats);
 //   KernelLink link({.device = "/dev/daedalus-v4l2"}, jobs);
 //   link.TryConnect();                      // from the event loop
 //   absl::StatusOr<control::PingReply> r = link.Ping(absl::Seconds(1));
