@@ -31,8 +31,8 @@ class FakeJobIo final : public JobIo {
     absl::MutexLock lock(&mu_);
     reading_++;
     if (meet_ > 0) {
-      auto all_in = [this] { return reading_ >= meet_; };
-      met_ = mu_.AwaitWithTimeout(absl::Condition(&all_in), absl::Seconds(10)) && met_;
+      met_ =
+          mu_.AwaitWithTimeout(absl::Condition(this, &FakeJobIo::AllIn), absl::Seconds(10)) && met_;
     }
     buf.assign(src_);
     return src_.size();
@@ -61,16 +61,20 @@ class FakeJobIo final : public JobIo {
   // Waits up to 10 s for `n` answers; a copy of them.
   std::vector<std::pair<uint32_t, ddv_decode_done>> Answers(size_t n) {
     absl::MutexLock lock(&mu_);
-    auto enough = [this, n] { return answers_.size() >= n; };
-    mu_.AwaitWithTimeout(absl::Condition(&enough), absl::Seconds(10));
+    wanted_ = n;
+    mu_.AwaitWithTimeout(absl::Condition(this, &FakeJobIo::Enough), absl::Seconds(10));
     return answers_;
   }
 
  private:
+  bool AllIn() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return reading_ >= meet_; }
+  bool Enough() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return answers_.size() >= wanted_; }
+
   const std::string src_;
   absl::Mutex mu_;
   int meet_ ABSL_GUARDED_BY(mu_) = 0;
   int reading_ ABSL_GUARDED_BY(mu_) = 0;
+  size_t wanted_ ABSL_GUARDED_BY(mu_) = 0;
   bool met_ ABSL_GUARDED_BY(mu_) = true;
   absl::Status answer_status_ ABSL_GUARDED_BY(mu_);
   std::vector<std::pair<uint32_t, ddv_decode_done>> answers_ ABSL_GUARDED_BY(mu_);

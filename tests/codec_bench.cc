@@ -15,6 +15,8 @@
 //
 //   usage: codec_bench /dev/videoN CLIP.ivf THREADS [ROUNDS]
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -61,8 +63,25 @@ struct Timing {
   double first_s = 0;
 };
 
+// CPU time the whole guest spent busy (every CPU, user and kernel, the
+// daemon's and the kernel's threads included), in seconds, from
+// /proc/stat: the node path's cost is spread over three parties.
+double BusySeconds() {
+  std::FILE* f = std::fopen("/proc/stat", "r");
+  if (!f) return 0;
+  unsigned long long v[8] = {};
+  int n = std::fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+                      &v[4], &v[5], &v[6], &v[7]);
+  std::fclose(f);
+  if (n != 8) return 0;
+  // user nice system [idle] [iowait] irq softirq steal
+  unsigned long long busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+  return static_cast<double>(busy) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
 struct Round {
   Timing direct, node;
+  double direct_cpu_s = 0, node_cpu_s = 0;  // BusySeconds() over each path
 };
 
 // Both paths' frame rates over all rounds (all pictures over all time),
@@ -122,6 +141,7 @@ int main(int argc, char** argv) {
     Round run;
     // Directly with libavcodec, from creating the decoder on.
     std::deque<daedalus::decode::Picture> pics;
+    double busy = BusySeconds();
     auto start = Clock::now();
     auto dec = daedalus::decode::StreamDecoder::Create((*in)->codec(), {threads});
     if (!dec.ok()) return 1;
@@ -141,16 +161,19 @@ int main(int argc, char** argv) {
     (void)(*dec)->Drain(&pics);
     collect();
     run.direct = Timing(start, first, last, shown);
+    run.direct_cpu_s = BusySeconds() - busy;
 
     // Through the V4L2 node, from opening it on; pictures counted, not
     // hashed, like above.
     daedalus::testing::Options opt;
     opt.hash = false;
     opt.codec = (*in)->codec().fourcc;
+    busy = BusySeconds();
     start = Clock::now();
     daedalus::testing::Decoder node(argv[1]);
     daedalus::testing::Result r = node.Run(frames, (*in)->width(), (*in)->height(), opt);
     run.node = Timing(start, r.first_picture_at, r.last_picture_at, r.md5.size());
+    run.node_cpu_s = BusySeconds() - busy;
     if (!r.error.empty() || r.md5.size() != frames.size() || shown != frames.size()) {
       std::fprintf(stderr,
                    "codec_bench: decode failed: %s (node %zu, direct %zu of %zu pictures)\n",
@@ -179,5 +202,15 @@ int main(int argc, char** argv) {
               Percentile(first_direct, 0.5), Percentile(first_node, 0.5));
   std::printf("latency through the node, QBUF to DQBUF: p50 %.1f ms, p99 %.1f ms\n",
               Percentile(latency_ms, 0.5), Percentile(latency_ms, 0.99));
+  double direct_cpu = 0, node_cpu = 0;
+  for (const Round& run : runs) {
+    direct_cpu += run.direct_cpu_s;
+    node_cpu += run.node_cpu_s;
+  }
+  double pictures = static_cast<double>(frames.size() * runs.size());
+  std::printf(
+      "CPU time per frame (the whole guest, /proc/stat): direct %.2f ms, node %.2f ms "
+      "(client + daemon + kernel), ratio %.3f (goal <= 1.05)\n",
+      direct_cpu / pictures * 1000, node_cpu / pictures * 1000, node_cpu / direct_cpu);
   return 0;
 }

@@ -23,6 +23,8 @@
 # cortex-a76 on arm64). DDV_QEMU_ACCEL=auto|tcg|kvm (default auto) picks
 # the x86-64 accelerator (choose-accel.sh); an arm64 guest on an x86-64
 # host is always TCG. DDV_QEMU_X86 names the x86-64 QEMU binary (tests).
+# DDV_QEMU_ICOUNT (e.g. shift=0,sleep=off) runs the guest on an
+# instruction-counted clock (scripts/bench.sh).
 set -uo pipefail
 kdir=$(cd "$1" && pwd)
 stage=$(cd "$2" && pwd)
@@ -63,6 +65,17 @@ else
 	echo "run-vm: no bzImage or Image in $kdir" >&2
 	exit 2
 fi
+# An instruction-counted clock (scripts/bench.sh): the guest's time is the
+# instructions it ran, not the host's wall clock, so that a figure repeats
+# whatever else the host does. TCG only; all vCPUs then run on one host
+# thread.
+if [ -n "${DDV_QEMU_ICOUNT:-}" ]; then
+	if [ "$accel" != tcg ]; then
+		echo "run-vm: DDV_QEMU_ICOUNT needs TCG, not $accel" >&2
+		exit 2
+	fi
+	qemu+=(-icount "$DDV_QEMU_ICOUNT")
+fi
 share root / ro
 share stage "$stage" ro
 share modroot "$kdir/modroot" ro
@@ -72,6 +85,7 @@ cmdline="root=root rootfstype=9p rootflags=trans=virtio,version=9p2000.L,cache=l
 cmdline+=" ro ${init[*]} panic=-1 oops=panic"
 cmdline+=" loglevel=6 printk.devkmsg=on DDV_SCRIPT=$script"
 cmdline+=" BENCH_THREADS=${BENCH_THREADS:-2} BENCH_ROUNDS=${BENCH_ROUNDS:-5}"
+cmdline+=" BENCH_PART=${BENCH_PART:-all} BENCH_SCALING_ROUNDS=${BENCH_SCALING_ROUNDS:-3}"
 # Operations per process of the skeleton guest's kernel_fuzz.
 cmdline+=" FUZZ_OPS=${FUZZ_OPS:-100000}"
 # Seconds of the soak in the decode guest (scripts/soak.sh runs longer).
@@ -84,7 +98,7 @@ cmdline+=" VP9_DIR=$(cd "$vm_dir/../../../shared/vp9" 2>/dev/null && pwd)"
 # Last: the arguments after "--" are init's (arm64: busybox's sh, the script).
 cmdline+="${init_args:-}"
 
-echo "run-vm: $script on $(cat "$kdir/build/include/config/kernel.release") (${qemu[0]}, accel=$accel)"
+echo "run-vm: $script on $(cat "$kdir/build/include/config/kernel.release") (${qemu[0]}, accel=$accel${DDV_QEMU_ICOUNT:+, icount $DDV_QEMU_ICOUNT})"
 start=$(date +%s)
 timeout -k 10 "$tmo" "${qemu[@]}" -append "$cmdline" </dev/null 2>&1 |
 	stdbuf -o0 tr -d '\r' >"$out/console.log"  # unbuffered: a hung guest's log is whole

@@ -1,38 +1,52 @@
 # SPDX-License-Identifier: BSD-2-Clause
 #
-# Guest half of scripts/bench.sh: each clip in $STAGE/clips decoded
-# directly with libavcodec and through the V4L2 node, with the same thread
-# count.
+# Guest half of scripts/bench.sh. BENCH_PART=codecs: each clip in
+# $STAGE/clips decoded directly with libavcodec and through the V4L2 node,
+# with the same thread count; scaling: 1, 2 and 4 streams at once, one
+# decoding thread each; all: both.
 . "$STAGE/guest/lib.sh"
 threads=${BENCH_THREADS:-2}
+part=${BENCH_PART:-all}
+# A benchmark may take longer than a check (lib.sh run()).
+RUN_TIMEOUT=3600
 load_media_core && insmod "$MODULE" && ok "module loaded" || bad "insmod"
 dev=$(decoder_node)
-"$BIN/daedalusd" --decoder-threads "$threads" >"$OUT/daedalusd.log" 2>&1 &
-daemon=$!
-wait_for "daedalusd up" 30 "$BIN/daedalusctl" status
-# Not $name: lib.sh's run() sets that.
-for clip in "$STAGE"/clips/*; do
-	clip_name=${clip##*/}
-	echo "BENCH: == ${clip_name%%.*}"
-	run "bench-$clip_name" timeout -k 5 1800 "$BIN/codec_bench" "$dev" "$clip" "$threads" "${BENCH_ROUNDS:-5}"
-	expect_rc 0 "codec_bench $clip_name"
-	sed 's/^/BENCH: /' "$OUT/bench-$clip_name.txt"
-done
-# Where the node's time went, per stage, as the daemon measured it.
-"$BIN/daedalusctl" stats >"$OUT/stats.txt" 2>&1
-grep -E '^(job latency|decode time|picture copy):' "$OUT/stats.txt" | sed 's/^/BENCH: daemon /'
-kill -TERM "$daemon" && wait "$daemon"
-# Streams side by side, one decoding thread each: 1, 2 and 4 at once.
-"$BIN/daedalusd" --decoder-threads 1 >"$OUT/daedalusd-scaling.log" 2>&1 &
-daemon=$!
-wait_for "daedalusd up (one thread per stream)" 30 "$BIN/daedalusctl" status
-# H.264, the Pi 5's first want, if it is among the clips.
-set -- "$STAGE"/clips/*
-clip=$1
-[ -f "$STAGE/clips/h264.h264" ] && clip=$STAGE/clips/h264.h264
-run scaling timeout -k 5 3600 "$BIN/scaling_bench" "$dev" "$clip" "${BENCH_SCALING_ROUNDS:-3}"
-expect_rc 0 "scaling_bench ${clip##*/}"
-sed 's/^/BENCH: /' "$OUT/scaling.txt"
-kill -TERM "$daemon" && wait "$daemon"
+
+codec_figures() {
+	"$BIN/daedalusd" --decoder-threads "$threads" >"$OUT/daedalusd.log" 2>&1 &
+	daemon=$!
+	wait_for "daedalusd up" 30 "$BIN/daedalusctl" status
+	# Not $name: lib.sh's run() sets that.
+	for clip in "$STAGE"/clips/*; do
+		clip_name=${clip##*/}
+		echo "BENCH: == ${clip_name%%.*}"
+		run "bench-$clip_name" "$BIN/codec_bench" "$dev" "$clip" "$threads" "${BENCH_ROUNDS:-5}"
+		expect_rc 0 "codec_bench $clip_name"
+		sed 's/^/BENCH: /' "$OUT/bench-$clip_name.txt"
+	done
+	# Where the node's time went, per stage, as the daemon measured it.
+	"$BIN/daedalusctl" stats >"$OUT/stats.txt" 2>&1
+	grep -E '^(job latency|decode time|picture copy):' "$OUT/stats.txt" | sed 's/^/BENCH: daemon /'
+	kill -TERM "$daemon" && wait "$daemon"
+}
+
+# Streams side by side, one decoding thread each: 1, 2 and 4 at once, on
+# the H.264 clip (the Pi 5's first want) if it is among the clips.
+scaling_figures() {
+	local clip
+	"$BIN/daedalusd" --decoder-threads 1 >"$OUT/daedalusd-scaling.log" 2>&1 &
+	daemon=$!
+	wait_for "daedalusd up (one thread per stream)" 30 "$BIN/daedalusctl" status
+	set -- "$STAGE"/clips/*
+	clip=$1
+	[ -f "$STAGE/clips/h264.h264" ] && clip=$STAGE/clips/h264.h264
+	run scaling "$BIN/scaling_bench" "$dev" "$clip" "${BENCH_SCALING_ROUNDS:-3}"
+	expect_rc 0 "scaling_bench ${clip##*/}"
+	sed 's/^/BENCH: /' "$OUT/scaling.txt"
+	kill -TERM "$daemon" && wait "$daemon"
+}
+
+[ "$part" != scaling ] && codec_figures
+[ "$part" != codecs ] && scaling_figures
 rmmod daedalus_v4l2
 finish

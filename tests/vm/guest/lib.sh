@@ -47,13 +47,13 @@ reference_md5s() {
 ok() { PASS=$((PASS + 1)); echo "guest-ok:   $*"; }
 bad() { FAIL=$((FAIL + 1)); echo "guest-FAIL: $*"; }
 
-# run NAME CMD...: runs CMD (bounded by 15 minutes; commands set tighter
-# bounds themselves) with output to $OUT/NAME.txt, shows its first 40 lines
+# run NAME CMD...: runs CMD (bounded by RUN_TIMEOUT seconds, default 900;
+# commands set tighter bounds themselves) with output to $OUT/NAME.txt, shows its first 40 lines
 # on the console (a slow emulated serial line); sets RC.
 run() {
 	name=$1
 	shift
-	timeout -k 5 900 "$@" >"$OUT/$name.txt" 2>&1
+	timeout -k 5 "${RUN_TIMEOUT:-900}" "$@" >"$OUT/$name.txt" 2>&1
 	RC=$?
 	head -40 "$OUT/$name.txt" | cut -c1-200 | sed "s/^/    | /"
 }
