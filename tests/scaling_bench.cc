@@ -6,13 +6,19 @@
 // thread), ROUNDS times each (default 3); the median round's pictures per
 // second over all clients are printed beside one stream's, with the goal
 // of N streams on N or more CPUs: at least 0.9 x N times one stream's rate.
-// Figures, not a test: it fails only if a decode fails.
+// Then the control plane beside the decode: GetStatus calls over the
+// daemon's socket, one after another, idle and while 4 streams decode,
+// their latency p50 and p99 (goal: p99 under 2 ms while decoding).
+// Figures, not a test: it fails only if a decode or a call fails.
 //
-//   usage: scaling_bench /dev/videoN CLIP [ROUNDS]
+//   usage: scaling_bench /dev/videoN CLIP [ROUNDS [SOCKET]]
+// SOCKET: the daemon's gRPC socket (default /run/daedalus/daedalusd.sock).
 
+#include <grpcpp/grpcpp.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -20,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "daedalus/v1/status.grpc.pb.h"
 #include "tests/test_stream.h"
 #include "tests/v4l2_decoder.h"
 
@@ -55,14 +62,47 @@ double Round(const char* dev, const std::vector<daedalus::testing::CompressedFra
   return static_cast<double>(streams * frames.size()) / seconds;
 }
 
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(p * (v.size() - 1) + 0.5))];
+}
+
+// GetStatus calls one after another until `stop` (or `max_calls`): each
+// call's milliseconds; empty if one failed.
+std::vector<double> StatusCalls(daedalus::v1::Status::Stub& stub, const std::atomic<bool>& stop,
+                                size_t max_calls) {
+  std::vector<double> ms;
+  while (!stop && ms.size() < max_calls) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    daedalus::v1::GetStatusRequest req;
+    daedalus::v1::GetStatusResponse resp;
+    auto t0 = Clock::now();
+    grpc::Status st = stub.GetStatus(&ctx, req, &resp);
+    if (!st.ok()) {
+      std::fprintf(stderr, "scaling_bench: GetStatus: %s\n", st.error_message().c_str());
+      return {};
+    }
+    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+  }
+  return ms;
+}
+
+void PrintCalls(const char* when, const std::vector<double>& ms) {
+  std::printf("status: GetStatus %-28s %5zu calls, p50 %.2f ms, p99 %.2f ms\n", when, ms.size(),
+              Percentile(ms, 0.5), Percentile(ms, 0.99));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 3 && argc != 4) {
-    std::fprintf(stderr, "usage: scaling_bench /dev/videoN CLIP [ROUNDS]\n");
+  if (argc < 3 || argc > 5) {
+    std::fprintf(stderr, "usage: scaling_bench /dev/videoN CLIP [ROUNDS [SOCKET]]\n");
     return 2;
   }
-  int rounds = argc == 4 ? std::atoi(argv[3]) : 3;
+  int rounds = argc >= 4 ? std::atoi(argv[3]) : 3;
+  std::string socket = argc == 5 ? argv[4] : "/run/daedalus/daedalusd.sock";
   if (rounds < 1) return 2;
   auto in = daedalus::testing::TestStream::Open(argv[2]);
   if (!in.ok()) {
@@ -75,6 +115,12 @@ int main(int argc, char** argv) {
   std::printf("scaling: %s (%s), %dx%d, %zu frames, %ld CPUs, median of %d rounds\n", argv[2],
               (*in)->codec().name, (*in)->width(), (*in)->height(), frames.size(), cpus, rounds);
   std::printf("scaling: streams  pictures/s  vs one stream  goal\n");
+  auto stub = daedalus::v1::Status::NewStub(
+      grpc::CreateChannel("unix:" + socket, grpc::InsecureChannelCredentials()));
+  std::atomic<bool> never{false}, decoded{false};
+  std::vector<double> idle = StatusCalls(*stub, never, 1000);
+  std::vector<double> busy;
+  if (idle.empty()) return 1;
   double one = 0;
   for (int streams : {1, 2, 4}) {
     std::vector<double> rates;
@@ -97,5 +143,9 @@ int main(int argc, char** argv) {
     }
     std::printf("scaling: %7d  %10.2f  %12.2fx  %s\n", streams, median, ratio, goal.c_str());
   }
-  return 0;
+  PrintCalls("idle:", idle);
+  PrintCalls("while 4 streams decode:", busy);
+  std::printf("status: goal p99 < 2 ms while decoding: %s\n",
+              !busy.empty() && Percentile(busy, 0.99) < 2.0 ? "met" : "MISSED");
+  return busy.empty() ? 1 : 0;
 }
