@@ -5,10 +5,11 @@
 # encoders, or vpxenc for VP9, and cached) decoded in one guest run both
 # directly with libavcodec and through /dev/videoN, with the same number
 # of frame threads. Prints frames per second for each, their ratio, and the
-# latency through the node, per codec. Then streams side by side: the
-# H.264 clip (else the first) by 1, 2 and 4 clients at once, one decoding thread
-# each, pictures per second against one stream's, and GetStatus latency
-# idle and while 4 streams decode (scaling_bench).
+# latency through the node and CPU time per frame, per codec. Then
+# streams side by side: the H.264 clip (else the first) by 1, 2 and 4
+# clients at once, one decoding thread each, pictures per second against
+# one stream's, and GetStatus latency idle and while 4 streams decode
+# (scaling_bench).
 #   BENCH_CODECS (default "vp9 h264 hevc vp8 av1"), BENCH_THREADS (default 2),
 #   BENCH_FRAMES (default 60), BENCH_ROUNDS (default 5),
 #   BENCH_SCALING_ROUNDS (default 3),
