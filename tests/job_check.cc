@@ -45,6 +45,8 @@
 #include <thread>
 #include <vector>
 
+#include "tests/v4l2_structs.h"
+
 namespace {
 
 constexpr char kChardev[] = "/dev/daedalus-v4l2";
@@ -171,6 +173,12 @@ class FakeDaemon {
   int fd_ = -1;
 };
 
+// The OUTPUT format of the clients here: VP9 at kWidth x kHeight, with
+// buffers of `sizeimage` bytes (0: the node's default).
+v4l2_format Vp9Output(uint32_t sizeimage = 0) {
+  return daedalus::testing::CompressedFormat(V4L2_PIX_FMT_VP9, kWidth, kHeight, sizeimage);
+}
+
 // The client's side: a VP9 context with four OUTPUT and two CAPTURE buffers.
 class Client {
  public:
@@ -185,12 +193,7 @@ class Client {
   bool ok() const { return fd_ >= 0; }
 
   bool SetUpOutput() {
-    v4l2_format f = {};
-    f.type = V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE;
-    f.fmt.pix_mp.pixelformat = V4L2_PIX_FMT_VP9;
-    f.fmt.pix_mp.width = kWidth;
-    f.fmt.pix_mp.height = kHeight;
-    f.fmt.pix_mp.num_planes = 1;
+    v4l2_format f = Vp9Output();
     if (ioctl(fd_, VIDIOC_S_FMT, &f)) return false;
     v4l2_event_subscription sub = {};
     sub.type = V4L2_EVENT_SOURCE_CHANGE;
@@ -591,17 +594,8 @@ void CheckContextLimit(const std::string& dev) {
 // OUTPUT buffers of `size` bytes on a fresh handle (MMAP): how many the
 // node gave, or -errno.
 int RequestBig(int fd, uint32_t size, uint32_t count) {
-  v4l2_format f = {};
-  f.type = V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE;
-  f.fmt.pix_mp.pixelformat = V4L2_PIX_FMT_VP9;
-  f.fmt.pix_mp.width = kWidth;
-  f.fmt.pix_mp.height = kHeight;
-  f.fmt.pix_mp.num_planes = 1;
-  f.fmt.pix_mp.plane_fmt[0].sizeimage = size;
-  v4l2_requestbuffers rb = {};
-  rb.type = V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE;
-  rb.memory = V4L2_MEMORY_MMAP;
-  rb.count = count;
+  v4l2_format f = Vp9Output(size);
+  v4l2_requestbuffers rb = daedalus::testing::MmapRequest(f.type, count);
   if (ioctl(fd, VIDIOC_S_FMT, &f) || ioctl(fd, VIDIOC_REQBUFS, &rb)) return -errno;
   return static_cast<int>(rb.count);
 }

@@ -45,7 +45,12 @@
 #include <string>
 #include <vector>
 
+#include "tests/v4l2_structs.h"
+
 namespace {
+
+using daedalus::testing::CompressedFormat;
+using daedalus::testing::MmapRequest;
 
 constexpr char kChardev[] = "/dev/daedalus-v4l2";
 
@@ -439,16 +444,8 @@ class FuzzClient {
   // A valid stream start on the handle: OUTPUT format, two buffers with
   // some bytes queued, OUTPUT streaming. Jobs then reach the daemon.
   void FreshStream(Handle& h) {
-    v4l2_format f = {};
-    f.type = V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE;
-    f.fmt.pix_mp.pixelformat = d_.OneIn(2) ? V4L2_PIX_FMT_VP9 : V4L2_PIX_FMT_H264;
-    f.fmt.pix_mp.width = 64;
-    f.fmt.pix_mp.height = 64;
-    f.fmt.pix_mp.num_planes = 1;
-    v4l2_requestbuffers rb = {};
-    rb.type = V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE;
-    rb.memory = V4L2_MEMORY_MMAP;
-    rb.count = 2;
+    v4l2_format f = CompressedFormat(d_.OneIn(2) ? V4L2_PIX_FMT_VP9 : V4L2_PIX_FMT_H264, 64, 64);
+    v4l2_requestbuffers rb = MmapRequest(f.type, 2);
     if (Timed("S_FMT", [&] { return ioctl(h.fd, VIDIOC_S_FMT, &f); }) ||
         Timed("REQBUFS", [&] { return ioctl(h.fd, VIDIOC_REQBUFS, &rb); }))
       return;
@@ -471,12 +468,8 @@ class FuzzClient {
   void Sane(int fd) {
     switch (d_.Below(6)) {
       case 0: {
-        v4l2_format f = {};
-        f.type = V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE;
-        f.fmt.pix_mp.pixelformat = d_.OneIn(2) ? V4L2_PIX_FMT_VP9 : V4L2_PIX_FMT_H264;
-        f.fmt.pix_mp.width = 16 + d_.Below(4096);
-        f.fmt.pix_mp.height = 16 + d_.Below(2304);
-        f.fmt.pix_mp.num_planes = 1;
+        v4l2_format f = CompressedFormat(d_.OneIn(2) ? V4L2_PIX_FMT_VP9 : V4L2_PIX_FMT_H264,
+                                         16 + d_.Below(4096), 16 + d_.Below(2304));
         Timed("S_FMT", [&] { return ioctl(fd, VIDIOC_S_FMT, &f); });
         break;
       }

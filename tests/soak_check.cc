@@ -43,6 +43,7 @@
 #include "tests/node_check.h"
 #include "tests/test_stream.h"
 #include "tests/v4l2_decoder.h"
+#include "tests/v4l2_structs.h"
 
 namespace {
 
@@ -138,17 +139,9 @@ struct Player {
 bool OpenStartClose(uint32_t codec) {
   int fd = open(g_dev, O_RDWR | O_NONBLOCK);
   if (fd < 0) return false;
-  v4l2_format f = {};
-  f.type = V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE;
-  f.fmt.pix_mp.pixelformat = codec;
-  f.fmt.pix_mp.width = 176;
-  f.fmt.pix_mp.height = 144;
-  f.fmt.pix_mp.num_planes = 1;
-  v4l2_requestbuffers rb = {};
-  rb.type = V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE;
-  rb.memory = V4L2_MEMORY_MMAP;
-  rb.count = 2;
-  uint32_t type = V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE;
+  v4l2_format f = daedalus::testing::CompressedFormat(codec, 176, 144);
+  v4l2_requestbuffers rb = daedalus::testing::MmapRequest(f.type, 2);
+  uint32_t type = f.type;
   bool ok = ioctl(fd, VIDIOC_S_FMT, &f) == 0 && ioctl(fd, VIDIOC_REQBUFS, &rb) == 0 &&
             ioctl(fd, VIDIOC_STREAMON, &type) == 0;
   return close(fd) == 0 && ok;

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "tests/test_stream.h"
+#include "tests/v4l2_structs.h"
 
 namespace daedalus::testing {
 
@@ -313,12 +314,7 @@ class Decoder {
       sub.type = type;
       if (ioctl(fd_, VIDIOC_SUBSCRIBE_EVENT, &sub) < 0) return Fail(r, "SUBSCRIBE_EVENT"), false;
     }
-    v4l2_format f = {};
-    f.type = V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE;
-    f.fmt.pix_mp.pixelformat = opt_.codec;
-    f.fmt.pix_mp.width = width;
-    f.fmt.pix_mp.height = height;
-    f.fmt.pix_mp.num_planes = 1;
+    v4l2_format f = CompressedFormat(opt_.codec, width, height);
     if (ioctl(fd_, VIDIOC_S_FMT, &f) < 0) return Fail(r, "S_FMT OUTPUT"), false;
     if (f.fmt.pix_mp.pixelformat != opt_.codec) {
       errno = EINVAL;
@@ -349,10 +345,7 @@ class Decoder {
 
   // MMAP buffers of `fd`'s queue `type`, mapped into `maps`.
   bool MapBuffers(int fd, uint32_t type, uint32_t count, std::vector<Mapping>& maps, Result& r) {
-    v4l2_requestbuffers req = {};
-    req.type = type;
-    req.memory = V4L2_MEMORY_MMAP;
-    req.count = count;
+    v4l2_requestbuffers req = MmapRequest(type, count);
     if (ioctl(fd, VIDIOC_REQBUFS, &req) < 0) return Fail(r, "REQBUFS"), false;
     for (uint32_t i = 0; i < req.count; i++) {
       v4l2_plane planes[1] = {};
@@ -374,11 +367,7 @@ class Decoder {
     int ex = open(dev_.c_str(), O_RDWR | O_CLOEXEC);
     if (ex < 0) return Fail(r, "open the exporter"), false;
     exporters_.push_back(ex);
-    v4l2_format f = {};
-    f.type = V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE;
-    f.fmt.pix_mp.pixelformat = opt_.codec;
-    f.fmt.pix_mp.num_planes = 1;
-    f.fmt.pix_mp.plane_fmt[0].sizeimage = size;
+    v4l2_format f = CompressedFormat(opt_.codec, 0, 0, size);
     if (ioctl(ex, VIDIOC_S_FMT, &f) < 0) return Fail(r, "exporter S_FMT"), false;
     if (!MapBuffers(ex, f.type, count, maps, r)) return false;
     if (maps.size() != count) {
