@@ -310,6 +310,11 @@ static const struct v4l2_file_operations ddv_fops = {
 	.mmap = v4l2_m2m_fop_mmap,
 };
 
+static int video_nr = -1;
+module_param(video_nr, int, 0444);
+MODULE_PARM_DESC(video_nr,
+		 "number of the decoder node: 10 makes it /dev/video10, which Raspberry Pi OS's Chromium opens (default -1: the first free)");
+
 static const struct video_device ddv_videodev = {
 	.name = "daedalus-dec",
 	.vfl_dir = VFL_DIR_M2M,
@@ -374,9 +379,12 @@ int ddv_v4l2_init(struct ddv_bridge *br)
 	dev->vfd.lock = NULL;	/* queue ioctls take the context's lock */
 	dev->vfd.v4l2_dev = &dev->v4l2_dev;
 	video_set_drvdata(&dev->vfd, dev);
-	ret = video_register_device(&dev->vfd, VFL_TYPE_VIDEO, -1);
+	ret = video_register_device(&dev->vfd, VFL_TYPE_VIDEO, video_nr);
 	if (ret)
 		goto err_release_m2m;
+	if (video_nr >= 0 && dev->vfd.num != video_nr)
+		pr_warn("/dev/video%d is taken: video_nr=%d not honoured, the decoder is /dev/video%d\n",
+			video_nr, video_nr, dev->vfd.num);
 	ret = ddv_media_init(dev);
 	if (ret)
 		goto err_unregister_video;

@@ -64,6 +64,29 @@ done
 [ "$attach_ok" -eq 8 ] && ok "8/8 loads: the HELLO's codecs are what the node offers" ||
 	bad "$attach_ok/8 loads gave the node the HELLO's codecs"
 
+echo "== the decoder node's number (module parameter video_nr)"
+insmod "$MODULE" video_nr=10 || bad "insmod video_nr=10"
+[ "$(cat /sys/class/video4linux/video10/name 2>/dev/null)" = daedalus-dec ] &&
+	ok "video_nr=10: the decoder is /dev/video10 (Raspberry Pi OS's Chromium)" ||
+	bad "video_nr=10: /dev/video10 is not the decoder"
+rmmod daedalus_v4l2 || bad "rmmod after video_nr=10"
+# A number already taken (by vicodec's first node): the module says where
+# the decoder went instead.
+if modprobe vicodec 2>/dev/null; then
+	taken=$(cd /sys/class/video4linux && ls -d video* | sed 's/video//' | sort -n | head -1)
+	insmod "$MODULE" video_nr="$taken" || bad "insmod video_nr=$taken"
+	got=$(for n in /sys/class/video4linux/video*; do
+		[ "$(cat "$n/name")" = daedalus-dec ] && echo "${n##*video}"
+	done)
+	dmesg | grep -q "/dev/video$taken is taken: video_nr=$taken not honoured, the decoder is /dev/video$got" &&
+		ok "video_nr=$taken taken by vicodec: the decoder is /dev/video$got, and the log says so" ||
+		bad "video_nr=$taken taken: no log line naming /dev/video$got"
+	rmmod daedalus_v4l2 || bad "rmmod after a taken video_nr"
+	rmmod vicodec
+else
+	echo "guest: note: no vicodec module, the taken-number case is not tried"
+fi
+
 echo "== daedalusctl without a daemon"
 run status_nodaemon "$BIN/daedalusctl" --dial-timeout 1 status
 expect_rc 3 "status without daemon"
