@@ -51,6 +51,9 @@ struct ddv_msg {
  * @stats: counters exported through DDV_IOC_GET_STATS
  * @recovery: the attached daemon announced DDV_HELLO_RECOVERY and the
  *	module resumes its streams should it die
+ * @keeping: such a daemon has just gone and its contexts are not kept
+ *	yet (ddv_release() until ddv_v4l2_daemon_gone() is done): a job sent
+ *	meanwhile waits for the next daemon (-EAGAIN) instead of failing
  * @jobs_timed_out: decode jobs failed by their watchdog; atomic, as the
  *	contexts count under their own locks
  * @streams_failed: decoding contexts failed with EIO; atomic, as above
@@ -82,6 +85,7 @@ struct ddv_bridge {
 	char daemon_version[DDV_VERSION_LEN];
 	struct ddv_stats stats;
 	bool recovery;
+	bool keeping;
 	atomic64_t jobs_timed_out;
 	atomic64_t streams_failed;
 	atomic64_t streams_resumed;

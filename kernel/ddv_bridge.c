@@ -97,8 +97,9 @@ void ddv_fifo_push(struct ddv_bridge *br, struct ddv_msg *msg)
  * @len: payload length
  *
  * Context: process context, may sleep; takes the bridge lock.
- * Return: 0; -ENOTCONN with no daemon attached; -ENOBUFS when the FIFO is
- * full; -ENOMEM.
+ * Return: 0; -ENOTCONN with no daemon attached; -EAGAIN while a daemon
+ * whose streams are kept goes away (see &ddv_bridge.keeping); -ENOBUFS
+ * when the FIFO is full; -ENOMEM.
  */
 int ddv_bridge_send(struct ddv_bridge *br, u32 type, u32 cookie, const void *payload, u32 len)
 {
@@ -110,7 +111,7 @@ int ddv_bridge_send(struct ddv_bridge *br, u32 type, u32 cookie, const void *pay
 		return -ENOMEM;
 	mutex_lock(&br->lock);
 	if (!br->attached) {
-		ret = -ENOTCONN;
+		ret = br->keeping ? -EAGAIN : -ENOTCONN;
 	} else if (!ddv_fifo_has_room(br, 1)) {
 		br->stats.err_fifo_full++;
 		ret = -ENOBUFS;
@@ -238,6 +239,7 @@ static int ddv_release(struct inode *inode, struct file *file)
 	br->attached = false;
 	keep = br->recovery;
 	br->recovery = false;
+	br->keeping = keep && ddv_recovery_window_ms();
 	ddv_ping_cancel_all(br);
 	ddv_fifo_purge(br);
 	if (br->daemon_version[0])
@@ -248,6 +250,9 @@ static int ddv_release(struct inode *inode, struct file *file)
 		msleep(READ_ONCE(br->test_detach_delay_ms));
 	ddv_ping_flush_work(br);
 	ddv_v4l2_daemon_gone(br, keep);
+	mutex_lock(&br->lock);
+	br->keeping = false;
+	mutex_unlock(&br->lock);
 	mutex_unlock(&br->attach_lock);
 	return 0;
 }

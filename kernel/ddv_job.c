@@ -317,6 +317,15 @@ bool __ddv_job_send(struct ddv_ctx *ctx, struct vb2_v4l2_buffer *src,
 	ctx->job_written = false;
 
 	ret = ddv_bridge_send(ctx->dev->br, DDV_MSG_DECODE, req.job_id, &req, sizeof(req));
+	if (ret == -EAGAIN) {
+		/*
+		 * Its daemon is going away and its contexts are about to be
+		 * kept: the job stays, unsent, and goes to the next daemon
+		 * with the context's others (ddv_ctx_orphan(), resume).
+		 */
+		ctx->jobs_sent = true;
+		return false;
+	}
 	if (ret)
 		return __ddv_job_fail(ctx, ret, ret == -ENOTCONN ?
 				      "no daemon: is daedalusd running?" :

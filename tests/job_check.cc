@@ -81,16 +81,18 @@ void SleepMs(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)
 // The daemon's side: one message per read and write, as daedalusd does.
 class FakeDaemon {
  public:
-  bool Open() {
+  // `flags`: the HELLO's (DDV_HELLO_RECOVERY: keep my streams if I die).
+  bool Open(uint32_t flags = 0) {
     fd_ = open(kChardev, O_RDWR | O_NONBLOCK | O_CLOEXEC);
-    if (fd_ < 0 || Hello(1)) return false;
+    if (fd_ < 0 || Hello(1, flags)) return false;
     auto ack = Next(1000);
     return ack && ack->hdr.type == DDV_MSG_HELLO_ACK;
   }
   // A HELLO for VP9; the kernel queues a HELLO_ACK. 0 or the errno.
-  int Hello(uint32_t cookie) {
+  int Hello(uint32_t cookie, uint32_t flags = 0) {
     ddv_hello h = {};
     h.proto_version = DDV_PROTO_VERSION;
+    h.flags = flags;
     std::strncpy(h.daemon_version, "job_check", sizeof(h.daemon_version) - 1);
     h.num_codecs = 1;
     h.codecs[0] = {V4L2_PIX_FMT_VP9, 1, 0, DDV_MAX_WIDTH, DDV_MAX_HEIGHT, 0};
@@ -556,6 +558,35 @@ void CheckQuickReattach(const std::string& dev) {
                                  std::string(decoded ? "yes" : std::strerror(errno)));
 }
 
+// A job that starts while a daemon whose streams are kept is going away
+// (its close in progress, held by detach_delay_ms; its contexts not kept
+// yet) goes to the next daemon instead of failing its context: an arm64
+// CI run lost an HEVC stream to "context failed (-107): no daemon" in that
+// window, once contexts started jobs on their own.
+void CheckJobWhileTheDaemonGoes(const std::string& dev) {
+  const std::string hook = std::string(kDebugfs) + "detach_delay_ms";
+  auto old_daemon = std::make_unique<FakeDaemon>();
+  Client client(dev);
+  bool ready = old_daemon->Open(DDV_HELLO_RECOVERY) && client.ok() && client.SetUpOutput() &&
+               client.QueueOutput(0, 1000);
+  auto first = ready ? old_daemon->NextDecode(2000) : std::nullopt;
+  ready = first && old_daemon->Done(*first, DDV_DONE_SRC_CONSUMED) == 0 && WriteFile(hook, "400");
+  Check(ready, "a daemon keeping its streams answered a context's first job; detach_delay_ms 400");
+  if (!ready) return;
+  std::thread closer([&old_daemon] { old_daemon.reset(); });
+  SleepMs(100);  // the close is in progress: detached, contexts not kept yet
+  bool queued = client.QueueOutput(1, 2000);
+  closer.join();
+  WriteFile(hook, "0");
+  FakeDaemon daemon;
+  bool attached = daemon.Open(DDV_HELLO_RECOVERY);
+  auto job = attached ? daemon.NextDecode(2000) : std::nullopt;
+  Check(queued && job && (job->flags & DDV_DECODE_RESUME) && job->src_timestamp == 2000000,
+        "the job started meanwhile reaches the next daemon, flagged RESUME (" +
+            std::string(!job ? "no DECODE: the context failed" : "got it") + ")");
+  if (job) daemon.Done(*job, DDV_DONE_SRC_CONSUMED);
+}
+
 // REQBUFS of one OUTPUT buffer: 0 or the errno.
 int RequestOutput(int fd) {
   v4l2_requestbuffers rb = {};
@@ -693,6 +724,7 @@ int main(int argc, char** argv) {
   CheckDrainBeforeFormat(dev);
   CheckCtxMessagesWhenFull(dev);
   CheckQuickReattach(dev);
+  CheckJobWhileTheDaemonGoes(dev);
   CheckContextLimit(dev);
   CheckBufferBudget(dev);
   std::printf("job_check: %d checks passed, %d failed\n", g_passed, g_failed);
