@@ -2,6 +2,8 @@
 
 #include "daemon/decode/stream_decoder.h"
 
+#include <linux/daedalus-v4l2.h>
+
 extern "C" {
 #include <libavcodec/version.h>
 #include <libavutil/avutil.h>
@@ -46,6 +48,11 @@ absl::StatusOr<std::unique_ptr<StreamDecoder>> StreamDecoder::Create(const Codec
   if (!ctx) return absl::ResourceExhaustedError("avcodec_alloc_context3 failed");
   ctx->thread_count = options.threads < 1 ? 1 : options.threads;
   ctx->thread_type = FF_THREAD_FRAME;
+  // A stream that claims a picture larger than the node can carry is
+  // refused by libavcodec before it allocates one (a fuzzed VP8 header of
+  // 16208x13679 made it take 1.6 GB); the kernel fails such a context
+  // anyway. The slack covers codecs' alignment of the coded size.
+  ctx->max_pixels = static_cast<int64_t>(DDV_MAX_WIDTH + 64) * (DDV_MAX_HEIGHT + 64);
   int err = avcodec_open2(ctx, codec, nullptr);
   if (err < 0) {
     avcodec_free_context(&ctx);

@@ -318,6 +318,32 @@ TEST(StreamDecoderTest, ResetThenResumeAtAKeyframe) {
   EXPECT_EQ(testing::PlanarMd5(*pics.back().frame), want->back().md5);
 }
 
+// A key frame claiming a picture far beyond the node's maximum is refused
+// before libavcodec allocates it (job_messages_fuzz found a VP8 header of
+// 16208x13679 that made the daemon take 1.6 GB); the stream goes on.
+TEST(StreamDecoderTest, AHugePictureIsRefusedNotAllocated) {
+  std::vector<CompressedFrame> frames =
+      ReadAll(testing::CodecDir("vp8") + "/conformance/vp80-00-comprehensive-001.ivf");
+  ASSERT_GT(frames.size(), 1u);
+  std::string huge = frames[0].data;
+  ASSERT_GT(huge.size(), 10u);
+  ASSERT_EQ(huge.substr(3, 3), std::string("\x9d\x01\x2a"));  // a VP8 key frame
+  const uint16_t width = 16200, height = 13680;               // 14 bits each, no scaling
+  huge[6] = static_cast<char>(width & 0xff);
+  huge[7] = static_cast<char>(width >> 8);
+  huge[8] = static_cast<char>(height & 0xff);
+  huge[9] = static_cast<char>(height >> 8);
+  auto dec = DecoderFor("vp8", 1);
+  std::deque<Picture> pics;
+  (void)dec->Decode(huge, 0, &pics);
+  (void)dec->Drain(&pics);
+  for (const Picture& p : pics) EXPECT_LE(p.frame->width * p.frame->height, 4096 * 2304);
+  // The real key frame decodes after it.
+  auto next = DecoderFor("vp8", 1);
+  std::deque<Picture> good;
+  EXPECT_TRUE(next->Decode(frames[0].data, 0, &good).ok());
+}
+
 TEST(StreamDecoderTest, EmptyBufferIsAnError) {
   auto dec = DecoderFor("h264", 1);
   std::deque<Picture> pics;
