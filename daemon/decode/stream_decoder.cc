@@ -200,7 +200,12 @@ absl::Status StreamDecoder::DecodeByteStream(std::string_view data, int64_t time
 
 absl::Status StreamDecoder::Parse(std::string_view data, std::deque<Picture>* out) {
   if (!parser_) return absl::ResourceExhaustedError("av_parser_init failed");
-  const uint8_t* in = reinterpret_cast<const uint8_t*>(data.data());
+  // The parser, like the decoder, may read past the end (CI's libFuzzer
+  // slice caught it reading beyond a buffer of exactly the bitstream's
+  // size): it gets a copy with libavcodec's zeroed padding.
+  parse_buffer_.assign(data.data(), data.size());
+  parse_buffer_.append(AV_INPUT_BUFFER_PADDING_SIZE, '\0');
+  const uint8_t* in = reinterpret_cast<const uint8_t*>(parse_buffer_.data());
   int left = static_cast<int>(data.size());
   bool flush = data.empty();
   absl::Status first_error;
