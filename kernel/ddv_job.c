@@ -270,10 +270,8 @@ void ddv_job_wait(struct ddv_ctx *ctx)
  * daemon's context (ddv_recovery.c), under a new job id. The first DECODE
  * after a daemon died is flagged DDV_DECODE_RESUME. A job that cannot be
  * queued fails (no daemon, or no memory). Context: state_lock held.
- *
- * Return: true if the job failed.
  */
-bool __ddv_job_send(struct ddv_ctx *ctx, struct vb2_v4l2_buffer *src,
+void __ddv_job_send(struct ddv_ctx *ctx, struct vb2_v4l2_buffer *src,
 		    struct vb2_v4l2_buffer *dst)
 {
 	struct v4l2_m2m_ctx *m2m = ctx->fh.m2m_ctx;
@@ -324,18 +322,19 @@ bool __ddv_job_send(struct ddv_ctx *ctx, struct vb2_v4l2_buffer *src,
 		 * with the context's others (ddv_ctx_orphan(), resume).
 		 */
 		ctx->jobs_sent = true;
-		return false;
+		return;
 	}
-	if (ret)
-		return __ddv_job_fail(ctx, ret, ret == -ENOTCONN ?
-				      "no daemon: is daedalusd running?" :
-				      "cannot queue a job for the daemon");
+	if (ret) {
+		__ddv_job_fail(ctx, ret, ret == -ENOTCONN ?
+			       "no daemon: is daedalusd running?" :
+			       "cannot queue a job for the daemon");
+		return;
+	}
 	/* Only a daemon that got a DECODE has state to flush or close. */
 	ctx->jobs_sent = true;
 	ctx->resume = false;
 	ctx->job_deadline = jiffies + ddv_job_timeout(ctx);
 	mod_delayed_work(system_wq, &ctx->watchdog, ctx->job_deadline - jiffies);
-	return false;
 }
 
 static void ddv_queue_event(struct ddv_ctx *ctx, u32 type)

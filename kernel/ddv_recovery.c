@@ -168,18 +168,13 @@ void ddv_recovery_exit(struct ddv_dev *dev)
  * STREAMOFF or close during the window ends it at once, returning its
  * buffers flagged ERROR. The context itself goes on (it is resumed or
  * fails when the window ends).
- *
- * Return: true if a job ended.
  */
-bool ddv_recovery_abort(struct ddv_ctx *ctx)
+void ddv_recovery_abort(struct ddv_ctx *ctx)
 {
-	bool finish = false;
-
 	mutex_lock(&ctx->state_lock);
 	if (ctx->orphaned)
-		finish = __ddv_job_drop(ctx);
+		__ddv_job_drop(ctx);
 	mutex_unlock(&ctx->state_lock);
-	return finish;
 }
 
 /**

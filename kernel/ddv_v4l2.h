@@ -295,7 +295,7 @@ void ddv_job_run(struct ddv_ctx *ctx);
 void ddv_job_next(struct ddv_ctx *ctx);
 void ddv_job_wait(struct ddv_ctx *ctx);
 void ddv_job_init(struct ddv_ctx *ctx);
-bool __ddv_job_send(struct ddv_ctx *ctx, struct vb2_v4l2_buffer *src,
+void __ddv_job_send(struct ddv_ctx *ctx, struct vb2_v4l2_buffer *src,
 		    struct vb2_v4l2_buffer *dst);
 bool __ddv_job_fail(struct ddv_ctx *ctx, int err, const char *why);
 bool __ddv_job_drop(struct ddv_ctx *ctx);
@@ -313,7 +313,7 @@ void ddv_v4l2_daemon_back(struct ddv_bridge *br, bool resume);
 void ddv_recovery_init(struct ddv_dev *dev);
 void ddv_recovery_exit(struct ddv_dev *dev);
 void ddv_recovery_init_ctx(struct ddv_ctx *ctx);
-bool ddv_recovery_abort(struct ddv_ctx *ctx);
+void ddv_recovery_abort(struct ddv_ctx *ctx);
 int ddv_v4l2_job_done(struct ddv_bridge *br, const void *payload, u32 len);
 long ddv_v4l2_read_src(struct ddv_bridge *br, void __user *arg);
 long ddv_v4l2_write_picture(struct ddv_bridge *br, void __user *arg);
