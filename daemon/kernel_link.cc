@@ -40,6 +40,10 @@ void KernelLink::ReportLost(const absl::Status& why) {
     absl::MutexLock lock(&reported_mu_);
     if (reported_.ok()) reported_ = why;
   }
+  WakeLoop();
+}
+
+void KernelLink::WakeLoop() {
   uint64_t one = 1;
   if (wake_fd_ >= 0) (void)!write(wake_fd_, &one, sizeof(one));
 }
@@ -197,8 +201,7 @@ void KernelLink::MarkLost(const absl::Status& why) {
   up_ = false;
   detail_ = std::string(why.message());
   if (lost_.ok()) lost_ = why;
-  uint64_t one = 1;
-  if (wake_fd_ >= 0) (void)!write(wake_fd_, &one, sizeof(one));
+  WakeLoop();
 }
 
 void KernelLink::Disconnect(const absl::Status& why) {

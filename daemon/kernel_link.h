@@ -123,6 +123,8 @@ class KernelLink {
   // hold it while it waits for those threads to stop (LinkLost()).
   void ReportLost(const absl::Status& why);
   absl::Status TakeReportedLoss();
+  // Makes wake_fd() readable: the loop then calls ReadAll().
+  void WakeLoop();
 
   const Options options_;
   JobHandler& jobs_;

@@ -142,9 +142,9 @@ class StreamDecoder {
   AVPacket* packet_;
   int64_t next_input_ = 0;
   std::map<int64_t, Input> inputs_;
+  std::string parse_buffer_;  // the bitstream being parsed, padded
   // Byte stream: where each buffer began, by stream offset, so a parsed
   // access unit gets the input its first byte came in.
-  std::string parse_buffer_;  // the bitstream being parsed, padded
   std::map<uint64_t, int64_t> buffer_starts_;
   uint64_t stream_offset_ = 0;
 };
