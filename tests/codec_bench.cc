@@ -25,22 +25,18 @@
 #include <vector>
 
 #include "daemon/decode/stream_decoder.h"
+#include "tests/percentile.h"
 #include "tests/test_stream.h"
 #include "tests/v4l2_decoder.h"
 
 namespace {
 
+using daedalus::testing::Percentile;
+
 using Clock = std::chrono::steady_clock;
 
 double Seconds(Clock::time_point from, Clock::time_point to) {
   return std::chrono::duration<double>(to - from).count();
-}
-
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  size_t i = static_cast<size_t>(p * (v.size() - 1) + 0.5);
-  return v[std::min(i, v.size() - 1)];
 }
 
 // Pictures over a stretch of time.

@@ -32,10 +32,13 @@
 
 #include "daedalus/v1/status.grpc.pb.h"
 #include "tests/node_check.h"
+#include "tests/percentile.h"
 #include "tests/test_stream.h"
 #include "tests/v4l2_decoder.h"
 
 namespace {
+
+using daedalus::testing::Percentile;
 
 using Clock = std::chrono::steady_clock;
 
@@ -100,12 +103,6 @@ double CpuSeconds(pid_t pid) {
     return 0;
   }
   return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(p * (v.size() - 1) + 0.5))];
 }
 
 // GetStatus calls one after another until `stop` (or `max_calls`): each
@@ -195,8 +192,7 @@ int main(int argc, char** argv) {
       if (rate < 0) return 1;
       rates.push_back(rate);
     }
-    std::sort(rates.begin(), rates.end());
-    double median = rates[rates.size() / 2];
+    double median = Percentile(rates, 0.5);
     if (streams == 1) one = median;
     double ratio = median / one;
     std::string goal = "-";
