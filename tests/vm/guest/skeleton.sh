@@ -13,6 +13,12 @@ read -r self_pid _ </proc/self/stat 2>/dev/null
 	bad "/proc/self/stat gives pid '${self_pid:-}', want $$: not the guest's procfs"
 grep -q '^proc /proc proc ' /proc/mounts && ok "/proc/mounts lists the guest's procfs" ||
 	bad "/proc/mounts has no procfs on /proc"
+# run-vm.sh gives every guest two vCPUs; the kernel's race tests below
+# (job_check, kernel_fuzz) only race on two. A kernel that cannot find the
+# second (the x86-64 one without ACPI did) must fail here, not quietly.
+cpus=$(grep -c '^processor' /proc/cpuinfo)
+[ "$cpus" -ge 2 ] && ok "the kernel runs on $cpus CPUs" ||
+	bad "the kernel found $cpus CPU of run-vm.sh's 2: its races run on one"
 
 echo "== module and bridge_check (no daemon)"
 load_media_core || bad "media core modules"
