@@ -94,6 +94,8 @@ cmdline+=" SOAK_SECONDS=${SOAK_SECONDS:-60}"
 codecs=${CODECS:-all}
 cmdline+=" DDV_CODECS=${codecs// /,}"
 # The VP9 vectors beside the checkout, read through the host root share.
+# The unpacked arm64 browsers (scripts/browser-check.sh).
+[ -n "${DDV_BROWSERS:-}" ] && cmdline+=" BROWSERS=$DDV_BROWSERS"
 cmdline+=" VP9_DIR=$(cd "$vm_dir/../../../shared/vp9" 2>/dev/null && pwd)"
 # Last: the arguments after "--" are init's (arm64: busybox's sh, the script).
 cmdline+="${init_args:-}"
