@@ -135,7 +135,8 @@ control::CodecCapability CapabilityOf(const ddv_codec_caps& c, int frame_threads
   }
   // The CAPTURE formats of the chroma layouts and depths the codec's
   // streams decode to with libavcodec (for HEVC its range extensions too,
-  // which V4L2's profile menu does not name).
+  // which V4L2's profile menu does not name), then the RGB every 8-bit
+  // stream converts to.
   switch (c.fourcc) {
     case V4L2_PIX_FMT_VP8:
       out.pixel_formats = {"YUV420", "NV12"};
@@ -150,6 +151,7 @@ control::CodecCapability CapabilityOf(const ddv_codec_caps& c, int frame_threads
       out.pixel_formats = {"YUV420", "NV12", "YUV422P", "NV16", "NV24",
                            "P010",   "P012", "Y210",    "Y212"};
   }
+  out.pixel_formats.insert(out.pixel_formats.end(), {"ABGR32", "XBGR32"});
   out.max_width = c.max_width;
   out.max_height = c.max_height;
   out.frame_threads = frame_threads;

@@ -33,6 +33,8 @@ static const void *ddv_table_find(const void *table, size_t n, size_t size, u32 
  * the layouts V4L2 has for 4:2:2, 4:4:4, and 10- and 12-bit 4:2:0 and
  * 4:2:2 (samples in the high bits of 16). V4L2 has none for 4:4:0 nor for
  * 10/12-bit 4:4:4: those streams fail with a log line naming what they are.
+ * Last, 8-bit streams as RGB, which the daemon converts to: what a
+ * renderer without a YUV import takes as it is (Chromium's GL path).
  */
 static const struct ddv_dst_desc ddv_dst_descs[] = {
 	{ V4L2_PIX_FMT_YUV420, 8, 1, 2, 2, DDV_PLANAR },
@@ -51,6 +53,8 @@ static const struct ddv_dst_desc ddv_dst_descs[] = {
 #ifdef V4L2_PIX_FMT_Y212
 	{ V4L2_PIX_FMT_Y212, 12, 2, 2, 1, DDV_PACKED },
 #endif
+	{ V4L2_PIX_FMT_ABGR32, 8, 4, 1, 1, DDV_RGB },
+	{ V4L2_PIX_FMT_XBGR32, 8, 4, 1, 1, DDV_RGB },
 };
 
 /**
@@ -75,6 +79,9 @@ static bool ddv_dst_carries(const struct ddv_dst_desc *d, const struct ddv_strea
 {
 	if (!k->depth)
 		return true;
+	/* RGB for every 8-bit stream that has a YUV format too (not 4:4:0). */
+	if (d->layout == DDV_RGB)
+		return k->depth == 8 && k->hsub >= k->vsub;
 	return d->depth == k->depth && d->hsub == k->hsub && d->vsub == k->vsub;
 }
 
@@ -158,7 +165,27 @@ u32 ddv_dst_chroma_stride(const struct ddv_dst_desc *d, u32 bytesperline)
 	case DDV_PLANAR:
 		return bytesperline / d->hsub;
 	}
-	return 0;	/* packed: no chroma plane */
+	return 0;	/* packed or RGB: no chroma plane */
+}
+
+/**
+ * ddv_dst_colorimetry() - a CAPTURE format's colorimetry from the OUTPUT's
+ * @dst: the CAPTURE format, its pixelformat set
+ * @src: the OUTPUT format
+ *
+ * The OUTPUT format's, except that RGB is always full range: the daemon
+ * expands limited-range YUV as it converts.
+ */
+void ddv_dst_colorimetry(struct v4l2_pix_format_mplane *dst,
+			 const struct v4l2_pix_format_mplane *src)
+{
+	const struct ddv_dst_desc *d = ddv_dst_desc(dst->pixelformat);
+
+	dst->colorspace = src->colorspace;
+	dst->xfer_func = src->xfer_func;
+	dst->ycbcr_enc = src->ycbcr_enc;
+	dst->quantization = d && d->layout == DDV_RGB ? V4L2_QUANTIZATION_FULL_RANGE :
+			    src->quantization;
 }
 
 /**

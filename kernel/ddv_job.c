@@ -794,8 +794,8 @@ static bool ddv_picture_fits(const struct ddv_picture_io *io, const struct ddv_l
 	    io->stride[0] < ddv_row_bytes(l, d))
 		return false;
 	switch (io->num_planes) {
-	case 1:	/* already packed as the layout has it */
-		return d->layout == DDV_PACKED;
+	case 1:	/* already packed (or RGB) as the layout has it */
+		return d->layout == DDV_PACKED || d->layout == DDV_RGB;
 	case 2:	/* Y, and CbCr already interleaved */
 		return d->layout == DDV_SEMI_PLANAR && io->stride[1] >= 2 * cw;
 	case 3:	/* copied as they are, or interleaved (8-bit only) */
@@ -815,7 +815,7 @@ static int ddv_write_chroma(u8 *dst, const struct ddv_picture_io *io,
 	u32 cs = ddv_dst_chroma_stride(d, l->bytesperline);
 	int ret;
 
-	if (d->layout == DDV_PACKED)
+	if (d->layout == DDV_PACKED || d->layout == DDV_RGB)
 		return 0;
 	if (d->layout == DDV_SEMI_PLANAR && io->num_planes == 2)
 		return ddv_copy_rows(dst, cs, io->plane[1], io->stride[1], 2 * cw * d->bytes, ch);

@@ -106,10 +106,7 @@ static void ddv_try_dst(struct ddv_ctx *ctx, struct v4l2_pix_format_mplane *f)
 
 	lockdep_assert_held(&ctx->state_lock);
 	ddv_fill_dst_fmt(f, fourcc, ctx->dst_fmt.width, ctx->dst_fmt.height);
-	f->colorspace = ctx->src_fmt.colorspace;
-	f->xfer_func = ctx->src_fmt.xfer_func;
-	f->ycbcr_enc = ctx->src_fmt.ycbcr_enc;
-	f->quantization = ctx->src_fmt.quantization;
+	ddv_dst_colorimetry(f, &ctx->src_fmt);
 }
 
 static int ddv_try_fmt_cap(struct file *file, void *priv, struct v4l2_format *f)
@@ -136,10 +133,7 @@ static int ddv_s_fmt_out(struct file *file, void *priv, struct v4l2_format *f)
 	if (ctx->state == DDV_STATE_HEADER && !vb2_is_busy(v4l2_m2m_get_dst_vq(ctx->fh.m2m_ctx))) {
 		ddv_fill_dst_fmt(&ctx->dst_fmt, ctx->dst_fmt.pixelformat, f->fmt.pix_mp.width,
 				 f->fmt.pix_mp.height);
-		ctx->dst_fmt.colorspace = ctx->src_fmt.colorspace;
-		ctx->dst_fmt.xfer_func = ctx->src_fmt.xfer_func;
-		ctx->dst_fmt.ycbcr_enc = ctx->src_fmt.ycbcr_enc;
-		ctx->dst_fmt.quantization = ctx->src_fmt.quantization;
+		ddv_dst_colorimetry(&ctx->dst_fmt, &ctx->src_fmt);
 	}
 	mutex_unlock(&ctx->state_lock);
 	return 0;

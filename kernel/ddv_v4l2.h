@@ -30,7 +30,7 @@
  * struct ddv_dst_desc - a CAPTURE pixel format (one plane)
  * @fourcc: V4L2_PIX_FMT_*
  * @depth: bits per sample
- * @bytes: bytes per sample
+ * @bytes: bytes per sample (per pixel for RGB)
  * @hsub: horizontal chroma subsampling (2: half width)
  * @vsub: vertical chroma subsampling
  * @layout: how the samples lie in the buffer: an enum ddv_dst_layout
@@ -49,11 +49,14 @@ struct ddv_dst_desc {
  * @DDV_PLANAR: a luma plane, then a Cb plane, then a Cr plane
  * @DDV_SEMI_PLANAR: a luma plane, then Cb and Cr interleaved (NV12, P010)
  * @DDV_PACKED: Y0 Cb Y1 Cr for each pair of pixels, one plane (Y210)
+ * @DDV_RGB: B G R and A (or X) bytes for each pixel, one plane, converted
+ *	from YUV by the daemon
  */
 enum ddv_dst_layout {
 	DDV_PLANAR,
 	DDV_SEMI_PLANAR,
 	DDV_PACKED,
+	DDV_RGB,
 };
 
 /**
@@ -271,6 +274,8 @@ u32 ddv_dst_format(const struct ddv_stream_kind *k, unsigned int index);
 bool ddv_dst_format_ok(const struct ddv_stream_kind *k, u32 fourcc);
 u32 ddv_dst_chroma_stride(const struct ddv_dst_desc *d, u32 bytesperline);
 void ddv_fill_dst_fmt(struct v4l2_pix_format_mplane *f, u32 fourcc, u32 width, u32 height);
+void ddv_dst_colorimetry(struct v4l2_pix_format_mplane *dst,
+			 const struct v4l2_pix_format_mplane *src);
 const struct ddv_codec_desc *ddv_codec_desc(u32 fourcc);
 u32 ddv_codecs_default(struct ddv_codec_caps *caps);
 int ddv_codec_caps_check(const struct ddv_codec_caps *c);

@@ -4,7 +4,8 @@
 // (tests/v4l2_decoder.h), in the test VM with daedalusd: what ENUM_FMT and
 // the profile menus offer, every conformance stream of every codec
 // compared frame by frame with its reference MD5s (byte streams also cut
-// at random sizes) with each picture's v4l2_field, a seek back to the
+// at random sizes) with each picture's v4l2_field, the first 8-bit 4:2:0
+// stream also as NV12 and as RGB (ABGR32, XBGR32), a seek back to the
 // start, streams whose pictures no CAPTURE format carries refused with
 // EIO, every corrupt stream survived with the next stream bit-exact, and
 // one context of each codec decoding at the same time.
@@ -29,6 +30,7 @@
 #include <vector>
 
 #include "daemon/decode/codec.h"
+#include "daemon/decode/picture_layout.h"
 #include "daemon/decode/stream_decoder.h"
 #include "tests/node_check.h"
 #include "tests/test_stream.h"
@@ -241,13 +243,42 @@ void CheckConformance(const daedalus::decode::CodecInfo& c) {
   Check(static_cast<size_t>(tested) >= want_streams && exact + refused == tested, what);
 }
 
-// The first 8-bit 4:2:0 stream in every other CAPTURE format it may take.
+// The MD5 of each picture of `s` decoded here with libavcodec and made RGB
+// (`fourcc`) by the daemon's own libswscale conversion (its matrix and
+// range are unit-tested in picture_layout_test): what the node's RGB
+// pictures must be, byte for byte.
+std::vector<std::string> RgbMd5s(const Stream& s, const std::string& codec, uint32_t fourcc) {
+  std::vector<std::string> md5s;
+  daedalus::decode::PictureLayout layout;
+  for (const daedalus::decode::Picture& p : DecodeDirectly(codec, s.frames)) {
+    auto set = layout.For(p, fourcc);
+    if (!set.ok()) return {};
+    v4l2_pix_format_mplane f = {};
+    f.width = static_cast<uint32_t>(p.frame->width);
+    f.height = static_cast<uint32_t>(p.frame->height);
+    f.pixelformat = fourcc;
+    f.plane_fmt[0].bytesperline = static_cast<uint32_t>(set->strides[0]);
+    std::vector<uint8_t> bytes = daedalus::testing::PlanarPicture(set->planes[0], f);
+    md5s.push_back(daedalus::testing::Md5Hex(bytes.data(), bytes.size()));
+  }
+  return md5s;
+}
+
+// The first 8-bit 4:2:0 stream in every other CAPTURE format it may take:
+// NV12, and the two RGB formats (ABGR32, XBGR32) the daemon converts to.
 void CheckCaptureFormats(const daedalus::decode::CodecInfo& c) {
   for (const ConformanceStream& info : daedalus::testing::ConformanceStreams(c.name)) {
     if (info.format != "yuv420p") continue;
     Stream s = Load(info);
     Result r = Decode(s, c.fourcc, V4L2_PIX_FMT_NV12);
     Check(BitExact(r, s), std::string(c.name) + " as NV12: " + info.name + ": " + Describe(r, s));
+    for (uint32_t f : {V4L2_PIX_FMT_ABGR32, V4L2_PIX_FMT_XBGR32}) {
+      Stream rgb = s;
+      rgb.want = RgbMd5s(s, c.name, f);
+      r = Decode(s, c.fourcc, f);
+      Check(BitExact(r, rgb), std::string(c.name) + " as " + daedalus::decode::FourccName(f) +
+                                  ": " + info.name + ": " + Describe(r, rgb));
+    }
     break;
   }
   // 4:2:2 in both its layouts (H.264 High 4:2:2).

@@ -18,6 +18,8 @@
 //  - a drain that ends before the stream had a format gives a client that
 //    streams CAPTURE from the start (FFmpeg 5.1) an empty LAST buffer;
 //  - max_contexts: one decoding context more gets EBUSY;
+//  - RGB CAPTURE: listed for 8-bit streams only, its layout, and the
+//    daemon's one-plane picture given to the client row for row;
 //  - a daemon that attaches the moment the chardev appears finds the
 //    decoder node ready for its HELLO (--attach-at-load).
 // The client side queues OUTPUT buffers 0, 1, 2 (header, job 1, job 2)
@@ -171,6 +173,23 @@ class FakeDaemon {
     return ioctl(fd_, DDV_IOC_WRITE_PICTURE, &io) == 0 ? 0 : errno;
   }
 
+  // A picture of one plane, `stride` bytes a row (RGB), or the grey
+  // 4:2:0 one's three planes when `planes` is 3; 0 or errno.
+  int WritePacked(const ddv_decode& job, const std::vector<uint8_t>& rows, uint32_t stride,
+                  uint32_t planes = 1) {
+    ddv_picture_io io = {};
+    io.ctx_id = job.ctx_id;
+    io.job_id = job.job_id;
+    for (uint32_t p = 0; p < planes; p++) {
+      io.plane[p] = reinterpret_cast<uintptr_t>(rows.data());
+      io.stride[p] = stride;
+    }
+    io.width = kWidth;
+    io.height = kHeight;
+    io.num_planes = planes;
+    return ioctl(fd_, DDV_IOC_WRITE_PICTURE, &io) == 0 ? 0 : errno;
+  }
+
  private:
   int fd_ = -1;
 };
@@ -221,11 +240,21 @@ class Client {
     return ioctl(fd_, VIDIOC_DECODER_CMD, &c) == 0;
   }
 
-  // After the SOURCE_CHANGE: CAPTURE in the node's format, all buffers queued.
-  bool SetUpCapture() {
+  // After the SOURCE_CHANGE: CAPTURE in the node's format (or in
+  // `fourcc`, its format then in `*got`), all buffers queued.
+  bool SetUpCapture(uint32_t fourcc = 0, v4l2_pix_format_mplane* got = nullptr) {
     v4l2_event ev = {};
     for (int i = 0; i < 100 && ioctl(fd_, VIDIOC_DQEVENT, &ev); i++) SleepMs(10);
     if (ev.type != V4L2_EVENT_SOURCE_CHANGE) return false;
+    formats_at_change_ = CaptureFormats();
+    if (fourcc) {
+      v4l2_format f = {};
+      f.type = V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE;
+      if (ioctl(fd_, VIDIOC_G_FMT, &f)) return false;
+      f.fmt.pix_mp.pixelformat = fourcc;
+      if (ioctl(fd_, VIDIOC_S_FMT, &f) || f.fmt.pix_mp.pixelformat != fourcc) return false;
+      if (got) *got = f.fmt.pix_mp;
+    }
     if (!Alloc(V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE, 2)) return false;
     for (uint32_t i = 0; i < 2; i++) {
       if (!Queue(V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE, i, 0, 0)) return false;
@@ -239,7 +268,7 @@ class Client {
   }
 
   // A CAPTURE buffer within timeout_ms: its bytesused, or -errno.
-  long DequeueCapture(int timeout_ms, uint32_t* flags = nullptr) {
+  long DequeueCapture(int timeout_ms, uint32_t* flags = nullptr, uint32_t* index = nullptr) {
     v4l2_plane plane = {};
     v4l2_buffer b = Buffer(V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE, 0, &plane);
     for (int waited = 0;; waited += 10) {
@@ -248,10 +277,30 @@ class Client {
       SleepMs(10);
     }
     if (flags) *flags = b.flags;
+    if (index) *index = b.index;
     return plane.bytesused;
   }
 
   bool StreamOff(uint32_t type) { return ioctl(fd_, VIDIOC_STREAMOFF, &type) == 0; }
+
+  // The CAPTURE formats ENUM_FMT lists now, as "YU12,NV12,...".
+  std::string CaptureFormats() {
+    std::string list;
+    for (v4l2_fmtdesc d = {0, V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE};
+         ioctl(fd_, VIDIOC_ENUM_FMT, &d) == 0; d.index++) {
+      list += std::string(list.empty() ? "" : ",") +
+              std::string(reinterpret_cast<const char*>(&d.pixelformat), 4);
+    }
+    return list;
+  }
+
+  // What ENUM_FMT listed for CAPTURE at the last SOURCE_CHANGE.
+  const std::string& formats_at_change() const { return formats_at_change_; }
+
+  // The memory of CAPTURE buffer `index` (after SetUpOutput's four OUTPUT ones).
+  const uint8_t* CaptureMemory(uint32_t index) const {
+    return static_cast<const uint8_t*>(maps_.at(4 + index).first);
+  }
 
  private:
   bool Alloc(uint32_t type, uint32_t count) {
@@ -293,6 +342,7 @@ class Client {
 
   int fd_;
   std::vector<std::pair<void*, size_t>> maps_;
+  std::string formats_at_change_;
 };
 
 const ddv_stream_format kFormat = {kWidth, kHeight, 8, 420, 2, 0};
@@ -300,12 +350,15 @@ const ddv_stream_format kFormat = {kWidth, kHeight, 8, 420, 2, 0};
 // A context past its first SOURCE_CHANGE, CAPTURE streaming, and the
 // first job with a CAPTURE buffer sent to the daemon.
 std::optional<ddv_decode> StartDecoding(FakeDaemon& daemon, Client& client,
-                                        const ddv_stream_format& format = kFormat) {
+                                        const ddv_stream_format& format = kFormat,
+                                        uint32_t capture_fourcc = 0,
+                                        v4l2_pix_format_mplane* capture = nullptr) {
   if (!client.ok() || !client.SetUpOutput() || !client.QueueOutput(0, 1000)) return std::nullopt;
   auto header = daemon.NextDecode(2000);
   if (!header || daemon.Done(*header, DDV_DONE_SRC_CONSUMED | DDV_DONE_FORMAT, &format))
     return std::nullopt;
-  if (!client.SetUpCapture() || !client.QueueOutput(1, 2000)) return std::nullopt;
+  if (!client.SetUpCapture(capture_fourcc, capture) || !client.QueueOutput(1, 2000))
+    return std::nullopt;
   auto job = daemon.NextDecode(2000);
   if (!job || !(job->flags & DDV_DECODE_DST)) return std::nullopt;
   return job;
@@ -329,6 +382,52 @@ void CheckPictureNeverWritten(const std::string& dev) {
   long bytes = client.DequeueCapture(2000);
   Check(bytes == kWidth * kHeight * 3 / 2,
         "the client gets the picture: " + std::to_string(bytes) + " bytes");
+}
+
+// RGB CAPTURE (ABGR32, XBGR32): listed after the YUV formats for 8-bit
+// streams (not for 10-bit ones), four bytes a pixel in one plane, full
+// range; the daemon's picture goes in as one plane, its rows as they are.
+void CheckRgbCapture(const std::string& dev) {
+  {
+    const ddv_stream_format ten_bit = {kWidth, kHeight, 10, 420, 2, 0};
+    FakeDaemon daemon;
+    Client client(dev);
+    Check(daemon.Open() && StartDecoding(daemon, client, ten_bit).has_value(),
+          "a 10-bit 4:2:0 stream decoding");
+    Check(client.formats_at_change() == "P010",
+          "its CAPTURE formats, no RGB: " + client.formats_at_change());
+  }
+  FakeDaemon daemon;
+  Client client(dev);
+  Check(daemon.Open(), "fake daemon attached (HELLO for VP9)");
+  v4l2_pix_format_mplane cap = {};
+  auto job = StartDecoding(daemon, client, kFormat, V4L2_PIX_FMT_ABGR32, &cap);
+  Check(job.has_value(), "an 8-bit 4:2:0 stream decoding to ABGR32");
+  Check(client.formats_at_change() == "YU12,NV12,AR24,XR24",
+        "CAPTURE formats of an 8-bit 4:2:0 stream: " + client.formats_at_change());
+  const uint32_t bpl = (kWidth * 4 + 63) / 64 * 64;
+  Check(cap.plane_fmt[0].bytesperline == bpl && cap.plane_fmt[0].sizeimage == bpl * kHeight &&
+            cap.quantization == V4L2_QUANTIZATION_FULL_RANGE,
+        "ABGR32: " + std::to_string(cap.plane_fmt[0].bytesperline) + " bytes a row, " +
+            std::to_string(cap.plane_fmt[0].sizeimage) + " a picture, quantization " +
+            std::to_string(cap.quantization) + " (full range is 1)");
+  if (!job) return;
+  std::vector<uint8_t> rgb(kWidth * 4 * kHeight);
+  for (size_t i = 0; i < rgb.size(); i++) rgb[i] = static_cast<uint8_t>(i * 7 + i / 256);
+  Check(daemon.WritePacked(*job, rgb, kWidth * 4, 3) == EINVAL,
+        "three planes for an RGB format -> EINVAL");
+  Check(daemon.WritePacked(*job, rgb, kWidth * 4 - 4) == EINVAL,
+        "rows shorter than width x 4 -> EINVAL");
+  Check(daemon.WritePacked(*job, rgb, kWidth * 4) == 0, "the RGB picture written as one plane");
+  Check(daemon.Done(*job, DDV_DONE_SRC_CONSUMED | DDV_DONE_PICTURE) == 0, "DONE_PICTURE");
+  uint32_t index = 0;
+  long bytes = client.DequeueCapture(2000, nullptr, &index);
+  bool same = bytes == static_cast<long>(bpl * kHeight);
+  for (uint32_t y = 0; same && y < kHeight; y++) {
+    same = std::memcmp(client.CaptureMemory(index) + y * bpl, rgb.data() + y * kWidth * 4,
+                       kWidth * 4) == 0;
+  }
+  Check(same, "the client gets the daemon's rows: " + std::to_string(bytes) + " bytes");
 }
 
 // The watchdog fires for job 1 while its answer is on the way; held by the
@@ -717,6 +816,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   CheckPictureNeverWritten(dev);
+  CheckRgbCapture(dev);
   CheckContextsRunAtOnce(dev);
   CheckStaleWatchdog(dev);
   CheckTimeoutCounted(dev);

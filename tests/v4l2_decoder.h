@@ -85,9 +85,11 @@ struct Options {
 
 // The picture in a CAPTURE buffer of format `f` as planar samples at the
 // picture's size (16-bit little-endian ones for more than 8 bits), the
-// way the reference MD5s are taken; empty for a format this does not know.
+// way the reference MD5s are taken; RGB as its B, G, R and A bytes per
+// pixel (XBGR32's X left out: its value is undefined); empty for a format
+// this does not know.
 inline std::vector<uint8_t> PlanarPicture(const uint8_t* buf, const v4l2_pix_format_mplane& f) {
-  enum Order { kPlanar, kSemiPlanar, kPacked };  // packed: Y0 Cb Y1 Cr per pixel pair
+  enum Order { kPlanar, kSemiPlanar, kPacked, kRgb };  // packed: Y0 Cb Y1 Cr per pixel pair
   struct Layout {
     uint32_t fourcc, bytes, depth, hsub, vsub;
     Order order;
@@ -97,7 +99,8 @@ inline std::vector<uint8_t> PlanarPicture(const uint8_t* buf, const v4l2_pix_for
       {V4L2_PIX_FMT_YUV422P, 1, 8, 2, 1, kPlanar},   {V4L2_PIX_FMT_NV16, 1, 8, 2, 1, kSemiPlanar},
       {V4L2_PIX_FMT_NV24, 1, 8, 1, 1, kSemiPlanar},  {V4L2_PIX_FMT_P010, 2, 10, 2, 2, kSemiPlanar},
       {V4L2_PIX_FMT_P012, 2, 12, 2, 2, kSemiPlanar}, {V4L2_PIX_FMT_Y210, 2, 10, 2, 1, kPacked},
-      {V4L2_PIX_FMT_Y212, 2, 12, 2, 1, kPacked},
+      {V4L2_PIX_FMT_Y212, 2, 12, 2, 1, kPacked},     {V4L2_PIX_FMT_ABGR32, 4, 8, 1, 1, kRgb},
+      {V4L2_PIX_FMT_XBGR32, 4, 8, 1, 1, kRgb},
   };
   const Layout* l = nullptr;
   for (const Layout& k : kLayouts) {
@@ -118,6 +121,16 @@ inline std::vector<uint8_t> PlanarPicture(const uint8_t* buf, const v4l2_pix_for
     out.push_back(static_cast<uint8_t>(v));
     out.push_back(static_cast<uint8_t>(v >> 8));
   };
+  if (l->order == kRgb) {
+    const uint32_t keep = f.pixelformat == V4L2_PIX_FMT_ABGR32 ? 4 : 3;
+    for (uint32_t y = 0; y < h; y++) {
+      for (uint32_t x = 0; x < w; x++) {
+        const uint8_t* px = buf + static_cast<size_t>(y) * bpl + 4 * x;
+        out.insert(out.end(), px, px + keep);
+      }
+    }
+    return out;
+  }
   if (l->order == kPacked) {
     for (uint32_t y = 0; y < h; y++) {
       for (uint32_t x = 0; x < w; x++) put(buf + y * bpl + (x / 2 * 4 + x % 2 * 2) * l->bytes);

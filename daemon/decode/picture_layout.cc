@@ -3,6 +3,7 @@
 #include "daemon/decode/picture_layout.h"
 
 extern "C" {
+#include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 }
 
@@ -43,7 +44,13 @@ inline uint16_t Sample(const AVFrame& f, int plane, int x, int y, int shift) {
 
 inline void Put(uint8_t* out, uint16_t v) { std::memcpy(out, &v, 2); }
 
+bool IsRgb(uint32_t fourcc) {
+  return fourcc == V4L2_PIX_FMT_ABGR32 || fourcc == V4L2_PIX_FMT_XBGR32;
+}
+
 bool CanCarry(uint32_t fourcc, const PictureFormat& f) {
+  // RGB: every 8-bit picture that has a YUV format too (not 4:4:0).
+  if (IsRgb(fourcc)) return f.bit_depth == 8 && f.chroma_shift_x >= f.chroma_shift_y;
   for (const Carries& c : kCarries) {
     if (c.fourcc == fourcc) {
       return c.bit_depth == f.bit_depth && c.shift_x == f.chroma_shift_x &&
@@ -51,6 +58,27 @@ bool CanCarry(uint32_t fourcc, const PictureFormat& f) {
     }
   }
   return false;
+}
+
+// libswscale's matrix for a picture: the one its stream names, else BT.709
+// for HD and BT.601 below 720 lines, as players assume.
+int SwsMatrixOf(const AVFrame& f) {
+  switch (f.colorspace) {
+    case AVCOL_SPC_BT709:
+      return SWS_CS_ITU709;
+    case AVCOL_SPC_BT470BG:
+    case AVCOL_SPC_SMPTE170M:
+      return SWS_CS_ITU601;
+    case AVCOL_SPC_SMPTE240M:
+      return SWS_CS_SMPTE240M;
+    case AVCOL_SPC_FCC:
+      return SWS_CS_FCC;
+    case AVCOL_SPC_BT2020_NCL:
+    case AVCOL_SPC_BT2020_CL:
+      return SWS_CS_BT2020;
+    default:
+      return f.height >= 720 ? SWS_CS_ITU709 : SWS_CS_ITU601;
+  }
 }
 
 }  // namespace
@@ -66,6 +94,7 @@ absl::StatusOr<PlaneSet> PictureLayout::For(const Picture& pic, uint32_t fourcc)
     if (f.linesize[p] <= 0) return absl::InternalError("picture with a negative stride");
   }
   if (fourcc == V4L2_PIX_FMT_P010) return ToP010(f);
+  if (IsRgb(fourcc)) return ToRgb(f, fourcc);
   if (fourcc == V4L2_PIX_FMT_P012) return ToP012(f);
   if (fourcc == V4L2_PIX_FMT_Y210 || fourcc == V4L2_PIX_FMT_Y212) return ToY21x(f);
   PlaneSet set;
@@ -76,22 +105,30 @@ absl::StatusOr<PlaneSet> PictureLayout::For(const Picture& pic, uint32_t fourcc)
   return set;
 }
 
+absl::Status PictureLayout::MakeConverted(const AVFrame& f, AVPixelFormat format) {
+  if (converted_ && converted_->format == format && converted_->width == f.width &&
+      converted_->height == f.height) {
+    return absl::OkStatus();
+  }
+  converted_.reset(av_frame_alloc());
+  if (!converted_) return absl::ResourceExhaustedError("av_frame_alloc failed");
+  converted_->format = format;
+  converted_->width = f.width;
+  converted_->height = f.height;
+  if (av_frame_get_buffer(converted_.get(), 0) < 0) {
+    converted_.reset();
+    return absl::ResourceExhaustedError(
+        absl::StrFormat("no memory for a %s picture", av_get_pix_fmt_name(format)));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<PlaneSet> PictureLayout::ToP010(const AVFrame& f) {
   AVPixelFormat in = static_cast<AVPixelFormat>(f.format);
   sws_ = sws_getCachedContext(sws_, f.width, f.height, in, f.width, f.height, AV_PIX_FMT_P010LE,
                               SWS_POINT, nullptr, nullptr, nullptr);
   if (!sws_) return absl::InternalError("no libswscale conversion to P010");
-  if (!converted_ || converted_->width != f.width || converted_->height != f.height) {
-    converted_.reset(av_frame_alloc());
-    if (!converted_) return absl::ResourceExhaustedError("av_frame_alloc failed");
-    converted_->format = AV_PIX_FMT_P010LE;
-    converted_->width = f.width;
-    converted_->height = f.height;
-    if (av_frame_get_buffer(converted_.get(), 0) < 0) {
-      converted_.reset();
-      return absl::ResourceExhaustedError("no memory for a P010 picture");
-    }
-  }
+  if (absl::Status st = MakeConverted(f, AV_PIX_FMT_P010LE); !st.ok()) return st;
   int rows =
       sws_scale(sws_, f.data, f.linesize, 0, f.height, converted_->data, converted_->linesize);
   if (rows != f.height) return absl::InternalError("libswscale converted a partial picture");
@@ -101,6 +138,31 @@ absl::StatusOr<PlaneSet> PictureLayout::ToP010(const AVFrame& f) {
     set.planes[p] = converted_->data[p];
     set.strides[p] = converted_->linesize[p];
   }
+  return set;
+}
+
+absl::StatusOr<PlaneSet> PictureLayout::ToRgb(const AVFrame& f, uint32_t fourcc) {
+  AVPixelFormat in = static_cast<AVPixelFormat>(f.format);
+  // V4L2's ABGR32/XBGR32 are B, G, R, A/X bytes: libavutil's BGRA/BGR0.
+  AVPixelFormat out = fourcc == V4L2_PIX_FMT_ABGR32 ? AV_PIX_FMT_BGRA : AV_PIX_FMT_BGR0;
+  sws_ = sws_getCachedContext(sws_, f.width, f.height, in, f.width, f.height, out, SWS_BILINEAR,
+                              nullptr, nullptr, nullptr);
+  if (!sws_) return absl::InternalError("no libswscale conversion to RGB");
+  // Full-range RGB from the stream's range; brightness, contrast and
+  // saturation neutral (16.16 fixed point).
+  const int* matrix = sws_getCoefficients(SwsMatrixOf(f));
+  if (sws_setColorspaceDetails(sws_, matrix, f.color_range == AVCOL_RANGE_JPEG, matrix, 1, 0,
+                               1 << 16, 1 << 16) < 0) {
+    return absl::InternalError("libswscale refused the picture's colorimetry");
+  }
+  if (absl::Status st = MakeConverted(f, out); !st.ok()) return st;
+  int rows =
+      sws_scale(sws_, f.data, f.linesize, 0, f.height, converted_->data, converted_->linesize);
+  if (rows != f.height) return absl::InternalError("libswscale converted a partial picture");
+  PlaneSet set;
+  set.num_planes = 1;
+  set.planes = {converted_->data[0], nullptr, nullptr};
+  set.strides = {converted_->linesize[0], 0, 0};
   return set;
 }
 

@@ -6,6 +6,8 @@
 // converted with libswscale (samples moved to the high bits, Cb and Cr
 // interleaved); 12-bit 4:2:0 for P012 and 10/12-bit 4:2:2 for Y210/Y212
 // (packed Y0 Cb Y1 Cr), which FFmpeg 5.1's libswscale cannot write, here.
+// An 8-bit picture for ABGR32/XBGR32 (AR24/XR24) is converted to RGB with
+// libswscale, with the matrix and range the stream names.
 // Converted pictures live in memory this object keeps until the next call.
 //
 //   PictureLayout layout;
@@ -45,10 +47,13 @@ class PictureLayout {
 
  private:
   absl::StatusOr<PlaneSet> ToP010(const AVFrame& frame);
+  absl::StatusOr<PlaneSet> ToRgb(const AVFrame& frame, uint32_t fourcc);
+  // `converted_` as a picture of `format` at the frame's size.
+  absl::Status MakeConverted(const AVFrame& frame, AVPixelFormat format);
   absl::StatusOr<PlaneSet> ToP012(const AVFrame& frame);
   absl::StatusOr<PlaneSet> ToY21x(const AVFrame& frame);
   SwsContext* sws_ = nullptr;
-  FramePtr converted_;                    // P010, by libswscale
+  FramePtr converted_;                    // P010 or RGB, by libswscale
   std::vector<uint8_t> converted_bytes_;  // P012, Y210, Y212
 };
 

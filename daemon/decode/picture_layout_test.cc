@@ -2,8 +2,9 @@
 //
 // PictureLayout: 8-bit pictures go as they are; 10-bit 4:2:0 becomes P010
 // and 12-bit 4:2:0 P012 (each sample in the high bits, Cb and Cr
-// interleaved), 10/12-bit 4:2:2 Y210/Y212 (packed); a format that cannot
-// carry a picture is refused.
+// interleaved), 10/12-bit 4:2:2 Y210/Y212 (packed), 8-bit ABGR32/XBGR32
+// RGB with the stream's matrix and range; a format that cannot carry a
+// picture is refused.
 
 #include "daemon/decode/picture_layout.h"
 
@@ -15,6 +16,7 @@ extern "C" {
 #include <linux/videodev2.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "gtest/gtest.h"
@@ -149,6 +151,74 @@ TEST(PictureLayoutTest, TwelveBit422BecomesY212) {
   ExpectY21x(AV_PIX_FMT_YUV422P12LE, 12, V4L2_PIX_FMT_Y212);
 }
 
+// Every sample of each plane of an 8-bit picture set to y, u, v.
+void FillYuv(Picture& p, uint8_t y, uint8_t u, uint8_t v) {
+  const uint8_t value[3] = {y, u, v};
+  for (int plane = 0; plane < 3; plane++) {
+    int rows = plane ? AV_CEIL_RSHIFT(p.frame->height, p.format.chroma_shift_y) : p.frame->height;
+    for (int r = 0; r < rows; r++) {
+      std::memset(p.frame->data[plane] + r * p.frame->linesize[plane], value[plane],
+                  p.frame->linesize[plane]);
+    }
+  }
+}
+
+// The B, G, R bytes of pixel (x, y) of a one-plane RGB picture.
+std::array<int, 3> Bgr(const PlaneSet& set, int x, int y) {
+  const uint8_t* px = set.planes[0] + y * set.strides[0] + 4 * x;
+  return {px[0], px[1], px[2]};
+}
+
+void ExpectNear(std::array<int, 3> got, std::array<int, 3> want, const char* what) {
+  for (int i = 0; i < 3; i++) EXPECT_NEAR(got[i], want[i], 3) << what << ", byte " << i;
+}
+
+TEST(PictureLayoutTest, EightBitBecomesRgbInV4l2ByteOrder) {
+  // Limited-range BT.601 pure red (Y 81, Cb 90, Cr 240), and white.
+  Picture red = MakePicture(AV_PIX_FMT_YUV420P, 32, 16, 8, 1, 1);
+  FillYuv(red, 81, 90, 240);
+  Picture white = MakePicture(AV_PIX_FMT_YUV420P, 32, 16, 8, 1, 1);
+  FillYuv(white, 235, 128, 128);
+  PictureLayout layout;
+  for (uint32_t fourcc : {V4L2_PIX_FMT_ABGR32, V4L2_PIX_FMT_XBGR32}) {
+    auto set = layout.For(red, fourcc);
+    ASSERT_TRUE(set.ok()) << set.status();
+    ASSERT_EQ(set->num_planes, 1);
+    EXPECT_GE(set->strides[0], 32 * 4);
+    ExpectNear(Bgr(*set, 7, 5), {0, 0, 255}, "red as B, G, R");
+    if (fourcc == V4L2_PIX_FMT_ABGR32) {
+      EXPECT_EQ(set->planes[0][3], 255) << "opaque alpha";
+    }
+    set = layout.For(white, fourcc);
+    ASSERT_TRUE(set.ok()) << set.status();
+    ExpectNear(Bgr(*set, 31, 15), {255, 255, 255}, "white");
+  }
+}
+
+TEST(PictureLayoutTest, RgbFollowsTheStreamsMatrixAndRange) {
+  // Y 81, Cb 90, Cr 240 has G near 0 with BT.601 (the guess for a small
+  // picture that names no matrix) but about 24 with BT.709.
+  Picture p = MakePicture(AV_PIX_FMT_YUV420P, 32, 16, 8, 1, 1);
+  FillYuv(p, 81, 90, 240);
+  PictureLayout layout;
+  auto set = layout.For(p, V4L2_PIX_FMT_XBGR32);
+  ASSERT_TRUE(set.ok()) << set.status();
+  ExpectNear(Bgr(*set, 3, 3), {0, 0, 255}, "BT.601 by default");
+  p.frame->colorspace = AVCOL_SPC_BT709;
+  set = layout.For(p, V4L2_PIX_FMT_XBGR32);
+  ASSERT_TRUE(set.ok()) << set.status();
+  ExpectNear(Bgr(*set, 3, 3), {0, 24, 255}, "BT.709 as the stream says");
+  // Full range: luma 200 is 200, not 214 (limited range's expansion).
+  FillYuv(p, 200, 128, 128);
+  set = layout.For(p, V4L2_PIX_FMT_XBGR32);
+  ASSERT_TRUE(set.ok()) << set.status();
+  ExpectNear(Bgr(*set, 3, 3), {214, 214, 214}, "limited range expanded");
+  p.frame->color_range = AVCOL_RANGE_JPEG;
+  set = layout.For(p, V4L2_PIX_FMT_XBGR32);
+  ASSERT_TRUE(set.ok()) << set.status();
+  ExpectNear(Bgr(*set, 3, 3), {200, 200, 200}, "full range kept");
+}
+
 TEST(PictureLayoutTest, RefusesAFormatThatCannotCarryThePicture) {
   Picture p10 = MakePicture(AV_PIX_FMT_YUV420P10LE, 16, 16, 10, 1, 1);
   Picture p440 = MakePicture(AV_PIX_FMT_YUV440P, 16, 16, 8, 0, 1);
@@ -161,6 +231,11 @@ TEST(PictureLayoutTest, RefusesAFormatThatCannotCarryThePicture) {
   EXPECT_EQ(layout.For(p422, V4L2_PIX_FMT_Y212).status().code(),
             absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(layout.For(p10, V4L2_PIX_FMT_P012).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  // RGB is for 8-bit pictures with a YUV format too.
+  EXPECT_EQ(layout.For(p10, V4L2_PIX_FMT_ABGR32).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(layout.For(p440, V4L2_PIX_FMT_XBGR32).status().code(),
             absl::StatusCode::kFailedPrecondition);
 }
 

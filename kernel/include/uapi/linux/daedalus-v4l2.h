@@ -265,7 +265,8 @@ struct ddv_ctx_msg {
 /**
  * struct ddv_layout - how the CAPTURE buffer of a job is laid out
  * @pixelformat: a CAPTURE format of the node (docs/decoder.md): YUV420,
- *	NV12, YUV422P, NV16, NV24, P010, P012, Y210 or Y212, one plane each
+ *	NV12, YUV422P, NV16, NV24, P010, P012, Y210, Y212, ABGR32 or XBGR32,
+ *	one plane each
  * @width: picture width in pixels
  * @height: picture height in lines
  * @bytesperline: luma stride; the chroma plane(s) follow the luma plane
@@ -397,7 +398,8 @@ struct ddv_src_io {
  * @num_planes: 3: Y, U and V planes with the layout's sample size (the
  *	kernel interleaves U and V for an 8-bit NV format); 2: Y and the
  *	chroma plane already as the layout has it (P010, P012, or any NV
- *	format); 1: the whole picture already packed (Y210, Y212)
+ *	format); 1: the whole picture already packed (Y210, Y212) or RGB
+ *	(ABGR32, XBGR32)
  * @reserved: zero
  *
  * The kernel writes the picture into the CAPTURE buffer in the job's
