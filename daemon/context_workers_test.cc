@@ -14,6 +14,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "daemon/testing/job_messages.h"
 #include "gtest/gtest.h"
 #include "tests/test_stream.h"
 
@@ -80,11 +81,6 @@ class FakeJobIo final : public JobIo {
   std::vector<std::pair<uint32_t, ddv_decode_done>> answers_ ABSL_GUARDED_BY(mu_);
 };
 
-template <typename T>
-protocol::Message Msg(uint32_t type, uint32_t cookie, const T& payload) {
-  return {type, cookie, std::string(reinterpret_cast<const char*>(&payload), sizeof(payload))};
-}
-
 std::string FirstFrame() {
   auto stream = testing::TestStream::Open(testing::CodecDir("vp9") +
                                           "/conformance/vp90-2-02-size-16x16.webm");
@@ -98,17 +94,12 @@ class ContextWorkersTest : public ::testing::Test {
   // The frame comes from ../shared: missing data fails the test.
   void SetUp() override { ASSERT_FALSE(frame_.empty()) << "no VP9 test stream in ../shared"; }
   protocol::Message Decode(uint32_t ctx, uint32_t job) {
-    ddv_decode req = {};
-    req.codec = V4L2_PIX_FMT_VP9;
-    req.ctx_id = ctx;
-    req.job_id = job;
-    req.flags = DDV_DECODE_SRC;
-    req.src_bytes = static_cast<uint32_t>(frame_.size());
-    return Msg(DDV_MSG_DECODE, job, req);
+    return testing::Msg(DDV_MSG_DECODE, job,
+                        testing::DecodeRequest(V4L2_PIX_FMT_VP9, ctx, job, frame_.size()));
   }
   protocol::Message Close(uint32_t ctx) {
     ddv_ctx_msg m = {ctx, 0};
-    return Msg(DDV_MSG_CTX_CLOSE, 0, m);
+    return testing::Msg(DDV_MSG_CTX_CLOSE, 0, m);
   }
 
   const std::string frame_ = FirstFrame();

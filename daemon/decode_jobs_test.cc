@@ -12,6 +12,7 @@
 #include <deque>
 #include <string>
 
+#include "daemon/testing/job_messages.h"
 #include "gtest/gtest.h"
 #include "tests/test_stream.h"
 
@@ -250,13 +251,9 @@ TEST(DecodeJobsTest, PicturesThatNeverFitDoNotPileUpWithoutBound) {
   io.layout = {V4L2_PIX_FMT_NV12, 16, 16, 64, 64 * 24, {}};  // never the stream's size
   std::optional<ddv_decode_done> fatal;
   for (uint32_t job = 1; job <= frames.size() && !fatal; job++) {
-    ddv_decode req = {};
-    req.codec = codec;
-    req.ctx_id = 1;
-    req.job_id = job;
-    req.flags = DDV_DECODE_SRC | DDV_DECODE_DST;
     io.src = frames[job - 1].data;
-    req.src_bytes = static_cast<uint32_t>(io.src.size());
+    ddv_decode req = testing::DecodeRequest(codec, 1, job, io.src.size());
+    req.flags |= DDV_DECODE_DST;
     req.dst = io.layout;
     std::optional<ddv_decode_done> done = jobs.Run(req, io);
     ASSERT_TRUE(done.has_value());
@@ -275,13 +272,8 @@ TEST(DecodeJobsTest, Profile1444IsAnnouncedForTheKernelToRefuse) {
   FakeJobIo io;
   auto frames = Frames("vp91-2-04-yuv444.webm");
   ASSERT_FALSE(frames.empty());
-  ddv_decode req = {};
-  req.codec = codec;
-  req.ctx_id = 1;
-  req.job_id = 1;
-  req.flags = DDV_DECODE_SRC;
   io.src = frames[0].data;
-  req.src_bytes = static_cast<uint32_t>(io.src.size());
+  ddv_decode req = testing::DecodeRequest(codec, 1, 1, io.src.size());
   auto done = jobs.Run(req, io);
   ASSERT_TRUE(done);
   ASSERT_TRUE(done->flags & DDV_DONE_FORMAT);
@@ -313,12 +305,7 @@ TEST(DecodeJobsTest, GoneJobsGetNoAnswer) {
   DecodeJobs jobs({1}, stats);
   FakeJobIo io;
   io.gone = true;
-  ddv_decode req = {};
-  req.codec = codec;
-  req.ctx_id = 1;
-  req.job_id = 1;
-  req.flags = DDV_DECODE_SRC;
-  req.src_bytes = 10;
+  ddv_decode req = testing::DecodeRequest(codec, 1, 1, 10);
   EXPECT_FALSE(jobs.Run(req, io).has_value());
   control::DecodeFigures snap = stats.Snapshot(true);
   EXPECT_EQ(snap.totals.jobs_dropped, 1u);
@@ -357,12 +344,8 @@ TEST(DecodeJobsTest, MoreBitstreamThanAnOutputBufferHoldsFailsTheContext) {
   DecodeStats stats;
   DecodeJobs jobs({1}, stats);
   FakeJobIo io;
-  ddv_decode req = {};
-  req.codec = codec;
-  req.ctx_id = 1;
-  req.job_id = 1;
-  req.flags = DDV_DECODE_SRC;
-  req.src_bytes = 0xffffffffu;  // a broken kernel: 4 GiB
+  // A broken kernel: 4 GiB of bitstream.
+  ddv_decode req = testing::DecodeRequest(codec, 1, 1, 0xffffffffu);
   std::optional<ddv_decode_done> done = jobs.Run(req, io);
   ASSERT_TRUE(done.has_value());
   EXPECT_EQ(done->flags, static_cast<uint32_t>(DDV_DONE_FATAL));
@@ -400,13 +383,8 @@ TEST(DecodeJobsTest, AContextThatNeverDecodedIsForgottenAtItsClose) {
   DecodeStats stats;
   DecodeJobs jobs({1}, stats);
   FakeJobIo io;
-  ddv_decode req = {};
-  req.codec = V4L2_PIX_FMT_MJPEG;
-  req.ctx_id = 5;
-  req.job_id = 1;
-  req.flags = DDV_DECODE_SRC;
   io.src = std::string(16, '\0');
-  req.src_bytes = 16;
+  ddv_decode req = testing::DecodeRequest(V4L2_PIX_FMT_MJPEG, 5, 1, io.src.size());
   std::optional<ddv_decode_done> done = jobs.Run(req, io);
   ASSERT_TRUE(done.has_value());
   EXPECT_TRUE(done->flags & DDV_DONE_FATAL);

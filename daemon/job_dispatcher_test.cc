@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "daemon/testing/job_messages.h"
 #include "gtest/gtest.h"
 #include "tests/test_stream.h"
 
@@ -38,11 +39,6 @@ class FakeJobIo final : public JobIo {
   }
 };
 
-template <typename T>
-protocol::Message Msg(uint32_t type, uint32_t cookie, const T& payload) {
-  return {type, cookie, std::string(reinterpret_cast<const char*>(&payload), sizeof(payload))};
-}
-
 class JobDispatcherTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -55,13 +51,8 @@ class JobDispatcherTest : public ::testing::Test {
   }
   // A DECODE of the first frame for context `ctx`.
   protocol::Message Decode(uint32_t ctx, uint32_t cookie) {
-    ddv_decode req = {};
-    req.codec = V4L2_PIX_FMT_VP9;
-    req.ctx_id = ctx;
-    req.job_id = cookie;
-    req.flags = DDV_DECODE_SRC;
-    req.src_bytes = static_cast<uint32_t>(io_.src.size());
-    return Msg(DDV_MSG_DECODE, cookie, req);
+    return testing::Msg(DDV_MSG_DECODE, cookie,
+                        testing::DecodeRequest(V4L2_PIX_FMT_VP9, ctx, cookie, io_.src.size()));
   }
   control::DecodeFigures Snapshot() { return stats_.Snapshot(false); }
 
@@ -107,9 +98,9 @@ TEST_F(JobDispatcherTest, CloseAndLinkLossFreeContexts) {
   ASSERT_TRUE(jobs_.Handle(Decode(2, 2), io_).ok());
   EXPECT_EQ(jobs_.contexts(), 2u);
   ddv_ctx_msg close_1 = {1, 0};
-  EXPECT_TRUE(jobs_.Handle(Msg(DDV_MSG_FLUSH, 3, close_1), io_).ok());
+  EXPECT_TRUE(jobs_.Handle(testing::Msg(DDV_MSG_FLUSH, 3, close_1), io_).ok());
   EXPECT_EQ(jobs_.contexts(), 2u);  // a flush keeps the context
-  EXPECT_TRUE(jobs_.Handle(Msg(DDV_MSG_CTX_CLOSE, 4, close_1), io_).ok());
+  EXPECT_TRUE(jobs_.Handle(testing::Msg(DDV_MSG_CTX_CLOSE, 4, close_1), io_).ok());
   EXPECT_EQ(jobs_.contexts(), 1u);
   jobs_.LinkLost();
   EXPECT_EQ(jobs_.contexts(), 0u);
