@@ -25,6 +25,7 @@
 # host is always TCG. DDV_QEMU_X86 names the x86-64 QEMU binary (tests).
 # DDV_QEMU_ICOUNT (e.g. shift=0,sleep=off) runs the guest on an
 # instruction-counted clock (scripts/bench.sh).
+# DDV_QEMU_SMP: the guest's vCPUs (default 2; the tests want 2).
 set -uo pipefail
 kdir=$(cd "$1" && pwd)
 stage=$(cd "$2" && pwd)
@@ -41,7 +42,7 @@ share() {  # tag path [ro]
 	qemu+=(-fsdev "local,id=$1,path=$2,security_model=none,multidevs=remap$ro"
 		-device "virtio-9p-pci,fsdev=$1,mount_tag=$1")
 }
-common=(-smp 2 -m 2G -no-reboot -display none -monitor none -serial stdio -nodefaults)
+common=(-smp "${DDV_QEMU_SMP:-2}" -m 2G -no-reboot -display none -monitor none -serial stdio -nodefaults)
 accel=tcg
 if [ -f "$kdir/bzImage" ]; then
 	accel=$("$vm_dir/choose-accel.sh" "$kdir/bzImage" | tail -1) || exit 2
