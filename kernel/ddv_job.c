@@ -86,9 +86,15 @@ void __ddv_ctx_fatal(struct ddv_ctx *ctx, int err, const char *why)
  */
 bool __ddv_job_fail(struct ddv_ctx *ctx, int err, const char *why)
 {
-	if (!__ddv_job_drop(ctx))
+	lockdep_assert_held(&ctx->state_lock);
+	if (!ctx->job_active)
 		return false;
+	/*
+	 * The queues fail first: a client's DQBUF racing this on another CPU
+	 * gets EIO, not the job's buffer flagged ERROR as if the stream went on.
+	 */
 	__ddv_ctx_fatal(ctx, err, why);
+	__ddv_job_drop(ctx);
 	return true;
 }
 
