@@ -15,6 +15,7 @@
 //
 //   usage: codec_bench /dev/videoN CLIP.ivf THREADS [ROUNDS]
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -75,9 +76,18 @@ double BusySeconds() {
   return static_cast<double>(busy) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
+// Minor page faults of this process so far: the direct path decodes here,
+// so its faults compare with the daemon's (tests/vm/guest/bench.sh).
+long MinorFaults() {
+  rusage u = {};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_minflt;
+}
+
 struct Round {
   Timing direct, node;
   double direct_cpu_s = 0, node_cpu_s = 0;  // BusySeconds() over each path
+  long direct_faults = 0;                   // MinorFaults() over the direct path
 };
 
 // Both paths' frame rates over all rounds (all pictures over all time),
@@ -138,6 +148,7 @@ int main(int argc, char** argv) {
     // Directly with libavcodec, from creating the decoder on.
     std::deque<daedalus::decode::Picture> pics;
     double busy = BusySeconds();
+    long faults = MinorFaults();
     auto start = Clock::now();
     auto dec = daedalus::decode::StreamDecoder::Create((*in)->codec(), {threads});
     if (!dec.ok()) return 1;
@@ -158,6 +169,7 @@ int main(int argc, char** argv) {
     collect();
     run.direct = Timing(start, first, last, shown);
     run.direct_cpu_s = BusySeconds() - busy;
+    run.direct_faults = MinorFaults() - faults;
 
     // Through the V4L2 node, from opening it on; pictures counted, not
     // hashed, like above.
@@ -199,14 +211,18 @@ int main(int argc, char** argv) {
   std::printf("latency through the node, QBUF to DQBUF: p50 %.1f ms, p99 %.1f ms\n",
               Percentile(latency_ms, 0.5), Percentile(latency_ms, 0.99));
   double direct_cpu = 0, node_cpu = 0;
+  long direct_faults = 0;
   for (const Round& run : runs) {
     direct_cpu += run.direct_cpu_s;
     node_cpu += run.node_cpu_s;
+    direct_faults += run.direct_faults;
   }
   double pictures = static_cast<double>(frames.size() * runs.size());
   std::printf(
       "CPU time per frame (the whole guest, /proc/stat): direct %.2f ms, node %.2f ms "
       "(client + daemon + kernel), ratio %.3f (goal <= 1.05)\n",
       direct_cpu / pictures * 1000, node_cpu / pictures * 1000, node_cpu / direct_cpu);
+  std::printf("direct path minor page faults: %ld over %zu rounds, %.0f a picture\n", direct_faults,
+              runs.size(), static_cast<double>(direct_faults) / pictures);
   return 0;
 }
