@@ -105,22 +105,31 @@ absl::StatusOr<PlaneSet> PictureLayout::For(const Picture& pic, uint32_t fourcc)
   return set;
 }
 
-absl::Status PictureLayout::MakeConverted(const AVFrame& f, AVPixelFormat format) {
-  if (converted_ && converted_->format == format && converted_->width == f.width &&
-      converted_->height == f.height) {
-    return absl::OkStatus();
+absl::StatusOr<PlaneSet> PictureLayout::Scale(const AVFrame& f, AVPixelFormat format,
+                                              int num_planes) {
+  if (!converted_ || converted_->format != format || converted_->width != f.width ||
+      converted_->height != f.height) {
+    converted_.reset(av_frame_alloc());
+    if (!converted_) return absl::ResourceExhaustedError("av_frame_alloc failed");
+    converted_->format = format;
+    converted_->width = f.width;
+    converted_->height = f.height;
+    if (av_frame_get_buffer(converted_.get(), 0) < 0) {
+      converted_.reset();
+      return absl::ResourceExhaustedError(
+          absl::StrFormat("no memory for a %s picture", av_get_pix_fmt_name(format)));
+    }
   }
-  converted_.reset(av_frame_alloc());
-  if (!converted_) return absl::ResourceExhaustedError("av_frame_alloc failed");
-  converted_->format = format;
-  converted_->width = f.width;
-  converted_->height = f.height;
-  if (av_frame_get_buffer(converted_.get(), 0) < 0) {
-    converted_.reset();
-    return absl::ResourceExhaustedError(
-        absl::StrFormat("no memory for a %s picture", av_get_pix_fmt_name(format)));
+  int rows =
+      sws_scale(sws_, f.data, f.linesize, 0, f.height, converted_->data, converted_->linesize);
+  if (rows != f.height) return absl::InternalError("libswscale converted a partial picture");
+  PlaneSet set;
+  set.num_planes = num_planes;
+  for (int p = 0; p < num_planes; p++) {
+    set.planes[p] = converted_->data[p];
+    set.strides[p] = converted_->linesize[p];
   }
-  return absl::OkStatus();
+  return set;
 }
 
 absl::StatusOr<PlaneSet> PictureLayout::ToP010(const AVFrame& f) {
@@ -128,17 +137,7 @@ absl::StatusOr<PlaneSet> PictureLayout::ToP010(const AVFrame& f) {
   sws_ = sws_getCachedContext(sws_, f.width, f.height, in, f.width, f.height, AV_PIX_FMT_P010LE,
                               SWS_POINT, nullptr, nullptr, nullptr);
   if (!sws_) return absl::InternalError("no libswscale conversion to P010");
-  if (absl::Status st = MakeConverted(f, AV_PIX_FMT_P010LE); !st.ok()) return st;
-  int rows =
-      sws_scale(sws_, f.data, f.linesize, 0, f.height, converted_->data, converted_->linesize);
-  if (rows != f.height) return absl::InternalError("libswscale converted a partial picture");
-  PlaneSet set;
-  set.num_planes = 2;
-  for (int p = 0; p < 2; p++) {
-    set.planes[p] = converted_->data[p];
-    set.strides[p] = converted_->linesize[p];
-  }
-  return set;
+  return Scale(f, AV_PIX_FMT_P010LE, 2);
 }
 
 absl::StatusOr<PlaneSet> PictureLayout::ToRgb(const AVFrame& f, uint32_t fourcc) {
@@ -155,15 +154,7 @@ absl::StatusOr<PlaneSet> PictureLayout::ToRgb(const AVFrame& f, uint32_t fourcc)
                                1 << 16, 1 << 16) < 0) {
     return absl::InternalError("libswscale refused the picture's colorimetry");
   }
-  if (absl::Status st = MakeConverted(f, out); !st.ok()) return st;
-  int rows =
-      sws_scale(sws_, f.data, f.linesize, 0, f.height, converted_->data, converted_->linesize);
-  if (rows != f.height) return absl::InternalError("libswscale converted a partial picture");
-  PlaneSet set;
-  set.num_planes = 1;
-  set.planes = {converted_->data[0], nullptr, nullptr};
-  set.strides = {converted_->linesize[0], 0, 0};
-  return set;
+  return Scale(f, out, 1);
 }
 
 // FFmpeg 5.1's libswscale writes neither P012 nor Y210/Y212, so these two

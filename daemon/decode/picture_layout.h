@@ -48,8 +48,9 @@ class PictureLayout {
  private:
   absl::StatusOr<PlaneSet> ToP010(const AVFrame& frame);
   absl::StatusOr<PlaneSet> ToRgb(const AVFrame& frame, uint32_t fourcc);
-  // `converted_` as a picture of `format` at the frame's size.
-  absl::Status MakeConverted(const AVFrame& frame, AVPixelFormat format);
+  // The frame through sws_ (set up by the caller) into `converted_`, a
+  // picture of `format` at the frame's size, as its first `num_planes` planes.
+  absl::StatusOr<PlaneSet> Scale(const AVFrame& frame, AVPixelFormat format, int num_planes);
   absl::StatusOr<PlaneSet> ToP012(const AVFrame& frame);
   absl::StatusOr<PlaneSet> ToY21x(const AVFrame& frame);
   SwsContext* sws_ = nullptr;
