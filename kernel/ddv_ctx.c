@@ -198,8 +198,7 @@ int ddv_ctx_open(struct file *file)
 	ddv_try_src(dev, &ctx->src_fmt);
 	ctx->kind = (struct ddv_stream_kind) {};	/* unknown until the stream's format */
 	ddv_fill_dst_fmt(&ctx->dst_fmt, ddv_dst_format(&ctx->kind, 0), DDV_DEFAULT_WIDTH,
-			 DDV_DEFAULT_HEIGHT);
-	ctx->dst_fmt.colorspace = ctx->src_fmt.colorspace;
+			 DDV_DEFAULT_HEIGHT, &ctx->src_fmt);
 	ctx->state = DDV_STATE_HEADER;
 
 	ctx->fh.m2m_ctx = v4l2_m2m_ctx_init(dev->m2m_dev, ctx, ddv_queue_init);

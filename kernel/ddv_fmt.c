@@ -168,16 +168,13 @@ u32 ddv_dst_chroma_stride(const struct ddv_dst_desc *d, u32 bytesperline)
 	return 0;	/* packed or RGB: no chroma plane */
 }
 
-/**
- * ddv_dst_colorimetry() - a CAPTURE format's colorimetry from the OUTPUT's
- * @dst: the CAPTURE format, its pixelformat set
- * @src: the OUTPUT format
- *
- * The OUTPUT format's, except that RGB is always full range: the daemon
- * expands limited-range YUV as it converts.
+/*
+ * A CAPTURE format's colorimetry is the OUTPUT format's, except that RGB
+ * is always full range: the daemon expands limited-range YUV as it
+ * converts.
  */
-void ddv_dst_colorimetry(struct v4l2_pix_format_mplane *dst,
-			 const struct v4l2_pix_format_mplane *src)
+static void ddv_dst_colorimetry(struct v4l2_pix_format_mplane *dst,
+				const struct v4l2_pix_format_mplane *src)
 {
 	const struct ddv_dst_desc *d = ddv_dst_desc(dst->pixelformat);
 
@@ -190,15 +187,18 @@ void ddv_dst_colorimetry(struct v4l2_pix_format_mplane *dst,
 
 /**
  * ddv_fill_dst_fmt() - a CAPTURE format for a picture size
- * @f: filled in; colorimetry fields are left alone
+ * @f: filled in, colorimetry included
  * @fourcc: a format ddv_dst_desc() knows
  * @width: picture width
  * @height: picture height
+ * @src: the OUTPUT format, whose colorimetry @f follows
  *
  * Luma rows are padded to 64 bytes, chroma rows in proportion; the
- * visible size is the picture size.
+ * visible size is the picture size. Every CAPTURE format is filled here,
+ * so none keeps the colorimetry of a pixel format it no longer has.
  */
-void ddv_fill_dst_fmt(struct v4l2_pix_format_mplane *f, u32 fourcc, u32 width, u32 height)
+void ddv_fill_dst_fmt(struct v4l2_pix_format_mplane *f, u32 fourcc, u32 width, u32 height,
+		      const struct v4l2_pix_format_mplane *src)
 {
 	const struct ddv_dst_desc *d = ddv_dst_desc(fourcc);
 	u32 bpl, cs, chroma_rows;
@@ -223,6 +223,7 @@ void ddv_fill_dst_fmt(struct v4l2_pix_format_mplane *f, u32 fourcc, u32 width, u
 	memset(f->plane_fmt[0].reserved, 0, sizeof(f->plane_fmt[0].reserved));
 	memset(f->reserved, 0, sizeof(f->reserved));
 	f->flags = 0;
+	ddv_dst_colorimetry(f, src);
 }
 
 /*

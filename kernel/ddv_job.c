@@ -482,7 +482,7 @@ static void ddv_new_format(struct ddv_ctx *ctx, const struct ddv_stream_format *
 	fits = vb2_is_streaming(v4l2_m2m_get_dst_vq(ctx->fh.m2m_ctx)) &&
 	       w == ctx->dst_fmt.width && h == ctx->dst_fmt.height &&
 	       fourcc == ctx->dst_fmt.pixelformat;
-	ddv_fill_dst_fmt(&ctx->dst_fmt, fourcc, w, h);
+	ddv_fill_dst_fmt(&ctx->dst_fmt, fourcc, w, h, &ctx->src_fmt);
 	v4l2_ctrl_s_ctrl(ctx->min_bufs_ctrl,
 			 clamp_t(u32, f->min_buffers, DDV_MIN_CAPTURE_BUFS, 32));
 	if (ctx->state == DDV_STATE_HEADER) {

@@ -105,8 +105,7 @@ static void ddv_try_dst(struct ddv_ctx *ctx, struct v4l2_pix_format_mplane *f)
 		     ddv_dst_format(&ctx->kind, 0);
 
 	lockdep_assert_held(&ctx->state_lock);
-	ddv_fill_dst_fmt(f, fourcc, ctx->dst_fmt.width, ctx->dst_fmt.height);
-	ddv_dst_colorimetry(f, &ctx->src_fmt);
+	ddv_fill_dst_fmt(f, fourcc, ctx->dst_fmt.width, ctx->dst_fmt.height, &ctx->src_fmt);
 }
 
 static int ddv_try_fmt_cap(struct file *file, void *priv, struct v4l2_format *f)
@@ -132,8 +131,7 @@ static int ddv_s_fmt_out(struct file *file, void *priv, struct v4l2_format *f)
 	/* Until the stream says otherwise, CAPTURE follows the coded size. */
 	if (ctx->state == DDV_STATE_HEADER && !vb2_is_busy(v4l2_m2m_get_dst_vq(ctx->fh.m2m_ctx))) {
 		ddv_fill_dst_fmt(&ctx->dst_fmt, ctx->dst_fmt.pixelformat, f->fmt.pix_mp.width,
-				 f->fmt.pix_mp.height);
-		ddv_dst_colorimetry(&ctx->dst_fmt, &ctx->src_fmt);
+				 f->fmt.pix_mp.height, &ctx->src_fmt);
 	}
 	mutex_unlock(&ctx->state_lock);
 	return 0;

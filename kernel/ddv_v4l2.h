@@ -273,9 +273,8 @@ bool ddv_stream_kind_of(const struct ddv_stream_format *f, struct ddv_stream_kin
 u32 ddv_dst_format(const struct ddv_stream_kind *k, unsigned int index);
 bool ddv_dst_format_ok(const struct ddv_stream_kind *k, u32 fourcc);
 u32 ddv_dst_chroma_stride(const struct ddv_dst_desc *d, u32 bytesperline);
-void ddv_fill_dst_fmt(struct v4l2_pix_format_mplane *f, u32 fourcc, u32 width, u32 height);
-void ddv_dst_colorimetry(struct v4l2_pix_format_mplane *dst,
-			 const struct v4l2_pix_format_mplane *src);
+void ddv_fill_dst_fmt(struct v4l2_pix_format_mplane *f, u32 fourcc, u32 width, u32 height,
+		      const struct v4l2_pix_format_mplane *src);
 const struct ddv_codec_desc *ddv_codec_desc(u32 fourcc);
 u32 ddv_codecs_default(struct ddv_codec_caps *caps);
 int ddv_codec_caps_check(const struct ddv_codec_caps *c);

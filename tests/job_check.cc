@@ -19,7 +19,8 @@
 //    streams CAPTURE from the start (FFmpeg 5.1) an empty LAST buffer;
 //  - max_contexts: one decoding context more gets EBUSY;
 //  - RGB CAPTURE: listed for 8-bit streams only, its layout, and the
-//    daemon's one-plane picture given to the client row for row;
+//    daemon's one-plane picture given to the client row for row; a stream
+//    turning 10-bit falls back to P010 with the OUTPUT's colorimetry;
 //  - a daemon that attaches the moment the chardev appears finds the
 //    decoder node ready for its HELLO (--attach-at-load).
 // The client side queues OUTPUT buffers 0, 1, 2 (header, job 1, job 2)
@@ -294,6 +295,14 @@ class Client {
     return list;
   }
 
+  // G_FMT of the queue `type`; all zero if it failed.
+  v4l2_pix_format_mplane Format(uint32_t type) {
+    v4l2_format f = {};
+    f.type = type;
+    if (ioctl(fd_, VIDIOC_G_FMT, &f)) return {};
+    return f.fmt.pix_mp;
+  }
+
   // What ENUM_FMT listed for CAPTURE at the last SOURCE_CHANGE.
   const std::string& formats_at_change() const { return formats_at_change_; }
 
@@ -428,6 +437,32 @@ void CheckRgbCapture(const std::string& dev) {
                        kWidth * 4) == 0;
   }
   Check(same, "the client gets the daemon's rows: " + std::to_string(bytes) + " bytes");
+}
+
+// The stream turns 10-bit while the client decodes it to ABGR32: the
+// kernel falls back to P010, and its colorimetry is the OUTPUT's again
+// (full range belongs to RGB, which the daemon expands as it converts).
+void CheckRgbStreamTurnsTenBit(const std::string& dev) {
+  FakeDaemon daemon;
+  Client client(dev);
+  Check(daemon.Open(), "fake daemon attached (HELLO for VP9)");
+  auto job = StartDecoding(daemon, client, kFormat, V4L2_PIX_FMT_ABGR32);
+  Check(job.has_value(), "an 8-bit 4:2:0 stream decoding to ABGR32");
+  if (!job) return;
+  const ddv_stream_format ten_bit = {kWidth, kHeight, 10, 420, 2, 0};
+  Check(daemon.Done(*job, DDV_DONE_SRC_CONSUMED | DDV_DONE_FORMAT, &ten_bit) == 0,
+        "the daemon says the stream is 10-bit now");
+  uint32_t flags = 0;
+  long bytes = client.DequeueCapture(2000, &flags);
+  Check(bytes == 0 && (flags & V4L2_BUF_FLAG_LAST),
+        "the client gets the empty LAST buffer (" + std::to_string(bytes) + " bytes)");
+  v4l2_pix_format_mplane cap = client.Format(V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE);
+  v4l2_pix_format_mplane out = client.Format(V4L2_BUF_TYPE_VIDEO_OUTPUT_MPLANE);
+  Check(cap.pixelformat == V4L2_PIX_FMT_P010 && cap.quantization == out.quantization &&
+            cap.ycbcr_enc == out.ycbcr_enc && cap.colorspace == out.colorspace,
+        "CAPTURE falls back to " + std::string(reinterpret_cast<const char*>(&cap.pixelformat), 4) +
+            " with the OUTPUT's quantization: " + std::to_string(cap.quantization) +
+            " (OUTPUT " + std::to_string(out.quantization) + ")");
 }
 
 // The watchdog fires for job 1 while its answer is on the way; held by the
@@ -817,6 +852,7 @@ int main(int argc, char** argv) {
   }
   CheckPictureNeverWritten(dev);
   CheckRgbCapture(dev);
+  CheckRgbStreamTurnsTenBit(dev);
   CheckContextsRunAtOnce(dev);
   CheckStaleWatchdog(dev);
   CheckTimeoutCounted(dev);
