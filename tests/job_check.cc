@@ -461,8 +461,8 @@ void CheckRgbStreamTurnsTenBit(const std::string& dev) {
   Check(cap.pixelformat == V4L2_PIX_FMT_P010 && cap.quantization == out.quantization &&
             cap.ycbcr_enc == out.ycbcr_enc && cap.colorspace == out.colorspace,
         "CAPTURE falls back to " + std::string(reinterpret_cast<const char*>(&cap.pixelformat), 4) +
-            " with the OUTPUT's quantization: " + std::to_string(cap.quantization) +
-            " (OUTPUT " + std::to_string(out.quantization) + ")");
+            " with the OUTPUT's quantization: " + std::to_string(cap.quantization) + " (OUTPUT " +
+            std::to_string(out.quantization) + ")");
 }
 
 // The watchdog fires for job 1 while its answer is on the way; held by the
