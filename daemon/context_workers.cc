@@ -2,7 +2,14 @@
 
 #include "daemon/context_workers.h"
 
+#include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <cstring>
+#include <string>
 #include <utility>
 
 #include "absl/strings/str_format.h"
@@ -11,8 +18,8 @@
 
 namespace daedalus {
 
-ContextWorkers::ContextWorkers(DecodeJobs::Options options, DecodeStats& stats)
-    : options_(options), stats_(stats), malformed_(options, stats) {}
+ContextWorkers::ContextWorkers(DecodeJobs::Options options, DecodeStats& stats, int worker_nice)
+    : options_(options), stats_(stats), worker_nice_(worker_nice), malformed_(options, stats) {}
 
 ContextWorkers::~ContextWorkers() { LinkLost(); }
 
@@ -47,7 +54,7 @@ absl::Status ContextWorkers::Handle(const protocol::Message& msg, JobIo& io) {
     if (msg.type != DDV_MSG_DECODE) return absl::OkStatus();
     auto w = std::make_unique<Worker>(options_, stats_);
     Worker* raw = w.get();
-    w->thread = std::thread([this, raw] { Run(raw); });
+    w->thread = std::thread([this, raw, id = *ctx] { Run(raw, id); });
     it = workers_.emplace(*ctx, std::move(w)).first;
   }
   Worker& w = *it->second;
@@ -65,7 +72,22 @@ absl::Status ContextWorkers::Handle(const protocol::Message& msg, JobIo& io) {
   return absl::OkStatus();
 }
 
-void ContextWorkers::Run(Worker* w) {
+void ContextWorkers::Run(Worker* w, uint32_t ctx) {
+  // Set before the context's decoder exists: its frame threads, started
+  // from this thread, inherit the name and the nice value.
+  std::string name = absl::StrFormat("ddv-ctx%u", ctx).substr(0, 15);
+  pthread_setname_np(pthread_self(), name.c_str());
+  if (worker_nice_ > 0) {
+    // Nicer than the thread that started it (raising nice needs no
+    // privilege); getpriority's -1 is a value, errno tells an error.
+    errno = 0;
+    int base = getpriority(PRIO_PROCESS, gettid());
+    if ((errno != 0 && base == -1) ||
+        setpriority(PRIO_PROCESS, gettid(), std::min(base + worker_nice_, 19)) != 0) {
+      Log(Severity::kWarning, absl::StrFormat("context %u: decodes at the daemon's nice: %s", ctx,
+                                              std::strerror(errno)));
+    }
+  }
   for (;;) {
     protocol::Message msg;
     JobIo* io;

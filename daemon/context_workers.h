@@ -5,7 +5,10 @@
 // kernel sent them, so that streams decode side by side on as many cores
 // as there are streams. The kernel has one job per context with the daemon
 // at a time and jobs of several contexts at once. A context's thread
-// starts with its first message and ends after its CTX_CLOSE.
+// starts with its first message and ends after its CTX_CLOSE. It is
+// named "ddv-ctx<id>" (top -H, /proc/PID/task/*/comm) and runs
+// `worker_nice` nicer than the daemon, as do the libavcodec threads it
+// starts: a busy decode leaves the CPU to the control plane first.
 //
 //   DecodeStats stats;
 //   ContextWorkers jobs({.threads = 1}, stats);
@@ -35,8 +38,9 @@ namespace daedalus {
 
 class ContextWorkers final : public JobHandler {
  public:
-  // `stats` must outlive the workers.
-  ContextWorkers(DecodeJobs::Options options, DecodeStats& stats);
+  // `stats` must outlive the workers. `worker_nice`: how much nicer than
+  // the daemon a context's decode runs, 0 to 19 (nice is capped at 19).
+  ContextWorkers(DecodeJobs::Options options, DecodeStats& stats, int worker_nice = 0);
   ~ContextWorkers() override;
   ContextWorkers(const ContextWorkers&) = delete;
   ContextWorkers& operator=(const ContextWorkers&) = delete;
@@ -65,13 +69,14 @@ class ContextWorkers final : public JobHandler {
     std::thread thread;
   };
 
-  void Run(Worker* w);
+  void Run(Worker* w, uint32_t ctx);
   // Joins the threads of closed contexts that have ended.
   void Reap() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   static std::optional<uint32_t> ContextOf(const protocol::Message& msg);
 
   const DecodeJobs::Options options_;
   DecodeStats& stats_;
+  const int worker_nice_;
   JobDispatcher malformed_;  // logs and drops what names no context
 
   absl::Mutex report_mu_;

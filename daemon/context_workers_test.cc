@@ -6,6 +6,11 @@
 
 #include "daemon/context_workers.h"
 
+#include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -31,6 +36,10 @@ class FakeJobIo final : public JobIo {
   absl::StatusOr<size_t> ReadSrc(uint32_t, uint32_t, std::string& buf) override {
     absl::MutexLock lock(&mu_);
     reading_++;
+    char name[16] = {};
+    pthread_getname_np(pthread_self(), name, sizeof(name));
+    reader_name_ = name;
+    reader_nice_ = getpriority(PRIO_PROCESS, gettid());
     if (meet_ > 0) {
       met_ =
           mu_.AwaitWithTimeout(absl::Condition(this, &FakeJobIo::AllIn), absl::Seconds(10)) && met_;
@@ -59,6 +68,11 @@ class FakeJobIo final : public JobIo {
     absl::MutexLock lock(&mu_);
     return met_;
   }
+  // The name and nice value of the thread that read the last job.
+  std::pair<std::string, int> LastReader() {
+    absl::MutexLock lock(&mu_);
+    return {reader_name_, reader_nice_};
+  }
   // Waits up to 10 s for `n` answers; a copy of them.
   std::vector<std::pair<uint32_t, ddv_decode_done>> Answers(size_t n) {
     absl::MutexLock lock(&mu_);
@@ -77,6 +91,8 @@ class FakeJobIo final : public JobIo {
   int reading_ ABSL_GUARDED_BY(mu_) = 0;
   size_t wanted_ ABSL_GUARDED_BY(mu_) = 0;
   bool met_ ABSL_GUARDED_BY(mu_) = true;
+  std::string reader_name_ ABSL_GUARDED_BY(mu_);
+  int reader_nice_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Status answer_status_ ABSL_GUARDED_BY(mu_);
   std::vector<std::pair<uint32_t, ddv_decode_done>> answers_ ABSL_GUARDED_BY(mu_);
 };
@@ -117,6 +133,20 @@ TEST_F(ContextWorkersTest, TwoContextsDecodeAtTheSameTime) {
   EXPECT_EQ(io_.Answers(2).size(), 2u);
   EXPECT_TRUE(io_.met()) << "the second context's job waited for the first's";
   EXPECT_EQ(workers_.contexts(), 2u);
+}
+
+// A context's decode runs on a thread named after it, at the nice value
+// asked for, which the decoder's own threads inherit; the daemon's own
+// threads (this one) keep theirs.
+TEST_F(ContextWorkersTest, AContextsThreadIsNamedAndRunsAtTheWorkersNice) {
+  int mine = getpriority(PRIO_PROCESS, gettid());
+  ContextWorkers nicer({1}, stats_, 7);
+  ASSERT_TRUE(nicer.Handle(Decode(42, 1), io_).ok());
+  ASSERT_EQ(io_.Answers(1).size(), 1u);
+  auto [name, nice] = io_.LastReader();
+  EXPECT_EQ(name, "ddv-ctx42");
+  EXPECT_EQ(nice, std::min(mine + 7, 19));
+  EXPECT_EQ(getpriority(PRIO_PROCESS, gettid()), mine);
 }
 
 TEST_F(ContextWorkersTest, EachContextsJobsAreAnsweredInOrder) {

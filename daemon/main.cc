@@ -62,6 +62,7 @@ struct Config {
   daedalus::KernelLink::Options link;
   daedalus::control::ControlServer::Options server;
   int decoder_threads = 1;
+  int decode_nice = 0;
   std::vector<std::string> codec_threads_args;  // "h264=2"
   std::map<std::string, int> codec_threads;
   std::vector<std::string> codecs;
@@ -113,6 +114,11 @@ void AddOptions(CLI::App& app, Config& c) {
                  "libavcodec frame threads per decoding context")
       ->check(CLI::Range(1, 16))
       ->capture_default_str();
+  app.add_option("--decode-nice", c.decode_nice,
+                 "how much nicer than the daemon its decoding threads run (0-19); above 0, "
+                 "status calls, pings and /metrics get a busy CPU before a frame does")
+      ->check(CLI::Range(0, 19))
+      ->capture_default_str();
   app.add_option("--codec-threads", c.codec_threads_args,
                  "frame threads for one codec instead of --decoder-threads, e.g. "
                  "--codec-threads h264=2 --codec-threads av1=4 (codecs: h264 hevc vp8 vp9 av1)")
@@ -137,7 +143,7 @@ void AddOptions(CLI::App& app, Config& c) {
 int Serve(const Config& c, int stop_fd) {
   daedalus::DecodeStats stats;
   // Each decoding context on a thread of its own: streams use the cores.
-  daedalus::ContextWorkers jobs({c.decoder_threads, c.codec_threads}, stats);
+  daedalus::ContextWorkers jobs({c.decoder_threads, c.codec_threads}, stats, c.decode_nice);
   daedalus::KernelLink link(c.link, jobs);
   daedalus::DaemonBackend backend(link, stats);
   daedalus::EventLoop loop({absl::Seconds(c.reconnect_s)}, link);
