@@ -66,6 +66,9 @@ struct ddv_msg {
  *	been preempted; 0 normally
  * @test_detach_delay_ms: test hook (debugfs detach_delay_ms): how long the
  *	close of the chardev is held before the daemon's contexts are failed
+ * @bench_skip_copy: benchmark hook (debugfs skip_picture_copy): when set,
+ *	DDV_IOC_WRITE_PICTURE checks a picture but copies none of it, so that
+ *	scripts/bench.sh can measure what the copy costs; 0 normally
  * @v4l2: the decoder node, or NULL on kernels without V4L2 mem2mem
  */
 struct ddv_bridge {
@@ -93,6 +96,7 @@ struct ddv_bridge {
 	u32 test_release_delay_ms;
 	u32 test_watchdog_delay_ms;
 	u32 test_detach_delay_ms;
+	u32 bench_skip_copy;
 	struct ddv_dev *v4l2;
 };
 

@@ -11,6 +11,9 @@
  *              before it acts (a preempted worker)
  *   detach_delay_ms  test hook: hold the daemon's close this long before
  *              its contexts are failed
+ *   skip_picture_copy  benchmark hook: 1 and pictures are checked but not
+ *              copied into CAPTURE buffers (their old contents stay), to
+ *              measure what the copy costs (scripts/bench.sh BENCH_COPY_COST)
  *
  * Nothing in the daemon depends on these; they are absent without debugfs.
  */
@@ -86,6 +89,7 @@ void ddv_debugfs_init(struct ddv_bridge *br)
 	debugfs_create_u32("release_delay_ms", 0600, br->debugfs, &br->test_release_delay_ms);
 	debugfs_create_u32("watchdog_delay_ms", 0600, br->debugfs, &br->test_watchdog_delay_ms);
 	debugfs_create_u32("detach_delay_ms", 0600, br->debugfs, &br->test_detach_delay_ms);
+	debugfs_create_u32("skip_picture_copy", 0600, br->debugfs, &br->bench_skip_copy);
 }
 
 /**

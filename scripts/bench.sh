@@ -19,6 +19,9 @@
 #     repeats however busy the host is); wall: the host's clock (the
 #     default under KVM, and what a real board measures),
 #   BENCH_PART (default all; codecs or scaling for one part),
+#   BENCH_COPY_COST=1: each codec again with the kernel skipping the
+#     picture copy (a debugfs hook; those pictures are wrong), to show
+#     what the copy costs beside the real run,
 #   DDV_QEMU_CPU (default max,-fsrm,-erms),
 #   DDV_KERNEL_FLAVOUR (default release: no debug options; debug: the test kernel)
 # The scaling part always runs on the wall clock: on the counted clock

@@ -110,7 +110,7 @@ void Summary(const char* what, const std::vector<Round>& runs, Span Timing::*spa
   std::printf("  through %s: %6.2f fps\n", dev, node.Fps());
   std::printf(
       "  ratio node/direct:    %6.3f over all rounds, median of %zu rounds %.3f (%.3f..%.3f)"
-      " (goal >= 0.95)\n",
+      " (goal >= 0.97 in the steady state)\n",
       node.Fps() / direct.Fps(), ratios.size(), Percentile(ratios, 0.5),
       *std::min_element(ratios.begin(), ratios.end()),
       *std::max_element(ratios.begin(), ratios.end()));

@@ -9,6 +9,7 @@
 //
 // Scenarios, each for a race or a trust gap found by reading the kernel:
 //  - DONE_PICTURE for a job whose picture was never written is refused;
+//  - the benchmark's skip_picture_copy hook skips the copy, and only then;
 //  - a watchdog that fired for a job just answered does not fail the next
 //    one (debugfs watchdog_delay_ms holds it, as a preempted worker);
 //  - FLUSH and CTX_CLOSE reach the daemon even when the FIFO is full;
@@ -391,6 +392,37 @@ void CheckPictureNeverWritten(const std::string& dev) {
   long bytes = client.DequeueCapture(2000);
   Check(bytes == kWidth * kHeight * 3 / 2,
         "the client gets the picture: " + std::to_string(bytes) + " bytes");
+}
+
+// The benchmark's hook (debugfs skip_picture_copy): with it set, a picture
+// is checked and accepted but not copied, so the client's buffer keeps
+// what it had; cleared, the next picture is copied again.
+void CheckSkipCopyHook(const std::string& dev) {
+  const std::string hook = std::string(kDebugfs) + "skip_picture_copy";
+  Check(ReadFile(hook) == "0", "debugfs skip_picture_copy is 0 after load: " + ReadFile(hook));
+  FakeDaemon daemon;
+  Client client(dev);
+  Check(daemon.Open(), "fake daemon attached (HELLO for VP9)");
+  auto job = StartDecoding(daemon, client);
+  if (!job || !WriteFile(hook, "1")) {
+    Check(false, "a job with a CAPTURE buffer, skip_picture_copy set");
+    return;
+  }
+  bool done = daemon.WritePicture(*job, 99) == 0 &&
+              daemon.Done(*job, DDV_DONE_SRC_CONSUMED | DDV_DONE_PICTURE) == 0;
+  WriteFile(hook, "0");
+  uint32_t index = 0;
+  long bytes = client.DequeueCapture(2000, nullptr, &index);
+  Check(done && bytes == kWidth * kHeight * 3 / 2 && client.CaptureMemory(index)[0] != 99,
+        "hook set: the picture accepted, its buffer not written (first byte " +
+            std::to_string(bytes > 0 ? client.CaptureMemory(index)[0] : -1) + ", the daemon's 99)");
+  auto job2 = client.QueueOutput(2, 3000) ? daemon.NextDecode(2000) : std::nullopt;
+  bool done2 = job2 && daemon.WritePicture(*job2, 98) == 0 &&
+               daemon.Done(*job2, DDV_DONE_SRC_CONSUMED | DDV_DONE_PICTURE) == 0;
+  bytes = client.DequeueCapture(2000, nullptr, &index);
+  Check(done2 && bytes > 0 && client.CaptureMemory(index)[0] == 98,
+        "hook cleared: the next picture is copied (first byte " +
+            std::to_string(bytes > 0 ? client.CaptureMemory(index)[0] : -1) + ")");
 }
 
 // RGB CAPTURE (ABGR32, XBGR32): listed after the YUV formats for 8-bit
@@ -851,6 +883,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   CheckPictureNeverWritten(dev);
+  CheckSkipCopyHook(dev);
   CheckRgbCapture(dev);
   CheckRgbStreamTurnsTenBit(dev);
   CheckContextsRunAtOnce(dev);

@@ -87,6 +87,7 @@ cmdline+=" ro ${init[*]} panic=-1 oops=panic"
 cmdline+=" loglevel=6 printk.devkmsg=on DDV_SCRIPT=$script"
 cmdline+=" BENCH_THREADS=${BENCH_THREADS:-2} BENCH_ROUNDS=${BENCH_ROUNDS:-5}"
 cmdline+=" BENCH_PART=${BENCH_PART:-all} BENCH_SCALING_ROUNDS=${BENCH_SCALING_ROUNDS:-3}"
+cmdline+=" BENCH_COPY_COST=${BENCH_COPY_COST:-0}"
 # Operations per process of the skeleton guest's kernel_fuzz.
 cmdline+=" FUZZ_OPS=${FUZZ_OPS:-100000}"
 # Seconds of the soak in the decode guest (scripts/soak.sh runs longer).

@@ -17,6 +17,23 @@ minor_faults() {
 	awk '{ print $10 }' "/proc/$1/stat"
 }
 
+# copy_cost CLIP: the same benchmark again with the kernel skipping the
+# picture copy (debugfs skip_picture_copy: the node's pictures are then
+# wrong, only their count and timing are real). Beside the run above, it
+# shows how much of the node's cost is that one copy.
+copy_cost() {
+	local skip=/sys/kernel/debug/daedalus_v4l2/skip_picture_copy clip_name=${1##*/}
+	if ! echo 1 >"$skip"; then
+		bad "cannot set $skip"
+		return
+	fi
+	run "nocopy-$clip_name" "$BIN/codec_bench" "$dev" "$1" "$threads" "${BENCH_ROUNDS:-5}"
+	echo 0 >"$skip"
+	expect_rc 0 "codec_bench $clip_name without the picture copy"
+	sed -n '/^steady state/,/^start-up/p; /^CPU time per frame/p' "$OUT/nocopy-$clip_name.txt" |
+		sed 's/^/BENCH: without the picture copy: /'
+}
+
 codec_figures() {
 	"$BIN/daedalusd" --decoder-threads "$threads" >"$OUT/daedalusd.log" 2>&1 &
 	daemon=$!
@@ -35,6 +52,7 @@ codec_figures() {
 		pictures=$(sed -n 's/^clip: .*, \([0-9]*\) frames,.*/\1/p' "$OUT/bench-$clip_name.txt")
 		echo "BENCH: daedalusd minor page faults: $faults over ${BENCH_ROUNDS:-5} rounds," \
 			"$((faults / (${pictures:-1} * ${BENCH_ROUNDS:-5}))) a picture"
+		[ "${BENCH_COPY_COST:-0}" = 1 ] && copy_cost "$clip"
 	done
 	# Where the node's time went, per stage, as the daemon measured it.
 	"$BIN/daedalusctl" stats >"$OUT/stats.txt" 2>&1
