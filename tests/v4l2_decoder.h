@@ -57,9 +57,8 @@ struct Result {
   std::string error;
   std::vector<double> latency_ms;     // per picture: its OUTPUT QBUF to its DQBUF
   std::vector<uint32_t> cap_formats;  // the CAPTURE format of each SOURCE_CHANGE
-  // When the first and the last picture were dequeued (benchmarks).
-  std::chrono::steady_clock::time_point first_picture_at, last_picture_at;
-  std::vector<std::chrono::steady_clock::time_point> picture_at;  // each picture's DQBUF
+  // When each picture was dequeued (benchmarks, recovery_check).
+  std::vector<std::chrono::steady_clock::time_point> picture_at;
 };
 
 // Moments of a run a test may act at (Options::on_moment).
@@ -439,9 +438,7 @@ class Decoder {
     }
     if (b.flags & V4L2_BUF_FLAG_ERROR) r.cap_errors++;
     if (planes[0].bytesused > 0) {
-      r.last_picture_at = std::chrono::steady_clock::now();
-      if (r.md5.empty()) r.first_picture_at = r.last_picture_at;
-      r.picture_at.push_back(r.last_picture_at);
+      r.picture_at.push_back(std::chrono::steady_clock::now());
       r.md5.push_back(opt_.hash ? PictureMd5(static_cast<const uint8_t*>(cap_maps_[b.index].addr))
                                 : "");
       r.timestamps.push_back(static_cast<uint64_t>(b.timestamp.tv_sec) * 1000000 +
