@@ -13,9 +13,10 @@
 // pictures a dead daemon held, and those before the next key frame, which
 // come back as empty buffers flagged ERROR): after each resume the stream
 // is bit-exact again. A kill during the drain may leave the gap at the
-// end: what the daemon held then were the last pictures (kHeldAtDrain). Prints the time from a kill
-// to the next good picture, split into the daemon's restart (its HELLO) and the streams' resume;
-// the resume must take under 2 s, the restart less than the module's window.
+// end: what the daemon held then were the last pictures (kHeldAtDrain).
+// Prints the time from a kill to the next good picture, split into the
+// daemon's restart (its HELLO) and the streams' resume; the resume must
+// take under 2 s, the restart less than the module's window.
 //
 //   usage: recovery_check [--memory-limit CGROUP] /dev/videoN CLIP_DIR
 // With --memory-limit, only what the unit's MemoryMax= does at the limit
@@ -191,7 +192,7 @@ void CheckSurvived(const std::string& what, const Playback& p, int kills,
                    bool pictures_unreliable = false, size_t tail_lost = 0) {
   const Result& r = p.result;
   Match m = MatchReference(r.md5, p.stream.want);
-  bool end = m.to_the_end || (m.in_order && m.missing_at_end <= tail_lost);
+  bool end = !p.stream.want.empty() && m.missing_at_end <= tail_lost;
   bool pictures = m.in_order && end && m.runs <= kills + 1;
   if (!pictures && pictures_unreliable) {
     std::printf(
