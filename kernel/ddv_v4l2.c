@@ -229,12 +229,21 @@ static void ddv_resume_if_kept(struct ddv_ctx *ctx)
 
 	if (!READ_ONCE(ctx->resume_on_poll) || v4l2_event_pending(&ctx->fh))
 		return;
+	/*
+	 * Looked at again under state_lock: ddv_new_format() sets
+	 * resume_on_poll and then queues the event in one section, and a poll
+	 * that read between the two must not resume for a client that has not
+	 * taken the event (GStreamer 1.22 then restarts CAPTURE and loses the
+	 * first picture with the old buffers).
+	 */
 	mutex_lock(&ctx->state_lock);
-	if (ctx->resume_on_poll && ctx->state == DDV_STATE_CAPTURE_SETUP) {
+	if (ctx->state != DDV_STATE_CAPTURE_SETUP) {
+		ctx->resume_on_poll = false;
+	} else if (ctx->resume_on_poll && !v4l2_event_pending(&ctx->fh)) {
 		ctx->state = DDV_STATE_DECODING;
+		ctx->resume_on_poll = false;
 		resume = true;
 	}
-	ctx->resume_on_poll = false;
 	mutex_unlock(&ctx->state_lock);
 	if (resume)
 		v4l2_m2m_try_schedule(ctx->fh.m2m_ctx);

@@ -28,6 +28,9 @@
 
 passed=0
 failed=0
+# Every failure's line, repeated at the end so the run's last lines say
+# what failed (CI's record keeps only the tail of a long log).
+fail_lines=()
 step() {  # step DESC CMD...: runs one host check
 	local desc=$1
 	shift
@@ -37,6 +40,7 @@ step() {  # step DESC CMD...: runs one host check
 	else
 		failed=$((failed + 1))
 		echo "host-FAIL: $desc"
+		fail_lines+=("host-FAIL: $desc")
 	fi
 }
 
@@ -55,6 +59,10 @@ unit_tests() {
 	passed=$((passed + n_ok))
 	failed=$((failed + n_bad))
 	echo "$name: $n_ok passed, $n_bad failed"
+	local line
+	while IFS= read -r line; do
+		fail_lines+=("$name: $line")
+	done < <(grep -E '^//[^ ]+ +(\(cached\) )?(FAILED|TIMEOUT|NO STATUS)|^ERROR:' "$log" || true)
 }
 
 say "Unit tests (bazel test //...)"
@@ -128,7 +136,14 @@ add_guest_result() {
 		failed=$((failed + ${g_failed%% failed}))
 	else
 		failed=$((failed + 1))
+		fail_lines+=("$1: no \"N passed, N failed\" line (boot failure, panic or timeout?)")
 	fi
+	# A guest's failures and the check lines that explain them.
+	local fl
+	while IFS= read -r fl; do
+		fail_lines+=("$(basename "$1"): $fl")
+	done < <(grep -E 'guest-FAIL|host-FAIL|^ *\| *FAIL|^FAIL' "$1/console.log" 2>/dev/null |
+		tr -d '\r' | head -40 || true)
 	return 0
 }
 
@@ -188,5 +203,9 @@ for script in skeleton decode-arm64; do
 done
 
 echo
+if [ "${#fail_lines[@]}" -gt 0 ]; then
+	echo "What failed (full lines above, logs under $DAEDALUS_CACHE):"
+	printf '  %s\n' "${fail_lines[@]}"
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -18,6 +18,9 @@
 //  - a job the daemon never answers times out, and the kernel counts it;
 //  - a drain that ends before the stream had a format gives a client that
 //    streams CAPTURE from the start (FFmpeg 5.1) an empty LAST buffer;
+//  - a client that streams CAPTURE from the start and restarts it at the
+//    first SOURCE_CHANGE (GStreamer 1.22) gets no picture before it took
+//    the event, however its poll() and the daemon's answer interleave;
 //  - max_contexts: one decoding context more gets EBUSY;
 //  - RGB CAPTURE: listed for 8-bit streams only, its layout, and the
 //    daemon's one-plane picture given to the client row for row; a stream
@@ -38,6 +41,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -214,6 +218,7 @@ class Client {
     fd_ = -1;
   }
   bool ok() const { return fd_ >= 0; }
+  int fd() const { return fd_; }
 
   bool SetUpOutput() {
     v4l2_format f = Vp9Output();
@@ -590,6 +595,72 @@ void CheckDrainBeforeFormat(const std::string& dev) {
             ((flags & V4L2_BUF_FLAG_LAST) ? "LAST" : "no LAST") + ")");
 }
 
+// GStreamer 1.22 streams CAPTURE before the first SOURCE_CHANGE and, once
+// it has the event, restarts CAPTURE: a picture decoded into a buffer of
+// the old queue meanwhile is lost with it (seen in CI: v4l2vp8dec's first
+// picture, "1 frames 0-0 left undrained"). Its capture thread waits in
+// poll(POLLIN | POLLPRI); the answer's OUTPUT buffer wakes it just before
+// the event is queued, and a poll that sees no event yet must not let
+// decoding resume. The poller here spins and the trials are many, as the
+// window is short: no job may reach the daemon before the client has
+// taken the event.
+void CheckEarlyCaptureWaitsForEvent(const std::string& dev) {
+  constexpr int kTrials = 60;
+  FakeDaemon daemon;
+  if (!daemon.Open()) {
+    Check(false, "fake daemon attached (HELLO for VP9)");
+    return;
+  }
+  int ran = 0, early = 0, resumed = 0;
+  for (int t = 0; t < kTrials; t++) {
+    Client client(dev);
+    if (!client.ok() || !client.SetUpOutput() || !client.StreamCaptureEarly() ||
+        !client.QueueOutput(0, 1000) || !client.QueueOutput(1, 2000))
+      break;
+    std::atomic<bool> stop{false};
+    // Polls without sleeping, so that one of its polls falls in the
+    // kernel's answer whenever the answer has a window.
+    std::thread poller([&] {
+      pollfd p = {client.fd(), POLLIN | POLLPRI, 0};
+      while (!stop) {
+        if (poll(&p, 1, 0) == 1 && (p.revents & POLLPRI)) return;  // takes the event
+      }
+    });
+    auto header = daemon.NextDecode(2000);
+    bool answered =
+        header && daemon.Done(*header, DDV_DONE_SRC_CONSUMED | DDV_DONE_FORMAT, &kFormat) == 0;
+    // The client has not dequeued the event: any job now is too early.
+    auto job = answered ? daemon.NextDecode(100) : std::nullopt;
+    stop = true;
+    poller.join();
+    if (!answered) break;
+    ran++;
+    if (job) {
+      early++;
+      daemon.Done(*job, DDV_DONE_SRC_CONSUMED);  // so that the close need not wait
+      continue;
+    }
+    // Once it took the event, a client that polls for pictures keeps its
+    // buffers (FFmpeg 5.1 does): decoding resumes into them.
+    v4l2_event ev = {};
+    pollfd p = {client.fd(), POLLIN, 0};
+    bool took = ioctl(client.fd(), VIDIOC_DQEVENT, &ev) == 0 &&
+                ev.type == V4L2_EVENT_SOURCE_CHANGE && poll(&p, 1, 0) >= 0;
+    auto next = took ? daemon.NextDecode(2000) : std::nullopt;
+    if (next && (next->flags & DDV_DECODE_DST)) resumed++;
+    if (next) daemon.Done(*next, DDV_DONE_SRC_CONSUMED);
+  }
+  Check(ran == kTrials && early == 0,
+        "CAPTURE streaming from the start, a poller waiting: no job before the client took the "
+        "first SOURCE_CHANGE (" +
+            std::to_string(early) + " early in " + std::to_string(ran) + "/" +
+            std::to_string(kTrials) + " trials)");
+  Check(resumed == ran - early && ran > 0,
+        "the client that took the event and polls keeps its CAPTURE buffers: a job with one "
+        "follows (" +
+            std::to_string(resumed) + "/" + std::to_string(ran - early) + ")");
+}
+
 // Two contexts' jobs are with the daemon at once (issue 15: mem2mem used
 // to run one job for the whole device, so streams took turns), while each
 // context still has one job at a time, in order: its next job is sent only
@@ -891,6 +962,7 @@ int main(int argc, char** argv) {
   CheckTimeoutCounted(dev);
   CheckBigPictureTime(dev);
   CheckDrainBeforeFormat(dev);
+  CheckEarlyCaptureWaitsForEvent(dev);
   CheckCtxMessagesWhenFull(dev);
   CheckQuickReattach(dev);
   CheckJobWhileTheDaemonGoes(dev);
