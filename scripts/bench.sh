@@ -18,7 +18,7 @@
 #     shift=0,sleep=off: guest time is instructions run, so a figure
 #     repeats however busy the host is); wall: the host's clock (the
 #     default under KVM, and what a real board measures),
-#   BENCH_PART (default all; codecs or scaling for one part),
+#   BENCH_PART (default all; codecs, status or scaling for one part),
 #   BENCH_COPY_COST=1: each codec again with the kernel skipping the
 #     picture copy (a debugfs hook; those pictures are wrong), to show
 #     what the copy costs beside the real run,
@@ -26,8 +26,10 @@
 #   DDV_KERNEL_FLAVOUR (default release: no debug options; debug: the test kernel)
 # The scaling part always runs on the wall clock: on the counted clock
 # QEMU runs every vCPU on one host thread, so streams cannot go faster
-# side by side. Figures, not a pass/fail test; docs/performance.md records
-# them.
+# side by side. On the counted clock the status part measures GetStatus
+# idle and beside 4 streams on one vCPU (a latency there repeats; under
+# TCG's wall clock every call costs milliseconds of emulation). Figures,
+# not a pass/fail test; docs/performance.md records them.
 . "$(dirname "$0")/lib.sh"
 threads=${BENCH_THREADS:-2}
 codecs=${BENCH_CODECS:-vp9 h264 hevc vp8 av1}
@@ -90,14 +92,24 @@ icount=
 # overrides.
 smp=2
 [ "$clock" = virtual ] && smp=${DDV_QEMU_SMP:-1}
-if [ "$part" != scaling ]; then
+if [ "$part" = all ] || [ "$part" = codecs ]; then
 	say "Decoding in the guest ($threads threads, $clock clock): $codecs"
 	DDV_QEMU_SMP=$smp DDV_QEMU_ICOUNT=$icount BENCH_PART=codecs BENCH_THREADS=$threads \
 		"$REPO/tests/vm/run-vm.sh" "$kcache" "$stage" bench "$DAEDALUS_CACHE/vm-out/bench" 7200 || true
 	echo "clock: $clock${icount:+ (QEMU -icount $icount)}, $smp vCPU(s)"
 	grep '^BENCH: ' "$DAEDALUS_CACHE/vm-out/bench/console.log" | sed 's/^BENCH: //'
 fi
-if [ "$part" != codecs ]; then
+# Under wall-clock mode the scaling part prints the same lines; status
+# alone runs there too when asked for.
+if [ "$part" = status ] || { [ "$part" = all ] && [ "$clock" = virtual ]; }; then
+	say "The control plane beside 4 streams in the guest ($clock clock, $smp vCPU(s))"
+	DDV_QEMU_SMP=$smp DDV_QEMU_ICOUNT=$icount BENCH_PART=status \
+		"$REPO/tests/vm/run-vm.sh" "$kcache" "$stage" bench "$DAEDALUS_CACHE/vm-out/bench-status" 7200 ||
+		true
+	echo "clock: $clock${icount:+ (QEMU -icount $icount)}, $smp vCPU(s)"
+	grep '^BENCH: ' "$DAEDALUS_CACHE/vm-out/bench-status/console.log" | sed 's/^BENCH: //'
+fi
+if [ "$part" = all ] || [ "$part" = scaling ]; then
 	say "Streams side by side in the guest (wall clock)"
 	DDV_QEMU_SMP=2 BENCH_PART=scaling "$REPO/tests/vm/run-vm.sh" "$kcache" "$stage" bench \
 		"$DAEDALUS_CACHE/vm-out/bench-scaling" 7200 || true

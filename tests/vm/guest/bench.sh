@@ -3,7 +3,9 @@
 # Guest half of scripts/bench.sh. BENCH_PART=codecs: each clip in
 # $STAGE/clips decoded directly with libavcodec and through the V4L2 node,
 # with the same thread count; scaling: 1, 2 and 4 streams at once, one
-# decoding thread each; all: both.
+# decoding thread each; status: GetStatus latency alone, idle and beside 4
+# streams (scripts/bench.sh runs it on the counted clock); all: codecs and
+# scaling.
 . "$STAGE/guest/lib.sh"
 threads=${BENCH_THREADS:-2}
 part=${BENCH_PART:-all}
@@ -76,7 +78,30 @@ scaling_figures() {
 	kill -TERM "$daemon" && wait "$daemon"
 }
 
-[ "$part" != scaling ] && codec_figures
-[ "$part" != codecs ] && scaling_figures
+# The control plane beside 4 streams, alone: on the counted clock, where
+# the scaling table means nothing but a latency repeats.
+status_figures() {
+	local clip
+	"$BIN/daedalusd" --decoder-threads 1 >"$OUT/daedalusd-status.log" 2>&1 &
+	daemon=$!
+	wait_for "daedalusd up (one thread per stream)" 30 "$BIN/daedalusctl" status
+	set -- "$STAGE"/clips/*
+	clip=$1
+	[ -f "$STAGE/clips/h264.h264" ] && clip=$STAGE/clips/h264.h264
+	run status "$BIN/scaling_bench" --status "$dev" "$clip"
+	expect_rc 0 "scaling_bench --status ${clip##*/}"
+	sed 's/^/BENCH: /' "$OUT/status.txt"
+	kill -TERM "$daemon" && wait "$daemon"
+}
+
+case $part in
+codecs) codec_figures ;;
+scaling) scaling_figures ;;
+status) status_figures ;;
+*)
+	codec_figures
+	scaling_figures
+	;;
+esac
 rmmod daedalus_v4l2
 finish
