@@ -13,14 +13,14 @@ VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # kcache_locate ARCH (x86_64 or arm64; arm64 is always the debug kernel:
 # the arm64 guest gates on the same reports). For x86_64, DDV_KERNEL_FLAVOUR
 # picks the configuration: "debug" (the default, for the
-# tests: KASAN, kmemleak, lockdep) or "release" (base.config alone, for the
-# benchmark: the kernel a board runs). KCACHE_FRAGS lists its fragments.
+# tests: KASAN, kmemleak, lockdep) or "release" (base.config and
+# release.config, for the benchmark: the kernel a board runs). KCACHE_FRAGS lists its fragments.
 kcache_locate() {
 	local arch=$1 srcver flavour=${DDV_KERNEL_FLAVOUR:-debug}
 	srcver=$(dpkg-query -W -f='${Version}' linux-source-6.12)
 	case $arch/$flavour in
 	x86_64/debug) KCACHE_FRAGS="$VM_DIR/configs/base.config $VM_DIR/configs/debug.config" ;;
-	x86_64/release) KCACHE_FRAGS="$VM_DIR/configs/base.config" ;;
+	x86_64/release) KCACHE_FRAGS="$VM_DIR/configs/base.config $VM_DIR/configs/release.config" ;;
 	arm64/*) KCACHE_FRAGS="$VM_DIR/configs/arm64.config $VM_DIR/configs/debug.config" flavour=debug ;;
 	*) echo "kernel-cache: no kernel for $arch/$flavour" >&2; return 1 ;;
 	esac

@@ -79,19 +79,25 @@ scaling_figures() {
 }
 
 # The control plane beside 4 streams, alone: on the counted clock, where
-# the scaling table means nothing but a latency repeats.
+# the scaling table means nothing but a latency repeats. Twice: decode
+# threads at the daemon's priority (the default) and 10 nicer
+# (--decode-nice 10), which lets a woken control-plane thread preempt them.
 status_figures() {
-	local clip
-	"$BIN/daedalusd" --decoder-threads 1 >"$OUT/daedalusd-status.log" 2>&1 &
-	daemon=$!
-	wait_for "daedalusd up (one thread per stream)" 30 "$BIN/daedalusctl" status
+	local clip nice
 	set -- "$STAGE"/clips/*
 	clip=$1
 	[ -f "$STAGE/clips/h264.h264" ] && clip=$STAGE/clips/h264.h264
-	run status "$BIN/scaling_bench" --status "$dev" "$clip"
-	expect_rc 0 "scaling_bench --status ${clip##*/}"
-	sed 's/^/BENCH: /' "$OUT/status.txt"
-	kill -TERM "$daemon" && wait "$daemon"
+	for nice in 0 10; do
+		"$BIN/daedalusd" --decoder-threads 1 --decode-nice "$nice" \
+			>>"$OUT/daedalusd-status.log" 2>&1 &
+		daemon=$!
+		wait_for "daedalusd up (one thread per stream, --decode-nice $nice)" 30 \
+			"$BIN/daedalusctl" status
+		run "status-nice$nice" "$BIN/scaling_bench" --status "$dev" "$clip"
+		expect_rc 0 "scaling_bench --status ${clip##*/}, --decode-nice $nice"
+		sed "s/^/BENCH: --decode-nice $nice: /" "$OUT/status-nice$nice.txt"
+		kill -TERM "$daemon" && wait "$daemon"
+	done
 }
 
 case $part in
