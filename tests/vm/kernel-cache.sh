@@ -14,7 +14,8 @@ VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # the arm64 guest gates on the same reports). For x86_64, DDV_KERNEL_FLAVOUR
 # picks the configuration: "debug" (the default, for the
 # tests: KASAN, kmemleak, lockdep) or "release" (base.config and
-# release.config, for the benchmark: the kernel a board runs). KCACHE_FRAGS lists its fragments.
+# release.config, for the benchmark: the kernel a board runs).
+# KCACHE_FRAGS lists its fragments.
 kcache_locate() {
 	local arch=$1 srcver flavour=${DDV_KERNEL_FLAVOUR:-debug}
 	srcver=$(dpkg-query -W -f='${Version}' linux-source-6.12)

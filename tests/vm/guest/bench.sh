@@ -81,7 +81,7 @@ scaling_figures() {
 # The control plane beside 4 streams, alone: on the counted clock, where
 # the scaling table means nothing but a latency repeats. Twice: decode
 # threads at the daemon's priority (the default) and 10 nicer
-# (--decode-nice 10), which lets a woken control-plane thread preempt them.
+# (--decode-nice 10), to show what the option changes.
 status_figures() {
 	local clip nice
 	set -- "$STAGE"/clips/*
