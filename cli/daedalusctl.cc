@@ -10,13 +10,14 @@
 #include "absl/strings/str_split.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "daemon/thread_sched.h"
 #include "daemon/version.h"
 
 namespace {
 
 constexpr char kDescription[] =
     "daedalusctl: status, statistics and diagnostics of daedalusd, the daemon\n"
-    "behind the daedalus-v4l2 VP9 decoder, on one board or a fleet.\n"
+    "behind the daedalus-v4l2 video decoder, on one board or a fleet.\n"
     "Endpoints are unix socket paths (default "
     "/run/daedalus/daedalusd.sock"
     ")\n"
@@ -151,6 +152,10 @@ int main(int argc, char** argv) {
     return rc == 0 ? daedalus::cli::kExitOk : daedalus::cli::kExitUsage;
   }
   Convert(f);
+  // Brief and waited on: a short scheduler slice gets this process (and
+  // the gRPC threads it starts) a CPU at once beside busy decoding threads,
+  // as daedalusd's control threads (Linux 6.12 and later; ignored before).
+  (void)daedalus::SetThreadSched(daedalus::ThreadNice().value_or(0), daedalus::kMinSlice);
 
   const daedalus::cli::Options& o = f.options;
   std::ostream& out = std::cout;

@@ -53,12 +53,12 @@ Priority: optional
 Maintainer: daedalus-v4l2 developers <daedalus@localhost>
 Depends: dkms (>= 2.8), adduser
 Recommends: daedalusd (= $version)
-Description: V4L2 VP9 decoder for boards without one (kernel module, DKMS)
+Description: V4L2 video decoder for boards without one (kernel module, DKMS)
  The daedalus-v4l2 kernel module offers a V4L2 memory-to-memory stateful
- VP9 decoder (/dev/video-dec*) to every V4L2 client and hands the work to
- daedalusd. DKMS rebuilds it for each installed kernel; it is loaded at
- boot. The kernel needs CONFIG_V4L2_MEM2MEM_DEV (Raspberry Pi OS and
- Debian arm64 kernels have it).
+ H.264, HEVC, VP8, VP9 and AV1 decoder (/dev/video-dec*) to every V4L2
+ client and hands the work to daedalusd. DKMS rebuilds it for each
+ installed kernel; it is loaded at boot. The kernel needs
+ CONFIG_V4L2_MEM2MEM_DEV (Raspberry Pi OS and Debian arm64 kernels have it).
 CTL
 cat >"$root/DEBIAN/postinst" <<SH
 #!/bin/sh
@@ -116,7 +116,7 @@ Priority: optional
 Maintainer: daedalus-v4l2 developers <daedalus@localhost>
 Depends: $deps, adduser
 Recommends: daedalus-dkms (= $version)
-Description: V4L2 VP9 decoder for boards without one (daemon and CLI)
+Description: V4L2 video decoder for boards without one (daemon and CLI)
  daedalusd decodes the jobs of the daedalus-v4l2 kernel module with
  FFmpeg's libavcodec and serves a gRPC control plane and Prometheus
  metrics; daedalusctl shows status, statistics and kernel round trips of

@@ -79,23 +79,24 @@ scaling_figures() {
 }
 
 # The control plane beside 4 streams, alone: on the counted clock, where
-# the scaling table means nothing but a latency repeats. Twice: decode
-# threads at the daemon's priority (the default) and 10 nicer
-# (--decode-nice 10), to show what the option changes.
+# the scaling table means nothing but a latency repeats. Twice: daedalusd's
+# control threads with the kernel's default scheduler slice
+# (--control-slice-us 0, as before it had the option) and with its default
+# short one, to show what the slice changes.
 status_figures() {
-	local clip nice
+	local clip slice
 	set -- "$STAGE"/clips/*
 	clip=$1
 	[ -f "$STAGE/clips/h264.h264" ] && clip=$STAGE/clips/h264.h264
-	for nice in 0 10; do
-		"$BIN/daedalusd" --decoder-threads 1 --decode-nice "$nice" \
+	for slice in 0 100; do
+		"$BIN/daedalusd" --decoder-threads 1 --control-slice-us "$slice" \
 			>>"$OUT/daedalusd-status.log" 2>&1 &
 		daemon=$!
-		wait_for "daedalusd up (one thread per stream, --decode-nice $nice)" 30 \
+		wait_for "daedalusd up (one thread per stream, --control-slice-us $slice)" 30 \
 			"$BIN/daedalusctl" status
-		run "status-nice$nice" "$BIN/scaling_bench" --status "$dev" "$clip"
-		expect_rc 0 "scaling_bench --status ${clip##*/}, --decode-nice $nice"
-		sed "s/^/BENCH: --decode-nice $nice: /" "$OUT/status-nice$nice.txt"
+		run "status-slice$slice" "$BIN/scaling_bench" --status "$dev" "$clip"
+		expect_rc 0 "scaling_bench --status ${clip##*/}, --control-slice-us $slice"
+		sed "s/^/BENCH: --control-slice-us $slice: /" "$OUT/status-slice$slice.txt"
 		kill -TERM "$daemon" && wait "$daemon"
 	done
 }
