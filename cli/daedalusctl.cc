@@ -10,7 +10,6 @@
 #include "absl/strings/str_split.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
-#include "daemon/thread_sched.h"
 #include "daemon/version.h"
 
 namespace {
@@ -152,10 +151,6 @@ int main(int argc, char** argv) {
     return rc == 0 ? daedalus::cli::kExitOk : daedalus::cli::kExitUsage;
   }
   Convert(f);
-  // Brief and waited on: a short scheduler slice gets this process (and
-  // the gRPC threads it starts) a CPU at once beside busy decoding threads,
-  // as daedalusd's control threads (Linux 6.12 and later; ignored before).
-  (void)daedalus::SetThreadSched(daedalus::ThreadNice().value_or(0), daedalus::kMinSlice);
 
   const daedalus::cli::Options& o = f.options;
   std::ostream& out = std::cout;

@@ -3,15 +3,18 @@
 #include "daemon/context_workers.h"
 
 #include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <string>
 #include <utility>
 
 #include "absl/strings/str_format.h"
 #include "daemon/chardev.h"
 #include "daemon/log.h"
-#include "daemon/thread_sched.h"
 
 namespace daedalus {
 
@@ -71,17 +74,19 @@ absl::Status ContextWorkers::Handle(const protocol::Message& msg, JobIo& io) {
 
 void ContextWorkers::Run(Worker* w, uint32_t ctx) {
   // Set before the context's decoder exists: its frame threads, started
-  // from this thread, inherit the name, the nice value and the slice. The
-  // slice goes back to the kernel's default: the short one the daemon's
-  // other threads ask for (main.cc, --control-slice-us) is for brief work.
+  // from this thread, inherit the name and the nice value.
   std::string name = absl::StrFormat("ddv-ctx%u", ctx).substr(0, 15);
   pthread_setname_np(pthread_self(), name.c_str());
-  absl::StatusOr<int> base = ThreadNice();
-  absl::Status sched = base.status();
-  if (sched.ok()) sched = SetThreadSched(std::min(*base + worker_nice_, 19), absl::ZeroDuration());
-  if (!sched.ok()) {
-    Log(Severity::kWarning,
-        absl::StrFormat("context %u: decodes at the daemon's priority: %s", ctx, sched.message()));
+  if (worker_nice_ > 0) {
+    // Nicer than the thread that started it (raising nice needs no
+    // privilege); getpriority's -1 is a value, errno tells an error.
+    errno = 0;
+    int base = getpriority(PRIO_PROCESS, gettid());
+    if ((errno != 0 && base == -1) ||
+        setpriority(PRIO_PROCESS, gettid(), std::min(base + worker_nice_, 19)) != 0) {
+      Log(Severity::kWarning, absl::StrFormat("context %u: decodes at the daemon's nice: %s", ctx,
+                                              std::strerror(errno)));
+    }
   }
   for (;;) {
     protocol::Message msg;

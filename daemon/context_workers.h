@@ -7,9 +7,8 @@
 // at a time and jobs of several contexts at once. A context's thread
 // starts with its first message and ends after its CTX_CLOSE. It is
 // named "ddv-ctx<id>" (top -H, /proc/PID/task/*/comm) and runs
-// `worker_nice` nicer than the daemon with the kernel's default slice, as
-// do the libavcodec threads it starts: a busy decode leaves the CPU to the
-// control plane first.
+// `worker_nice` nicer than the daemon, as do the libavcodec threads it
+// starts: a busy decode leaves the CPU to the control plane first.
 //
 //   DecodeStats stats;
 //   ContextWorkers jobs({.threads = 1}, stats);

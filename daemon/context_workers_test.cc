@@ -14,14 +14,12 @@
 #include <cstring>
 #include <optional>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "daemon/testing/job_messages.h"
-#include "daemon/thread_sched.h"
 #include "gtest/gtest.h"
 #include "tests/test_stream.h"
 
@@ -42,7 +40,6 @@ class FakeJobIo final : public JobIo {
     pthread_getname_np(pthread_self(), name, sizeof(name));
     reader_name_ = name;
     reader_nice_ = getpriority(PRIO_PROCESS, gettid());
-    reader_slice_ = ThreadSlice().value_or(absl::InfiniteDuration());
     if (meet_ > 0) {
       met_ =
           mu_.AwaitWithTimeout(absl::Condition(this, &FakeJobIo::AllIn), absl::Seconds(10)) && met_;
@@ -76,11 +73,6 @@ class FakeJobIo final : public JobIo {
     absl::MutexLock lock(&mu_);
     return {reader_name_, reader_nice_};
   }
-  // The scheduler slice of the thread that read the last job.
-  absl::Duration LastReaderSlice() {
-    absl::MutexLock lock(&mu_);
-    return reader_slice_;
-  }
   // Waits up to 10 s for `n` answers; a copy of them.
   std::vector<std::pair<uint32_t, ddv_decode_done>> Answers(size_t n) {
     absl::MutexLock lock(&mu_);
@@ -101,7 +93,6 @@ class FakeJobIo final : public JobIo {
   bool met_ ABSL_GUARDED_BY(mu_) = true;
   std::string reader_name_ ABSL_GUARDED_BY(mu_);
   int reader_nice_ ABSL_GUARDED_BY(mu_) = 0;
-  absl::Duration reader_slice_ ABSL_GUARDED_BY(mu_);
   absl::Status answer_status_ ABSL_GUARDED_BY(mu_);
   std::vector<std::pair<uint32_t, ddv_decode_done>> answers_ ABSL_GUARDED_BY(mu_);
 };
@@ -156,25 +147,6 @@ TEST_F(ContextWorkersTest, AContextsThreadIsNamedAndRunsAtTheWorkersNice) {
   EXPECT_EQ(name, "ddv-ctx42");
   EXPECT_EQ(nice, std::min(mine + 7, 19));
   EXPECT_EQ(getpriority(PRIO_PROCESS, gettid()), mine);
-}
-
-// The daemon's threads ask for a short slice (main.cc) and every thread
-// inherits it; a context's thread goes back to the kernel's default, so
-// that the control threads' wake-ups preempt the decode and not the other
-// way round.
-TEST_F(ContextWorkersTest, AContextsThreadDropsTheControlThreadsShortSlice) {
-  bool has_slices = true;
-  std::thread control([&] {
-    ASSERT_TRUE(SetThreadSched(*ThreadNice(), kMinSlice).ok());
-    has_slices = *ThreadSlice() == kMinSlice;
-    if (!has_slices) return;
-    ASSERT_TRUE(workers_.Handle(Decode(43, 1), io_).ok());
-    ASSERT_EQ(io_.Answers(1).size(), 1u);
-    EXPECT_NE(io_.LastReaderSlice(), kMinSlice);
-    EXPECT_NE(io_.LastReaderSlice(), absl::InfiniteDuration()) << "sched_getattr failed";
-  });
-  control.join();
-  if (!has_slices) GTEST_SKIP() << "kernel before 6.12: no custom slices";
 }
 
 TEST_F(ContextWorkersTest, EachContextsJobsAreAnsweredInOrder) {

@@ -17,7 +17,6 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
-#include "absl/time/time.h"
 #include "control/metrics.h"
 #include "control/server.h"
 #include "daemon/codec_caps.h"
@@ -30,7 +29,6 @@
 #include "daemon/kernel_link.h"
 #include "daemon/log.h"
 #include "daemon/systemd_notify.h"
-#include "daemon/thread_sched.h"
 #include "daemon/version.h"
 
 namespace {
@@ -65,7 +63,6 @@ struct Config {
   daedalus::control::ControlServer::Options server;
   int decoder_threads = 1;
   int decode_nice = 0;
-  int control_slice_us = 100;
   std::vector<std::string> codec_threads_args;  // "h264=2"
   std::map<std::string, int> codec_threads;
   std::vector<std::string> codecs;
@@ -122,13 +119,6 @@ void AddOptions(CLI::App& app, Config& c) {
                  "status calls, pings and /metrics get a busy CPU before a frame does")
       ->check(CLI::Range(0, 19))
       ->capture_default_str();
-  app.add_option("--control-slice-us", c.control_slice_us,
-                 "scheduler slice in microseconds that every thread but the decoding ones asks "
-                 "for (Linux 6.12 and later; 100-100000, 0: the kernel's default); shorter than "
-                 "a decoding thread's, it lets a status call, ping or scrape run at once instead "
-                 "of at the next tick")
-      ->check(CLI::Range(0, 100000))
-      ->capture_default_str();
   app.add_option("--codec-threads", c.codec_threads_args,
                  "frame threads for one codec instead of --decoder-threads, e.g. "
                  "--codec-threads h264=2 --codec-threads av1=4 (codecs: h264 hevc vp8 vp9 av1)")
@@ -147,28 +137,6 @@ void AddOptions(CLI::App& app, Config& c) {
                  "libavcodec decodes (h264 hevc vp8 vp9 av1)")
       ->delimiter(',');
   app.add_flag("-v,--verbose", c.verbose, "log debug messages");
-}
-
-// Asks the scheduler for `slice` on this thread and says whether the
-// kernel grants it; a daemon without it still works, answering later.
-void ApplyControlSlice(absl::Duration slice) {
-  absl::Status st = daedalus::SetThreadSched(daedalus::ThreadNice().value_or(0), slice);
-  absl::StatusOr<absl::Duration> got = daedalus::ThreadSlice();
-  if (!st.ok() || !got.ok()) {
-    daedalus::Log(daedalus::Severity::kWarning,
-                  "control threads keep the default scheduler slice: " +
-                      std::string((st.ok() ? got.status() : st).message()));
-  } else if (slice > absl::ZeroDuration() &&
-             *got != std::clamp(slice, daedalus::kMinSlice, daedalus::kMaxSlice)) {
-    daedalus::Log(daedalus::Severity::kInfo,
-                  "control threads keep the default scheduler slice: this kernel has no "
-                  "custom slices (Linux 6.12 has)");
-  } else if (slice > absl::ZeroDuration()) {
-    daedalus::Log(daedalus::Severity::kInfo,
-                  absl::StrFormat("control threads ask for a %s scheduler slice, decoding "
-                                  "threads for the kernel's default",
-                                  absl::FormatDuration(*got)));
-  }
 }
 
 // Runs the daemon until SIGTERM or SIGINT; the exit status.
@@ -272,10 +240,6 @@ int main(int argc, char** argv) {
   for (const ddv_codec_caps& caps : c.link.codecs) {
     daedalus::Log(daedalus::Severity::kInfo, "decodes " + daedalus::DescribeCaps(caps));
   }
-
-  // Before any thread starts: they all inherit it, and the decoding
-  // threads set their own (context_workers.cc).
-  ApplyControlSlice(absl::Microseconds(c.control_slice_us));
 
   signal(SIGPIPE, SIG_IGN);
   umask(0117);  // the socket must never be wider than 0660, even briefly

@@ -3,9 +3,9 @@
 # Guest half of scripts/bench.sh. BENCH_PART=codecs: each clip in
 # $STAGE/clips decoded directly with libavcodec and through the V4L2 node,
 # with the same thread count; scaling: 1, 2 and 4 streams at once, one
-# decoding thread each; status: GetStatus latency alone, idle and beside 4
-# streams (scripts/bench.sh runs it on the counted clock); all: codecs and
-# scaling.
+# decoding thread each; status: GetStatus (and gRPC's health Check beside
+# it) latency alone, idle and beside 4 streams (scripts/bench.sh runs it on
+# the counted clock); all: codecs and scaling.
 . "$STAGE/guest/lib.sh"
 threads=${BENCH_THREADS:-2}
 part=${BENCH_PART:-all}
@@ -79,24 +79,23 @@ scaling_figures() {
 }
 
 # The control plane beside 4 streams, alone: on the counted clock, where
-# the scaling table means nothing but a latency repeats. Twice: daedalusd's
-# control threads with the kernel's default scheduler slice
-# (--control-slice-us 0, as before it had the option) and with its default
-# short one, to show what the slice changes.
+# the scaling table means nothing but a latency repeats. Twice: decode
+# threads at the daemon's priority (the default) and 10 nicer
+# (--decode-nice 10), to show what the option changes.
 status_figures() {
-	local clip slice
+	local clip nice
 	set -- "$STAGE"/clips/*
 	clip=$1
 	[ -f "$STAGE/clips/h264.h264" ] && clip=$STAGE/clips/h264.h264
-	for slice in 0 100; do
-		"$BIN/daedalusd" --decoder-threads 1 --control-slice-us "$slice" \
+	for nice in 0 10; do
+		"$BIN/daedalusd" --decoder-threads 1 --decode-nice "$nice" \
 			>>"$OUT/daedalusd-status.log" 2>&1 &
 		daemon=$!
-		wait_for "daedalusd up (one thread per stream, --control-slice-us $slice)" 30 \
+		wait_for "daedalusd up (one thread per stream, --decode-nice $nice)" 30 \
 			"$BIN/daedalusctl" status
-		run "status-slice$slice" "$BIN/scaling_bench" --status "$dev" "$clip"
-		expect_rc 0 "scaling_bench --status ${clip##*/}, --control-slice-us $slice"
-		sed "s/^/BENCH: --control-slice-us $slice: /" "$OUT/status-slice$slice.txt"
+		run "status-nice$nice" "$BIN/scaling_bench" --status "$dev" "$clip"
+		expect_rc 0 "scaling_bench --status ${clip##*/}, --decode-nice $nice"
+		sed "s/^/BENCH: --decode-nice $nice: /" "$OUT/status-nice$nice.txt"
 		kill -TERM "$daemon" && wait "$daemon"
 	done
 }
