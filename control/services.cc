@@ -163,8 +163,16 @@ StatusService::StatusService(Backend& backend, DaemonInfo info)
 
 StatusService::~StatusService() { StopWatchers(); }
 
-grpc::Status StatusService::GetStatus(grpc::ServerContext*, const daedalus::v1::GetStatusRequest*,
-                                      daedalus::v1::GetStatusResponse* response) {
+grpc::ServerUnaryReactor* StatusService::GetStatus(grpc::CallbackServerContext* context,
+                                                   const daedalus::v1::GetStatusRequest*,
+                                                   daedalus::v1::GetStatusResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  FillStatus(response);
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+void StatusService::FillStatus(daedalus::v1::GetStatusResponse* response) {
   response->set_daemon_version(info_.version);
   ToProto(absl::Now() - started_, response->mutable_uptime());
 
@@ -212,23 +220,26 @@ grpc::Status StatusService::GetStatus(grpc::ServerContext*, const daedalus::v1::
   caps->set_max_width(DDV_MAX_WIDTH);
   caps->set_max_height(DDV_MAX_HEIGHT);
   caps->set_decoder_threads(static_cast<uint32_t>(info_.decoder_threads));
-  return grpc::Status::OK;
 }
 
-grpc::Status StatusService::GetStats(grpc::ServerContext*,
-                                     const daedalus::v1::GetStatsRequest* request,
-                                     daedalus::v1::Stats* response) {
+grpc::ServerUnaryReactor* StatusService::GetStats(grpc::CallbackServerContext* context,
+                                                  const daedalus::v1::GetStatsRequest* request,
+                                                  daedalus::v1::Stats* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   *response = TakeStatsSnapshot(backend_, started_, !request->totals_only());
-  return grpc::Status::OK;
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
 }
 
-grpc::Status StatusService::ListContexts(grpc::ServerContext*,
-                                         const daedalus::v1::ListContextsRequest*,
-                                         daedalus::v1::ListContextsResponse* response) {
+grpc::ServerUnaryReactor* StatusService::ListContexts(
+    grpc::CallbackServerContext* context, const daedalus::v1::ListContextsRequest*,
+    daedalus::v1::ListContextsResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   for (const ContextFigures& c : backend_.GetDecodeStats(true).contexts) {
     FillContextStats(c, response->add_contexts());
   }
-  return grpc::Status::OK;
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
 }
 
 grpc::ServerWriteReactor<daedalus::v1::Stats>* StatusService::WatchStats(

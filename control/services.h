@@ -2,8 +2,12 @@
 //
 // The daedalus.v1 gRPC services. They validate requests and translate
 // between protobuf and the Backend; all real work happens in the Backend.
-// WatchStats uses the callback API, so a watcher holds no thread while it
-// waits for its next snapshot.
+// Status uses the callback API for every method: a unary call is answered
+// on the thread that read it, and a watcher holds no thread while it waits
+// for its next snapshot. (Served by gRPC's synchronous thread pool, a few
+// status calls in a thousand waited about 100 ms, idle or not:
+// docs/performance.md.) Diagnostics stays synchronous: a Ping blocks for
+// the kernel's round trip, which a callback thread must not.
 //
 //   StatusService status(backend, info);
 //   DiagnosticsService diagnostics(backend, {});
@@ -32,8 +36,7 @@ namespace daedalus::control {
 
 class StatsWatcher;
 
-class StatusService final
-    : public daedalus::v1::Status::WithCallbackMethod_WatchStats<daedalus::v1::Status::Service> {
+class StatusService final : public daedalus::v1::Status::CallbackService {
  public:
   static constexpr absl::Duration kDefaultWatchInterval = absl::Seconds(1);
   static constexpr absl::Duration kMinWatchInterval = absl::Milliseconds(100);
@@ -43,17 +46,18 @@ class StatusService final
   StatusService(Backend& backend, DaemonInfo info);
   ~StatusService() override;
 
-  grpc::Status GetStatus(grpc::ServerContext* context,
-                         const daedalus::v1::GetStatusRequest* request,
-                         daedalus::v1::GetStatusResponse* response) override;
-  grpc::Status GetStats(grpc::ServerContext* context, const daedalus::v1::GetStatsRequest* request,
-                        daedalus::v1::Stats* response) override;
+  grpc::ServerUnaryReactor* GetStatus(grpc::CallbackServerContext* context,
+                                      const daedalus::v1::GetStatusRequest* request,
+                                      daedalus::v1::GetStatusResponse* response) override;
+  grpc::ServerUnaryReactor* GetStats(grpc::CallbackServerContext* context,
+                                     const daedalus::v1::GetStatsRequest* request,
+                                     daedalus::v1::Stats* response) override;
   grpc::ServerWriteReactor<daedalus::v1::Stats>* WatchStats(
       grpc::CallbackServerContext* context,
       const daedalus::v1::WatchStatsRequest* request) override;
-  grpc::Status ListContexts(grpc::ServerContext* context,
-                            const daedalus::v1::ListContextsRequest* request,
-                            daedalus::v1::ListContextsResponse* response) override;
+  grpc::ServerUnaryReactor* ListContexts(grpc::CallbackServerContext* context,
+                                         const daedalus::v1::ListContextsRequest* request,
+                                         daedalus::v1::ListContextsResponse* response) override;
 
   // Ends every watch stream (UNAVAILABLE) and refuses new ones, so that a
   // shutdown does not wait for streams that never end by themselves.
@@ -63,6 +67,7 @@ class StatusService final
 
  private:
   friend class StatsWatcher;
+  void FillStatus(daedalus::v1::GetStatusResponse* response);
   void WatcherDone(StatsWatcher* watcher);
 
   Backend& backend_;

@@ -62,7 +62,7 @@ struct Config {
   daedalus::KernelLink::Options link;
   daedalus::control::ControlServer::Options server;
   int decoder_threads = 1;
-  int decode_nice = 0;
+  int decode_nice = 5;
   std::vector<std::string> codec_threads_args;  // "h264=2"
   std::map<std::string, int> codec_threads;
   std::vector<std::string> codecs;
@@ -115,8 +115,10 @@ void AddOptions(CLI::App& app, Config& c) {
       ->check(CLI::Range(1, 16))
       ->capture_default_str();
   app.add_option("--decode-nice", c.decode_nice,
-                 "how much nicer than the daemon its decoding threads run (0-19); above 0, "
-                 "status calls, pings and /metrics get a busy CPU before a frame does")
+                 "how much nicer than the daemon its decoding threads run (0-19): status "
+                 "calls, pings and /metrics get a busy CPU before a frame does; they also "
+                 "yield that much to the board's other work (0: decode at the daemon's "
+                 "priority)")
       ->check(CLI::Range(0, 19))
       ->capture_default_str();
   app.add_option("--codec-threads", c.codec_threads_args,

@@ -79,15 +79,15 @@ scaling_figures() {
 }
 
 # The control plane beside 4 streams, alone: on the counted clock, where
-# the scaling table means nothing but a latency repeats. Twice: decode
-# threads at the daemon's priority (the default) and 10 nicer
-# (--decode-nice 10), to show what the option changes.
+# the scaling table means nothing but a latency repeats. Three times:
+# decode threads at the daemon's priority, 5 nicer (the default) and 10
+# nicer (--decode-nice), to show what the option changes.
 status_figures() {
 	local clip nice
 	set -- "$STAGE"/clips/*
 	clip=$1
 	[ -f "$STAGE/clips/h264.h264" ] && clip=$STAGE/clips/h264.h264
-	for nice in 0 10; do
+	for nice in 0 5 10; do
 		"$BIN/daedalusd" --decoder-threads 1 --decode-nice "$nice" \
 			>>"$OUT/daedalusd-status.log" 2>&1 &
 		daemon=$!
