@@ -158,52 +158,28 @@ class StatsWatcher final : public grpc::ServerWriteReactor<daedalus::v1::Stats> 
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
 };
 
-StatusService::StatusService(Backend& backend, DaemonInfo info)
-    : backend_(backend), info_(std::move(info)) {}
+namespace {
 
-StatusService::~StatusService() { StopWatchers(); }
-
-grpc::ServerUnaryReactor* StatusService::GetStatus(grpc::CallbackServerContext* context,
-                                                   const daedalus::v1::GetStatusRequest*,
-                                                   daedalus::v1::GetStatusResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  FillStatus(response);
-  reactor->Finish(grpc::Status::OK);
-  return reactor;
-}
-
-void StatusService::FillStatus(daedalus::v1::GetStatusResponse* response) {
-  response->set_daemon_version(info_.version);
-  ToProto(absl::Now() - started_, response->mutable_uptime());
-
-  LinkStatus link = backend_.GetLinkStatus();
-  daedalus::v1::KernelLink* out = response->mutable_kernel();
-  out->set_state(link.up ? daedalus::v1::KernelLink::UP : daedalus::v1::KernelLink::DOWN);
-  out->set_device(link.device);
-  out->set_protocol_version(link.protocol_version);
-  out->set_module_version(link.module_version);
-  out->set_detail(link.detail);
-  if (link.up) {
-    // The link may drop between the two calls; status still answers.
-    absl::StatusOr<ddv_stats> stats = backend_.GetKernelStats();
-    if (stats.ok()) FillKernelCounters(*stats, response->mutable_kernel_counters());
-  }
-
-  daedalus::v1::BuildInfo* build = response->mutable_build();
+// What GetStatus says that never changes while the daemon runs, built
+// once: versions, build, device and capabilities.
+daedalus::v1::GetStatusResponse FixedStatus(const DaemonInfo& info) {
+  daedalus::v1::GetStatusResponse fixed;
+  fixed.set_daemon_version(info.version);
+  daedalus::v1::BuildInfo* build = fixed.mutable_build();
   build->set_compiler(CompilerName());
   utsname u;
   build->set_architecture(uname(&u) == 0 ? u.machine : "unknown");
   build->set_grpc_version(grpc::Version());
   build->set_protobuf_version(google::protobuf::internal::VersionString(GOOGLE_PROTOBUF_VERSION));
-  response->set_ffmpeg_version(info_.ffmpeg_version);
-  daedalus::v1::Device* device = response->mutable_device();
-  device->set_board(info_.board);
-  device->set_kernel_release(info_.kernel_release);
-  device->set_cpus(static_cast<uint32_t>(info_.cpus));
+  fixed.set_ffmpeg_version(info.ffmpeg_version);
+  daedalus::v1::Device* device = fixed.mutable_device();
+  device->set_board(info.board);
+  device->set_kernel_release(info.kernel_release);
+  device->set_cpus(static_cast<uint32_t>(info.cpus));
 
-  daedalus::v1::Capabilities* caps = response->mutable_capabilities();
+  daedalus::v1::Capabilities* caps = fixed.mutable_capabilities();
   std::set<std::string> formats;
-  for (const CodecCapability& c : info_.codecs) {
+  for (const CodecCapability& c : info.codecs) {
     caps->add_codecs(c.codec);
     daedalus::v1::CodecCapability* d = caps->add_codec_details();
     d->set_codec(c.codec);
@@ -219,7 +195,42 @@ void StatusService::FillStatus(daedalus::v1::GetStatusResponse* response) {
   for (const std::string& f : formats) caps->add_pixel_formats(f);
   caps->set_max_width(DDV_MAX_WIDTH);
   caps->set_max_height(DDV_MAX_HEIGHT);
-  caps->set_decoder_threads(static_cast<uint32_t>(info_.decoder_threads));
+  caps->set_decoder_threads(static_cast<uint32_t>(info.decoder_threads));
+  return fixed;
+}
+
+}  // namespace
+
+StatusService::StatusService(Backend& backend, DaemonInfo info)
+    : backend_(backend), info_(std::move(info)), fixed_status_(FixedStatus(info_)) {}
+
+StatusService::~StatusService() { StopWatchers(); }
+
+grpc::ServerUnaryReactor* StatusService::GetStatus(grpc::CallbackServerContext* context,
+                                                   const daedalus::v1::GetStatusRequest*,
+                                                   daedalus::v1::GetStatusResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  FillStatus(response);
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+void StatusService::FillStatus(daedalus::v1::GetStatusResponse* response) {
+  *response = fixed_status_;
+  ToProto(absl::Now() - started_, response->mutable_uptime());
+
+  LinkStatus link = backend_.GetLinkStatus();
+  daedalus::v1::KernelLink* out = response->mutable_kernel();
+  out->set_state(link.up ? daedalus::v1::KernelLink::UP : daedalus::v1::KernelLink::DOWN);
+  out->set_device(link.device);
+  out->set_protocol_version(link.protocol_version);
+  out->set_module_version(link.module_version);
+  out->set_detail(link.detail);
+  if (link.up) {
+    // The link may drop between the two calls; status still answers.
+    absl::StatusOr<ddv_stats> stats = backend_.GetKernelStats();
+    if (stats.ok()) FillKernelCounters(*stats, response->mutable_kernel_counters());
+  }
 }
 
 grpc::ServerUnaryReactor* StatusService::GetStats(grpc::CallbackServerContext* context,

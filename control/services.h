@@ -72,6 +72,8 @@ class StatusService final : public daedalus::v1::Status::CallbackService {
 
   Backend& backend_;
   const DaemonInfo info_;
+  // GetStatus's answer but for uptime and the kernel link.
+  const daedalus::v1::GetStatusResponse fixed_status_;
   const absl::Time started_ = absl::Now();
   absl::Mutex mu_;
   std::set<StatsWatcher*> watchers_ ABSL_GUARDED_BY(mu_);

@@ -26,9 +26,11 @@
 #   DDV_KERNEL_FLAVOUR (default release: no debug options; debug: the test kernel)
 # The scaling part always runs on the wall clock: on the counted clock
 # QEMU runs every vCPU on one host thread, so streams cannot go faster
-# side by side. On the counted clock the status part measures GetStatus
-# idle and beside 4 streams on one vCPU (a latency there repeats; under
-# TCG's wall clock every call costs milliseconds of emulation). Figures,
+# side by side. On the counted clock the status part measures GetStatus,
+# and gRPC's health Check beside it, idle and beside 4 streams on one
+# vCPU, with the decode at nice 0, 5 (the default) and 10 (a latency
+# there repeats; under TCG's wall clock every call costs milliseconds of
+# emulation). Figures,
 # not a pass/fail test; docs/performance.md records them.
 . "$(dirname "$0")/lib.sh"
 threads=${BENCH_THREADS:-2}
