@@ -47,9 +47,9 @@ bool IsLoopbackAddress(const std::string& host_port) {
          absl::StartsWith(host_port, "localhost:");
 }
 
-ControlServer::ControlServer(Options options, Backend& backend, DaemonInfo info)
+ControlServer::ControlServer(Options options, Backend& backend, const DaemonInfo& info)
     : options_(std::move(options)),
-      status_service_(backend, std::move(info)),
+      status_service_(backend, info),
       diagnostics_service_(backend, options_.diagnostics) {}
 
 ControlServer::~ControlServer() {

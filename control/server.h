@@ -52,7 +52,7 @@ class ControlServer {
   static constexpr int kMaxMessageBytes = 1 << 20;
   static constexpr int kMaxConcurrentStreams = 64;
 
-  ControlServer(Options options, Backend& backend, DaemonInfo info);
+  ControlServer(Options options, Backend& backend, const DaemonInfo& info);
   ~ControlServer();
 
   // FailedPrecondition if another daemon owns the socket; InvalidArgument

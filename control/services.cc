@@ -201,8 +201,8 @@ daedalus::v1::GetStatusResponse FixedStatus(const DaemonInfo& info) {
 
 }  // namespace
 
-StatusService::StatusService(Backend& backend, DaemonInfo info)
-    : backend_(backend), info_(std::move(info)), fixed_status_(FixedStatus(info_)) {}
+StatusService::StatusService(Backend& backend, const DaemonInfo& info)
+    : backend_(backend), fixed_status_(FixedStatus(info)) {}
 
 StatusService::~StatusService() { StopWatchers(); }
 

@@ -43,7 +43,7 @@ class StatusService final : public daedalus::v1::Status::CallbackService {
   static constexpr absl::Duration kMaxWatchInterval = absl::Hours(1);
   static constexpr int kMaxWatchers = 32;
 
-  StatusService(Backend& backend, DaemonInfo info);
+  StatusService(Backend& backend, const DaemonInfo& info);
   ~StatusService() override;
 
   grpc::ServerUnaryReactor* GetStatus(grpc::CallbackServerContext* context,
@@ -71,8 +71,8 @@ class StatusService final : public daedalus::v1::Status::CallbackService {
   void WatcherDone(StatsWatcher* watcher);
 
   Backend& backend_;
-  const DaemonInfo info_;
-  // GetStatus's answer but for uptime and the kernel link.
+  // GetStatus's answer but for uptime and the kernel link, built from the
+  // DaemonInfo once.
   const daedalus::v1::GetStatusResponse fixed_status_;
   const absl::Time started_ = absl::Now();
   absl::Mutex mu_;

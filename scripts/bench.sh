@@ -30,8 +30,8 @@
 # and gRPC's health Check beside it, idle and beside 4 streams on one
 # vCPU, with the decode at nice 0, 5 (the default) and 10 (a latency
 # there repeats; under TCG's wall clock every call costs milliseconds of
-# emulation). Figures,
-# not a pass/fail test; docs/performance.md records them.
+# emulation). Figures, not a pass/fail test; docs/performance.md records
+# them.
 . "$(dirname "$0")/lib.sh"
 threads=${BENCH_THREADS:-2}
 codecs=${BENCH_CODECS:-vp9 h264 hevc vp8 av1}

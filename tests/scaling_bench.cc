@@ -159,12 +159,6 @@ std::function<grpc::Status()> HealthCheckCall(grpc::health::v1::Health::Stub& st
   };
 }
 
-std::vector<double> StatusCalls(daedalus::v1::Status::Stub& stub, const std::atomic<bool>& stop,
-                                size_t max_calls,
-                                std::chrono::microseconds pause = std::chrono::microseconds(0)) {
-  return TimedCalls(GetStatusCall(stub), stop, max_calls, pause);
-}
-
 // p50 and p99, and the slow tail apart: how many calls took over 2 ms
 // and the slowest (a p99 sits on the edge when about 1 % of calls stall).
 void PrintCalls(const char* what, const char* when, const std::vector<double>& ms) {
@@ -253,7 +247,8 @@ int main(int argc, char** argv) {
   auto stub = daedalus::v1::Status::NewStub(
       grpc::CreateChannel("unix:" + socket, grpc::InsecureChannelCredentials()));
   std::atomic<bool> never{false}, decoded{false};
-  std::vector<double> idle = StatusCalls(*stub, never, 1000);
+  const std::function<grpc::Status()> get_status = GetStatusCall(*stub);
+  std::vector<double> idle = TimedCalls(get_status, never, 1000);
   std::vector<double> busy;
   if (idle.empty()) return 1;
   pid_t daemon = daedalus::testing::DaemonPid();
@@ -273,7 +268,7 @@ int main(int argc, char** argv) {
       std::thread calls, memory;
       if (streams == 4 && r == 0) {
         decoded = false;
-        calls = std::thread([&] { busy = StatusCalls(*stub, decoded, 100000, kBusyPause); });
+        calls = std::thread([&] { busy = TimedCalls(get_status, decoded, 100000, kBusyPause); });
         memory = std::thread([&] {
           while (!decoded) {
             rss_peak = std::max(rss_peak.load(), ProcKib(daemon_status, "VmRSS"));
