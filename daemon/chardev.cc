@@ -177,6 +177,8 @@ absl::Status JobIoError(const char* what, uint32_t ctx, uint32_t job, int err) {
       return absl::NotFoundError(msg + ": the job is gone");
     case ENODATA:
       return absl::FailedPreconditionError(msg + ": the job has no such buffer");
+    case EOPNOTSUPP:
+      return absl::FailedPreconditionError(msg + ": the client's buffer is not MMAP memory");
     case EINVAL:
       return absl::InvalidArgumentError(msg);
     case ENOMEM:
@@ -216,6 +218,17 @@ absl::Status Chardev::WritePicture(uint32_t ctx, uint32_t job, const PictureView
     return JobIoError("DDV_IOC_WRITE_PICTURE", ctx, job, errno);
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<int> Chardev::ExportDst(uint32_t ctx, uint32_t job) {
+  if (fd_ < 0) return absl::UnavailableError("chardev is not open");
+  ddv_export_io io = {};
+  io.ctx_id = ctx;
+  io.job_id = job;
+  if (sys_.Ioctl(fd_, DDV_IOC_EXPORT_DST, &io) < 0) {
+    return JobIoError("DDV_IOC_EXPORT_DST", ctx, job, errno);
+  }
+  return io.fd;
 }
 
 absl::Status Chardev::Answer(uint32_t cookie, const ddv_decode_done& done) {

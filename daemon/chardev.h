@@ -73,6 +73,7 @@ class Chardev final : public JobIo {
   // JobIo: DDV_IOC_READ_SRC, DDV_IOC_WRITE_PICTURE and DECODE_DONE.
   absl::StatusOr<size_t> ReadSrc(uint32_t ctx, uint32_t job, std::string& buf) override;
   absl::Status WritePicture(uint32_t ctx, uint32_t job, const PictureView& picture) override;
+  absl::StatusOr<int> ExportDst(uint32_t ctx, uint32_t job) override;
   absl::Status Answer(uint32_t cookie, const ddv_decode_done& done) override;
 
  private:

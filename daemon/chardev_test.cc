@@ -202,7 +202,7 @@ TEST_F(ChardevTest, MapsEveryWriteErrno) {
 TEST_F(ChardevTest, ProtocolMismatchSaysWhatToDo) {
   sys_.writes.push_back({EPROTO});
   absl::Status st = dev_.Write({DDV_MSG_HELLO, 1, ""});
-  EXPECT_NE(st.message().find("another protocol version than this daemon's (5)"), std::string::npos)
+  EXPECT_NE(st.message().find("another protocol version than this daemon's (6)"), std::string::npos)
       << st;
   EXPECT_NE(st.message().find("install a daedalusd and module of one release"), std::string::npos)
       << st;

@@ -50,6 +50,9 @@ class FakeJobIo final : public JobIo {
   absl::Status WritePicture(uint32_t, uint32_t, const PictureView&) override {
     return absl::OkStatus();
   }
+  absl::StatusOr<int> ExportDst(uint32_t, uint32_t) override {
+    return absl::FailedPreconditionError("no buffers to map here");
+  }
   absl::Status Answer(uint32_t cookie, const ddv_decode_done& done) override {
     absl::MutexLock lock(&mu_);
     answers_.emplace_back(cookie, done);

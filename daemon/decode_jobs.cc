@@ -237,7 +237,15 @@ DecodeJobs::Step DecodeJobs::DeliverPicture(const ddv_decode& req, JobIo& io, Co
   if (!has_dst) return Step::kGoOn;
   absl::Time start = absl::Now();
   absl::StatusOr<PictureView> view = ViewOf(pic, req.dst.pixelformat, c.layout);
-  absl::Status st = view.ok() ? io.WritePicture(req.ctx_id, req.job_id, *view) : view.status();
+  bool mapped = false;
+  absl::Status st = view.status();
+  if (view.ok()) {
+    absl::StatusOr<uint8_t*> dst = MapCapture(req, io, c);
+    if (!dst.ok()) return Step::kGone;  // MapCapture says why
+    mapped = *dst != nullptr;
+    st = mapped ? WriteToCapture(*view, req.dst, *dst)
+                : io.WritePicture(req.ctx_id, req.job_id, *view);
+  }
   absl::Duration write_time = absl::Now() - start;
   if (!st.ok()) {
     if (absl::IsNotFound(st)) return Step::kGone;
@@ -247,12 +255,25 @@ DecodeJobs::Step DecodeJobs::DeliverPicture(const ddv_decode& req, JobIo& io, Co
     done.status = -EINVAL;
     return Step::kAnswer;
   }
-  done.flags |= DDV_DONE_PICTURE;
+  done.flags |= DDV_DONE_PICTURE | (mapped ? DDV_DONE_MAPPED : 0);
   done.timestamp = static_cast<uint64_t>(pic.timestamp);
   done.field = FieldOf(pic);
   stats_.PictureWritten(req.ctx_id, req.dst.sizeimage, write_time);
   c.pending.pop_front();
   return Step::kGoOn;
+}
+
+absl::StatusOr<uint8_t*> DecodeJobs::MapCapture(const ddv_decode& req, JobIo& io, Context& c) {
+  if (!options_.map_capture || c.kernel_writes || !(req.flags & DDV_DECODE_DST_EXPORT)) {
+    return nullptr;
+  }
+  absl::StatusOr<uint8_t*> dst = c.capture.Map(req, io);
+  if (dst.ok() || absl::IsNotFound(dst.status())) return dst;
+  // The kernel still copies for this context: a stream stays correct.
+  Log(Severity::kWarning, absl::StrFormat("context %d: %s; the kernel copies its pictures instead",
+                                          req.ctx_id, dst.status().message()));
+  c.kernel_writes = true;
+  return nullptr;
 }
 
 void DecodeJobs::Announce(uint32_t ctx, Context& c, const decode::PictureFormat& format,

@@ -28,6 +28,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "daemon/capture_buffers.h"
 #include "daemon/decode/picture_layout.h"
 #include "daemon/decode/stream_decoder.h"
 #include "daemon/decode_stats.h"
@@ -41,6 +42,10 @@ class DecodeJobs {
     int threads = 1;  // libavcodec frame threads per context
     // Per codec ("h264", "av1"...), instead of `threads`.
     std::map<std::string, int> codec_threads;
+    // Write pictures into CAPTURE buffers mapped into the daemon where the
+    // kernel can export them (MMAP buffers); else, and when false, the
+    // kernel copies each picture (DDV_IOC_WRITE_PICTURE).
+    bool map_capture = true;
     int ThreadsFor(const decode::CodecInfo& codec) const {
       auto it = codec_threads.find(codec.name);
       return it == codec_threads.end() ? threads : it->second;
@@ -71,6 +76,8 @@ class DecodeJobs {
   struct Context {
     std::unique_ptr<decode::StreamDecoder> decoder;
     decode::PictureLayout layout;  // converts pictures a CAPTURE format needs converted
+    CaptureBuffers capture;        // the client's buffers, mapped to write pictures into
+    bool kernel_writes = false;    // a buffer could not be mapped: the kernel copies
     std::deque<decode::Picture> pending;
     std::optional<decode::PictureFormat> announced;  // last DDV_DONE_FORMAT
     bool drained = false;                            // Drain() ran for the current drain
@@ -95,6 +102,9 @@ class DecodeJobs {
   // Announces the next picture's format, or writes the picture into the
   // job's CAPTURE buffer.
   Step DeliverPicture(const ddv_decode& request, JobIo& io, Context& c, ddv_decode_done& done);
+  // The job's CAPTURE buffer mapped for a picture, or null where the
+  // kernel is to copy it. NotFound: the job is gone.
+  absl::StatusOr<uint8_t*> MapCapture(const ddv_decode& request, JobIo& io, Context& c);
   // Tells the kernel the stream's format (DDV_DONE_FORMAT).
   void Announce(uint32_t ctx, Context& c, const decode::PictureFormat& format,
                 ddv_decode_done& done);

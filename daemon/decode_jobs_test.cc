@@ -7,9 +7,12 @@
 #include "daemon/decode_jobs.h"
 
 #include <linux/videodev2.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <deque>
+#include <map>
 #include <string>
 
 #include "daemon/testing/job_messages.h"
@@ -54,6 +57,48 @@ class FakeJobIo final : public JobIo {
   absl::Status Answer(uint32_t, const ddv_decode_done&) override {
     return absl::UnimplementedError("DecodeJobs returns its answers");
   }
+
+  // Jobs flagged DDV_DECODE_DST_EXPORT: memfds stand in for the kernel's
+  // DMA-BUFs, one per buffer index the job names.
+  bool exportable = false;
+  uint32_t job_index = 0;           // the running job's dst_index
+  std::map<uint32_t, int> buffers;  // index -> our descriptor of its memfd
+  int exports = 0;
+
+  ~FakeJobIo() override {
+    for (auto& [index, fd] : buffers) close(fd);
+  }
+  absl::StatusOr<int> ExportDst(uint32_t, uint32_t) override {
+    if (gone) return absl::NotFoundError("gone");
+    if (!exportable) return absl::FailedPreconditionError("not MMAP memory");
+    exports++;
+    int fd = memfd_create("capture", MFD_CLOEXEC);
+    EXPECT_GE(fd, 0);
+    EXPECT_EQ(ftruncate(fd, layout.sizeimage), 0);
+    if (buffers.count(job_index)) close(buffers[job_index]);
+    buffers[job_index] = dup(fd);
+    return fd;
+  }
+  // The NV12 picture the daemon wrote into buffer `index`, as the planar
+  // MD5 the reference has.
+  std::string MappedMd5(uint32_t index) {
+    std::string nv12(layout.sizeimage, '\0');
+    EXPECT_EQ(pread(buffers[index], nv12.data(), nv12.size(), 0),
+              static_cast<ssize_t>(nv12.size()));
+    uint32_t w = layout.width, h = layout.height, bpl = layout.bytesperline;
+    uint32_t cw = (w + 1) / 2, ch = (h + 1) / 2;
+    std::string planar;
+    for (uint32_t y = 0; y < h; y++) planar.append(nv12, static_cast<size_t>(y) * bpl, w);
+    for (int c = 0; c < 2; c++) {
+      for (uint32_t y = 0; y < ch; y++) {
+        for (uint32_t x = 0; x < cw; x++) {
+          planar.push_back(
+              nv12[static_cast<size_t>(bpl) * h + static_cast<size_t>(y) * bpl + 2 * x + c]);
+        }
+      }
+    }
+    return testing::Md5Hex(reinterpret_cast<const uint8_t*>(planar.data()), planar.size());
+  }
 };
 
 struct Outcome {
@@ -89,6 +134,12 @@ Outcome Play(DecodeJobs& jobs, FakeJobIo& io, const std::vector<testing::Compres
     if (!header) {
       req.flags |= DDV_DECODE_DST;
       req.dst = io.layout;
+      if (io.exportable) {
+        // Three buffers in turn; new memory with each format.
+        req.flags |= DDV_DECODE_DST_EXPORT;
+        req.dst_index = io.job_index = job % 3;
+        req.dst_generation = static_cast<uint32_t>(out.formats);
+      }
     }
     std::optional<ddv_decode_done> done = jobs.Run(req, io);
     EXPECT_TRUE(done.has_value());
@@ -100,14 +151,18 @@ Outcome Play(DecodeJobs& jobs, FakeJobIo& io, const std::vector<testing::Compres
     if (done->flags & DDV_DONE_FORMAT) {
       out.formats++;
       header = false;
+      uint32_t bpl = (done->format.width + 63) & ~63u;
       io.layout = {V4L2_PIX_FMT_NV12,
                    done->format.width,
                    done->format.height,
-                   (done->format.width + 63) & ~63u,
-                   0,
+                   bpl,
+                   bpl * (done->format.height + (done->format.height + 1) / 2),
                    {}};
     }
     if (done->flags & DDV_DONE_PICTURE) out.timestamps.push_back(done->timestamp);
+    // Into a buffer the daemon mapped where the kernel could export it.
+    EXPECT_EQ(!!(done->flags & DDV_DONE_MAPPED), io.exportable && (done->flags & DDV_DONE_PICTURE));
+    if (done->flags & DDV_DONE_MAPPED) io.written.push_back(io.MappedMd5(req.dst_index));
     if (done->flags & DDV_DONE_SKIPPED) out.skipped++;
     out.last = done->flags & DDV_DONE_LAST;
     // The LAST buffer is always empty.
@@ -135,6 +190,7 @@ std::vector<testing::CompressedFrame> Frames(const std::string& name,
 struct JobsCase {
   std::string codec;
   int threads;
+  bool mapped = false;  // the daemon writes into CAPTURE buffers it maps
 };
 
 class DecodeJobsConformance : public ::testing::TestWithParam<JobsCase> {};
@@ -160,6 +216,7 @@ TEST_P(DecodeJobsConformance, EveryStreamThroughTheJobProtocol) {
     DecodeStats stats;
     DecodeJobs jobs({c.threads}, stats);
     FakeJobIo io;
+    io.exportable = c.mapped;
     Outcome out = Play(jobs, io, *frames, 1, info->fourcc);
     EXPECT_TRUE(out.last);
     EXPECT_EQ(out.errors, 0);
@@ -190,17 +247,19 @@ TEST_P(DecodeJobsConformance, EveryStreamThroughTheJobProtocol) {
     EXPECT_EQ(snap.decode_time.count, snap.totals.frames_in);
     exact += all;
   }
-  std::printf("decode jobs, %s, %d thread(s): %d/%d 4:2:0 streams bit-exact\n", c.codec.c_str(),
-              c.threads, exact, total);
+  std::printf("decode jobs, %s, %d thread(s)%s: %d/%d 4:2:0 streams bit-exact\n", c.codec.c_str(),
+              c.threads, c.mapped ? ", written into mapped buffers" : "", exact, total);
   EXPECT_GE(total, c.codec == "vp9" ? 33 : 5) << "8-bit 4:2:0 streams in the manifest";
 }
 
 INSTANTIATE_TEST_SUITE_P(Codecs, DecodeJobsConformance,
                          ::testing::Values(JobsCase{"vp9", 1}, JobsCase{"vp9", 2},
                                            JobsCase{"h264", 2}, JobsCase{"hevc", 2},
-                                           JobsCase{"vp8", 2}, JobsCase{"av1", 2}),
+                                           JobsCase{"vp8", 2}, JobsCase{"av1", 2},
+                                           JobsCase{"vp9", 2, true}, JobsCase{"h264", 1, true}),
                          [](const auto& info) {
-                           return info.param.codec + "_" + std::to_string(info.param.threads);
+                           return info.param.codec + "_" + std::to_string(info.param.threads) +
+                                  (info.param.mapped ? "_mapped" : "");
                          });
 
 TEST(DecodeJobsTest, EachCaptureFormatGetsTheViewItNeeds) {

@@ -2,7 +2,8 @@
 //
 // JobIo: access to the buffers of a running decode job, which the chardev's
 // data ioctls give (DDV_IOC_READ_SRC, DDV_IOC_WRITE_PICTURE), and the way
-// its answer (DECODE_DONE) goes back. Its own header
+// its answer (DECODE_DONE) goes back, and DDV_IOC_EXPORT_DST, through
+// which the daemon maps a CAPTURE buffer to write pictures into itself. Its own header
 // so that the syscall layer (Chardev) and the job layer (DecodeJobs) meet
 // here without either depending on the other, and without libavcodec.
 //
@@ -45,6 +46,11 @@ class JobIo {
   virtual absl::StatusOr<size_t> ReadSrc(uint32_t ctx, uint32_t job, std::string& buf) = 0;
   // Writes `picture` into the job's CAPTURE buffer. NotFound: job gone.
   virtual absl::Status WritePicture(uint32_t ctx, uint32_t job, const PictureView& picture) = 0;
+  // A file descriptor (the caller's to close) through which the job's
+  // CAPTURE buffer can be mapped read-write, for a job flagged
+  // DDV_DECODE_DST_EXPORT. NotFound: job gone; FailedPrecondition: the
+  // buffer is not one the kernel can export.
+  virtual absl::StatusOr<int> ExportDst(uint32_t ctx, uint32_t job) = 0;
   // Sends the job's DECODE_DONE, answering the DECODE of `cookie`.
   // NotFound: the kernel ended the job meanwhile (timeout, close).
   virtual absl::Status Answer(uint32_t cookie, const ddv_decode_done& done) = 0;

@@ -94,7 +94,7 @@ TEST_F(KernelLinkTest, SaysHelloAndComesUp) {
   ASSERT_TRUE(Eventually([&] { return backend_->GetLinkStatus().up; }));
   control::LinkStatus st = backend_->GetLinkStatus();
   EXPECT_EQ(st.module_version, "9.9.9");
-  EXPECT_EQ(st.protocol_version, 5u);
+  EXPECT_EQ(st.protocol_version, 6u);
   EXPECT_EQ(st.device, "/dev/fake");
   std::lock_guard<std::mutex> lock(kernel_.mu);
   EXPECT_EQ(kernel_.hello_version, "test 1.0");

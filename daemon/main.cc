@@ -65,6 +65,7 @@ struct Config {
   int decode_nice = 5;
   std::vector<std::string> codec_threads_args;  // "h264=2"
   std::map<std::string, int> codec_threads;
+  bool kernel_copies = false;
   std::vector<std::string> codecs;
   double reconnect_s = 1.0;
   double shutdown_grace_s = 5.0;
@@ -138,6 +139,10 @@ void AddOptions(CLI::App& app, Config& c) {
                  "default OUTPUT format), e.g. --codecs h264,vp9; default: every codec this "
                  "libavcodec decodes (h264 hevc vp8 vp9 av1)")
       ->delimiter(',');
+  app.add_flag("--kernel-copies", c.kernel_copies,
+               "have the kernel copy every picture into the client's CAPTURE buffer "
+               "(DDV_IOC_WRITE_PICTURE) instead of writing it into the buffer mapped into the "
+               "daemon; the kernel copies for buffers it cannot export (USERPTR, DMABUF) anyway");
   app.add_flag("-v,--verbose", c.verbose, "log debug messages");
 }
 
@@ -145,7 +150,8 @@ void AddOptions(CLI::App& app, Config& c) {
 int Serve(const Config& c, int stop_fd) {
   daedalus::DecodeStats stats;
   // Each decoding context on a thread of its own: streams use the cores.
-  daedalus::ContextWorkers jobs({c.decoder_threads, c.codec_threads}, stats, c.decode_nice);
+  daedalus::ContextWorkers jobs({c.decoder_threads, c.codec_threads, !c.kernel_copies}, stats,
+                                c.decode_nice);
   daedalus::KernelLink link(c.link, jobs);
   daedalus::DaemonBackend backend(link, stats);
   daedalus::EventLoop loop({absl::Seconds(c.reconnect_s)}, link);

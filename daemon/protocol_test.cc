@@ -20,12 +20,12 @@ std::string WithHeader(std::string wire, const ddv_msg_header& hdr) {
   return wire;
 }
 
-TEST(ProtocolTest, EncodeWritesTheV5Header) {
+TEST(ProtocolTest, EncodeWritesTheV6Header) {
   std::string wire = Encode({DDV_MSG_PONG, 0x1234, "abc"});
   ASSERT_EQ(wire.size(), 24u + 3u);
   ddv_msg_header hdr = HeaderOf(wire);
   EXPECT_EQ(hdr.magic, 0x44303456u);
-  EXPECT_EQ(hdr.version, 5u);
+  EXPECT_EQ(hdr.version, 6u);
   EXPECT_EQ(hdr.type, 0x80000001u);
   EXPECT_EQ(hdr.cookie, 0x1234u);
   EXPECT_EQ(hdr.payload_len, 3u);
@@ -59,7 +59,7 @@ TEST(ProtocolTest, DecodeRejectsBadMagic) {
 
 TEST(ProtocolTest, DecodeRejectsOtherVersions) {
   std::string wire = Encode({DDV_MSG_PING, 1, ""});
-  for (uint32_t version : {0u, 1u, 2u, 3u, 4u, 6u, 0xffffffffu}) {
+  for (uint32_t version : {0u, 1u, 2u, 3u, 4u, 5u, 7u, 0xffffffffu}) {
     ddv_msg_header hdr = HeaderOf(wire);
     hdr.version = version;
     EXPECT_EQ(Decode(WithHeader(wire, hdr)).status().code(), absl::StatusCode::kFailedPrecondition)
@@ -98,7 +98,7 @@ TEST(ProtocolTest, HelloCarriesVersionAndTerminatedName) {
   ASSERT_EQ(hello.payload.size(), sizeof(ddv_hello));
   ddv_hello h;
   std::memcpy(&h, hello.payload.data(), sizeof(h));
-  EXPECT_EQ(h.proto_version, 5u);
+  EXPECT_EQ(h.proto_version, 6u);
   EXPECT_EQ(h.flags, static_cast<uint32_t>(DDV_HELLO_RECOVERY));  // it resumes streams
   EXPECT_EQ(h.daemon_version[sizeof(h.daemon_version) - 1], '\0');
   EXPECT_EQ(std::string(h.daemon_version), std::string(31, 'v'));

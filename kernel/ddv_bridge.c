@@ -504,6 +504,8 @@ static long ddv_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return ddv_v4l2_read_src(br, (void __user *)arg);
 	case DDV_IOC_WRITE_PICTURE:
 		return ddv_v4l2_write_picture(br, (void __user *)arg);
+	case DDV_IOC_EXPORT_DST:
+		return ddv_v4l2_export_dst(br, (void __user *)arg);
 	default:
 		return -ENOTTY;
 	}

@@ -21,4 +21,18 @@ static inline void ddv_m2m_ignore_cap_streaming(struct v4l2_m2m_ctx *m2m_ctx)
 #endif
 }
 
+/*
+ * VIDIOC_EXPBUF's core for one plane of @vb: Linux 6.8 names the buffer,
+ * older kernels its index. Kbuild probes which.
+ */
+static inline int ddv_vb2_expbuf(struct vb2_queue *q, int *fd, struct vb2_buffer *vb,
+				 unsigned int plane, unsigned int flags)
+{
+#ifdef DDV_HAVE_EXPBUF_BY_BUFFER
+	return vb2_core_expbuf(q, fd, q->type, vb, plane, flags);
+#else
+	return vb2_core_expbuf(q, fd, q->type, vb->index, plane, flags);
+#endif
+}
+
 #endif /* _DDV_COMPAT_H */

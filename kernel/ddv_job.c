@@ -13,6 +13,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/delay.h>
+#include <linux/fdtable.h>
 #include <linux/ktime.h>
 #include <linux/module.h>
 #include <linux/sizes.h>
@@ -21,6 +22,7 @@
 #include <linux/uio.h>
 #include <media/v4l2-event.h>
 
+#include "ddv_compat.h"
 #include "ddv_v4l2.h"
 
 /* The OUTPUT buffer flags a picture inherits (as v4l2_m2m_buf_copy_metadata). */
@@ -309,6 +311,10 @@ void __ddv_job_send(struct ddv_ctx *ctx, struct vb2_v4l2_buffer *src,
 		req.dst.height = ctx->dst_fmt.height;
 		req.dst.bytesperline = ctx->dst_fmt.plane_fmt[0].bytesperline;
 		req.dst.sizeimage = ctx->dst_fmt.plane_fmt[0].sizeimage;
+		req.dst_index = dst->vb2_buf.index;
+		req.dst_generation = ddv_buffer_of(dst)->generation;
+		if (dst->vb2_buf.memory == VB2_MEMORY_MMAP)
+			req.flags |= DDV_DECODE_DST_EXPORT;
 	}
 	req.src_queued = v4l2_m2m_num_src_bufs_ready(m2m);
 	req.dst_queued = v4l2_m2m_num_dst_bufs_ready(m2m);
@@ -540,8 +546,16 @@ static int ddv_job_complete(struct ddv_ctx *ctx, const struct ddv_decode_done *d
 	if ((flags & DDV_DONE_SKIPPED) &&
 	    (flags & (DDV_DONE_PICTURE | DDV_DONE_LAST | DDV_DONE_FORMAT)))
 		return -EINVAL;
-	/* A picture the daemon never wrote would show the buffer's old bytes. */
-	if ((flags & DDV_DONE_PICTURE) && ctx->job_dst && !ctx->job_written)
+	/*
+	 * A picture the daemon never wrote would show the buffer's old bytes:
+	 * it wrote it with DDV_IOC_WRITE_PICTURE, or through its mapping of
+	 * the buffer's memory, which it must have asked for.
+	 */
+	if ((flags & DDV_DONE_MAPPED) &&
+	    (!(flags & DDV_DONE_PICTURE) || !ctx->job_dst || !ddv_buffer_of(ctx->job_dst)->exported))
+		return -EINVAL;
+	if ((flags & DDV_DONE_PICTURE) && ctx->job_dst && !ctx->job_written &&
+	    !(flags & DDV_DONE_MAPPED))
 		return -EINVAL;
 	cancel_delayed_work(&ctx->watchdog);
 
@@ -908,6 +922,61 @@ long ddv_v4l2_write_picture(struct ddv_bridge *br, void __user *arg)
 	/* The benchmark's measure of the copy: the buffer keeps what it had. */
 	ret = READ_ONCE(br->bench_skip_copy) ? 0 : ddv_write_planes(dst, &io, l, d);
 	ctx->job_written = !ret;
+out:
+	ddv_job_unlock(ctx);
+	return ret;
+}
+
+/**
+ * ddv_v4l2_export_dst() - DDV_IOC_EXPORT_DST: the job's CAPTURE buffer as a DMA-BUF
+ * @br: the bridge
+ * @arg: struct ddv_export_io in user memory; @fd is filled in
+ *
+ * The daemon maps the buffer and writes pictures straight into it, the
+ * way a client maps it (VIDIOC_EXPBUF): the DMA-BUF holds the memory for
+ * as long as the daemon keeps it, so a client that frees its buffers never
+ * pulls memory from under a mapping. Only MMAP buffers can be exported;
+ * the kernel copies into the others (DDV_IOC_WRITE_PICTURE).
+ *
+ * Return: 0, or -ENOENT/-ESTALE (no such job), -ENODATA (the job has no
+ * CAPTURE buffer), -EOPNOTSUPP (not MMAP memory), -EINVAL, -EFAULT, or the
+ * export's error (-EMFILE, -ENOMEM).
+ */
+long ddv_v4l2_export_dst(struct ddv_bridge *br, void __user *arg)
+{
+	struct ddv_export_io io;
+	struct vb2_buffer *vb;
+	struct ddv_ctx *ctx;
+	long ret;
+	int fd;
+
+	if (copy_from_user(&io, arg, sizeof(io)))
+		return -EFAULT;
+	if (io.reserved)
+		return -EINVAL;
+	ctx = ddv_job_lock(br, io.ctx_id, io.job_id);
+	if (IS_ERR(ctx))
+		return PTR_ERR(ctx);
+	if (!ctx->job_dst) {
+		ret = -ENODATA;
+		goto out;
+	}
+	vb = &ctx->job_dst->vb2_buf;
+	if (vb->memory != VB2_MEMORY_MMAP) {
+		ret = -EOPNOTSUPP;
+		goto out;
+	}
+	ret = ddv_vb2_expbuf(vb->vb2_queue, &fd, vb, 0, O_RDWR | O_CLOEXEC);
+	if (ret)
+		goto out;
+	io.fd = fd;
+	if (copy_to_user(arg, &io, sizeof(io))) {
+		/* Nobody learnt the number: take the descriptor back. */
+		close_fd(fd);
+		ret = -EFAULT;
+		goto out;
+	}
+	ddv_buffer_of(ctx->job_dst)->exported = true;
 out:
 	ddv_job_unlock(ctx);
 	return ret;

@@ -83,11 +83,23 @@ static int ddv_queue_setup(struct vb2_queue *vq, unsigned int *nbuffers,
 	return V4L2_TYPE_IS_OUTPUT(vq->type) ? ddv_ctx_claim(ctx) : 0;
 }
 
-/* Counts an MMAP buffer against max_buffer_mb; the last one may not fit. */
+/*
+ * Counts an MMAP buffer against max_buffer_mb; the last one may not fit.
+ * A CAPTURE buffer's memory gets a new generation, so that a daemon
+ * holding a mapping of the index's old memory knows it is stale.
+ */
 static int ddv_buf_init(struct vb2_buffer *vb)
 {
+	struct ddv_ctx *ctx = vb2_get_drv_priv(vb->vb2_queue);
+	struct ddv_buffer *buf = ddv_buffer_of(to_vb2_v4l2_buffer(vb));
 	u64 size = vb2_plane_size(vb, 0);
 
+	if (!V4L2_TYPE_IS_OUTPUT(vb->vb2_queue->type)) {
+		mutex_lock(&ctx->state_lock);
+		buf->generation = ++ctx->cap_generation;
+		buf->exported = false;
+		mutex_unlock(&ctx->state_lock);
+	}
 	if (vb->memory != VB2_MEMORY_MMAP)
 		return 0;
 	if (atomic64_add_return(size, &ddv_buffer_bytes) > ddv_buffer_budget()) {
@@ -216,7 +228,7 @@ static void ddv_init_vq(struct ddv_ctx *ctx, struct vb2_queue *vq, enum v4l2_buf
 	vq->type = type;
 	vq->io_modes = VB2_MMAP | VB2_USERPTR | VB2_DMABUF;
 	vq->drv_priv = ctx;
-	vq->buf_struct_size = sizeof(struct v4l2_m2m_buffer);
+	vq->buf_struct_size = sizeof(struct ddv_buffer);
 	vq->ops = &ddv_qops;
 	vq->mem_ops = &vb2_vmalloc_memops;
 	vq->timestamp_flags = V4L2_BUF_FLAG_TIMESTAMP_COPY;

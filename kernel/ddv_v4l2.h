@@ -212,6 +212,7 @@ struct ddv_dev {
  * @job_dst: its CAPTURE buffer, or NULL
  * @job_layout: layout of @job_dst
  * @job_written: the daemon wrote the job's picture (DDV_IOC_WRITE_PICTURE)
+ * @cap_generation: counts CAPTURE buffers set up (&ddv_buffer.generation)
  * @job_deadline: jiffies by which the daemon must answer the job
  * @src_meta: metadata of recent OUTPUT buffers, by job id
  * @job_wq: woken when the job ends (ddv_job_wait())
@@ -253,6 +254,7 @@ struct ddv_ctx {
 	struct vb2_v4l2_buffer *job_dst;
 	struct ddv_layout job_layout;
 	bool job_written;
+	u32 cap_generation;
 	unsigned long job_deadline;
 	struct ddv_src_meta src_meta[DDV_SRC_META];
 	wait_queue_head_t job_wq;
@@ -261,6 +263,24 @@ struct ddv_ctx {
 	bool resume;
 	struct work_struct kick;
 };
+
+/**
+ * struct ddv_buffer - a buffer of either queue
+ * @m2m: what mem2mem keeps of it; first, as mem2mem requires
+ * @generation: CAPTURE: &ddv_ctx.cap_generation when its memory was set
+ *	up, which names that memory to the daemon (&ddv_decode.dst_generation)
+ * @exported: CAPTURE: the daemon mapped this memory (DDV_IOC_EXPORT_DST)
+ */
+struct ddv_buffer {
+	struct v4l2_m2m_buffer m2m;
+	u32 generation;
+	bool exported;
+};
+
+static inline struct ddv_buffer *ddv_buffer_of(struct vb2_v4l2_buffer *vbuf)
+{
+	return container_of(vbuf, struct ddv_buffer, m2m.vb);
+}
 
 static inline struct ddv_ctx *ddv_ctx_of(struct file *file)
 {
@@ -321,6 +341,7 @@ void ddv_recovery_abort(struct ddv_ctx *ctx);
 int ddv_v4l2_job_done(struct ddv_bridge *br, const void *payload, u32 len);
 long ddv_v4l2_read_src(struct ddv_bridge *br, void __user *arg);
 long ddv_v4l2_write_picture(struct ddv_bridge *br, void __user *arg);
+long ddv_v4l2_export_dst(struct ddv_bridge *br, void __user *arg);
 void ddv_v4l2_set_codecs(struct ddv_bridge *br, const struct ddv_codec_caps *caps, u32 n);
 
 #else /* !CONFIG_V4L2_MEM2MEM_DEV */
@@ -344,6 +365,11 @@ static inline long ddv_v4l2_read_src(struct ddv_bridge *br, void __user *arg)
 }
 
 static inline long ddv_v4l2_write_picture(struct ddv_bridge *br, void __user *arg)
+{
+	return -ENOENT;
+}
+
+static inline long ddv_v4l2_export_dst(struct ddv_bridge *br, void __user *arg)
 {
 	return -ENOENT;
 }

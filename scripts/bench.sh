@@ -19,9 +19,10 @@
 #     repeats however busy the host is); wall: the host's clock (the
 #     default under KVM, and what a real board measures),
 #   BENCH_PART (default all; codecs, status or scaling for one part),
-#   BENCH_COPY_COST=1: each codec again with the kernel skipping the
-#     picture copy (a debugfs hook; those pictures are wrong), to show
-#     what the copy costs beside the real run,
+#   BENCH_COPY_COST=1: each codec twice more, with the kernel copying
+#     each picture (daedalusd --kernel-copies) and with that copy skipped
+#     (a debugfs hook; those pictures are wrong), to show what each way of
+#     writing a picture costs beside the real run,
 #   DDV_QEMU_CPU (default max,-fsrm,-erms),
 #   DDV_KERNEL_FLAVOUR (default release: no debug options; debug: the test kernel)
 # The scaling part always runs on the wall clock: on the counted clock

@@ -399,6 +399,69 @@ void CheckPictureNeverWritten(const std::string& dev) {
         "the client gets the picture: " + std::to_string(bytes) + " bytes");
 }
 
+// DDV_IOC_EXPORT_DST: the daemon maps the job's CAPTURE buffer and writes
+// the picture itself; the kernel takes DONE_PICTURE | DONE_MAPPED only for
+// a buffer it exported, and the mapping holds the memory after the client
+// has closed.
+void CheckPictureThroughExport(const std::string& dev) {
+  FakeDaemon daemon;
+  auto client = std::make_unique<Client>(dev);
+  Check(daemon.Open(), "fake daemon attached (HELLO for VP9)");
+  auto job = StartDecoding(daemon, *client);
+  Check(
+      job && (job->flags & DDV_DECODE_DST_EXPORT) && job->dst_index < 2 && job->dst_generation > 0,
+      "a job with an MMAP CAPTURE buffer is flagged DST_EXPORT and names it (index " +
+          std::to_string(job ? job->dst_index : -1) + ", generation " +
+          std::to_string(job ? job->dst_generation : 0) + ")");
+  if (!job) return;
+  int err = daemon.Done(*job, DDV_DONE_SRC_CONSUMED | DDV_DONE_PICTURE | DDV_DONE_MAPPED);
+  Check(err == EINVAL, "DONE_MAPPED for a buffer never exported -> EINVAL (got " +
+                           std::string(err ? std::strerror(err) : "accepted") + ")");
+  ddv_export_io io = {job->ctx_id, job->job_id + 1, -1, 0};
+  err = ioctl(daemon.fd(), DDV_IOC_EXPORT_DST, &io) ? errno : 0;
+  Check(err == ESTALE, "EXPORT_DST for a job not running -> ESTALE (got " +
+                           std::string(err ? std::strerror(err) : "an fd") + ")");
+  io = {job->ctx_id, job->job_id, -1, 1};
+  err = ioctl(daemon.fd(), DDV_IOC_EXPORT_DST, &io) ? errno : 0;
+  Check(err == EINVAL, "EXPORT_DST with reserved set -> EINVAL");
+  io = {job->ctx_id, job->job_id, -1, 0};
+  err = ioctl(daemon.fd(), DDV_IOC_EXPORT_DST, &io) ? errno : 0;
+  off_t size = err ? -1 : lseek(io.fd, 0, SEEK_END);
+  Check(!err && size >= static_cast<off_t>(job->dst.sizeimage),
+        "EXPORT_DST gives a DMA-BUF of the buffer's size (" + std::to_string(size) + " bytes for " +
+            std::to_string(job->dst.sizeimage) + ")");
+  if (err || size < static_cast<off_t>(job->dst.sizeimage)) return;
+  auto* mem = static_cast<uint8_t*>(
+      mmap(nullptr, static_cast<size_t>(size), PROT_READ | PROT_WRITE, MAP_SHARED, io.fd, 0));
+  close(io.fd);
+  Check(mem != MAP_FAILED, "the daemon maps it read-write");
+  if (mem == MAP_FAILED) return;
+  std::memset(mem, 55, job->dst.sizeimage);
+  err = daemon.Done(*job, DDV_DONE_SRC_CONSUMED | DDV_DONE_PICTURE | DDV_DONE_MAPPED);
+  Check(err == 0, "DONE_PICTURE | DONE_MAPPED accepted once exported");
+  uint32_t index = 99;
+  long bytes = client->DequeueCapture(2000, nullptr, &index);
+  Check(bytes == static_cast<long>(job->dst.sizeimage) && index == job->dst_index &&
+            client->CaptureMemory(index)[0] == 55 &&
+            client->CaptureMemory(index)[job->dst.sizeimage - 1] == 55,
+        "the client dequeues the buffer with the daemon's bytes, none copied by the kernel (" +
+            std::to_string(bytes) + " bytes, index " + std::to_string(index) + ")");
+  auto job2 = client->QueueOutput(2, 3000) ? daemon.NextDecode(2000) : std::nullopt;
+  Check(job2 && job2->dst_index != job->dst_index && job2->dst_generation != job->dst_generation,
+        "the next job's buffer has its own index and generation");
+  if (job2) {
+    err = daemon.Done(*job2, DDV_DONE_SRC_CONSUMED | DDV_DONE_MAPPED);
+    Check(err == EINVAL, "DONE_MAPPED without a picture -> EINVAL");
+    Check(daemon.Done(*job2, DDV_DONE_SRC_CONSUMED) == 0, "the job ends without a picture");
+  }
+  // The client frees its buffers; the daemon's mapping keeps the memory.
+  client.reset();
+  std::memset(mem, 66, job->dst.sizeimage);
+  Check(mem[0] == 66 && mem[job->dst.sizeimage - 1] == 66,
+        "the mapping outlives the client's close (its memory held, not freed under it)");
+  munmap(mem, static_cast<size_t>(size));
+}
+
 // The benchmark's hook (debugfs skip_picture_copy): with it set, a picture
 // is checked and accepted but not copied, so the client's buffer keeps
 // what it had; cleared, the next picture is copied again.
@@ -954,6 +1017,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   CheckPictureNeverWritten(dev);
+  CheckPictureThroughExport(dev);
   CheckSkipCopyHook(dev);
   CheckRgbCapture(dev);
   CheckRgbStreamTurnsTenBit(dev);

@@ -101,15 +101,18 @@ auto Timed(const char* what, F f) {
 class FuzzDaemon {
  public:
   explicit FuzzDaemon(Dice& dice) : d_(dice) {}
-  ~FuzzDaemon() { Close(); }
+  ~FuzzDaemon() {
+    Close();
+    for (auto& [p, size] : maps_) munmap(p, size);
+  }
 
   // How deep the walk got: a run that never saw a job fuzzed nothing live.
   bool ReachedLiveContexts() const { return jobs_seen_ > 0 && dones_accepted_ > 0; }
   std::string Depth() const {
     return std::to_string(attaches_) + " attaches, " + std::to_string(jobs_seen_) +
            " DECODE jobs seen, " + std::to_string(dones_accepted_) + " DECODE_DONEs accepted, " +
-           std::to_string(reads_ok_) + " READ_SRC and " + std::to_string(pictures_ok_) +
-           " WRITE_PICTURE accepted";
+           std::to_string(reads_ok_) + " READ_SRC, " + std::to_string(pictures_ok_) +
+           " WRITE_PICTURE and " + std::to_string(exports_ok_) + " EXPORT_DST accepted";
   }
 
   void Step() {
@@ -117,7 +120,7 @@ class FuzzDaemon {
       Open();
       return;
     }
-    switch (d_.Below(12)) {
+    switch (d_.Below(13)) {
       case 0:
       case 1:
       case 2:
@@ -145,6 +148,9 @@ class FuzzDaemon {
       case 10:
         ddv_stats st;
         Timed("GET_STATS", [&] { return ioctl(fd_, DDV_IOC_GET_STATS, &st); });
+        break;
+      case 11:
+        ExportDst();
         break;
       default:
         if (d_.OneIn(20)) Close();  // a daemon that dies or restarts
@@ -238,7 +244,8 @@ class FuzzDaemon {
     if (d_.OneIn(3)) flags |= DDV_DONE_PICTURE;
     if (d_.OneIn(6)) flags |= DDV_DONE_LAST;
     if (d_.OneIn(8)) flags |= DDV_DONE_ERROR;
-    done.flags = valid ? flags : d_.Word() & 0x7f;
+    if (d_.OneIn(3)) flags |= DDV_DONE_MAPPED;
+    done.flags = valid ? flags : d_.Word() & 0xff;
     done.status = d_.OneIn(4) ? -static_cast<int32_t>(d_.Below(140)) : 0;
     done.timestamp = d_.Word();
     done.format.width = d_.OneIn(4) ? d_.Word() : 16 + d_.Below(1024);
@@ -317,6 +324,29 @@ class FuzzDaemon {
       pictures_ok_++;
   }
 
+  // A job's CAPTURE buffer as a DMA-BUF: mapped and written as the daemon
+  // does, the mapping kept a while (the client may free the buffer
+  // meanwhile: the memory must stay).
+  void ExportDst() {
+    ddv_export_io io = {};
+    Pick(&io.ctx_id, &io.job_id);
+    if (d_.OneIn(8)) io.reserved = d_.Word();
+    if (Timed("EXPORT_DST", [&] { return ioctl(fd_, DDV_IOC_EXPORT_DST, &io); }) != 0) return;
+    exports_ok_++;
+    off_t size = lseek(io.fd, 0, SEEK_END);
+    void* p = size > 0 ? mmap(nullptr, static_cast<size_t>(size), PROT_READ | PROT_WRITE,
+                              MAP_SHARED, io.fd, 0)
+                       : MAP_FAILED;
+    close(io.fd);
+    if (p == MAP_FAILED) return;
+    std::memset(p, static_cast<int>(d_.Below(256)), static_cast<size_t>(size));
+    maps_.push_back({p, static_cast<size_t>(size)});
+    if (maps_.size() > 8) {
+      munmap(maps_.front().first, maps_.front().second);
+      maps_.erase(maps_.begin());
+    }
+  }
+
   // The ids of a job seen (mostly) or made up.
   void Pick(uint32_t* ctx, uint32_t* job) {
     if (!jobs_.empty() && !d_.OneIn(4)) {
@@ -334,7 +364,9 @@ class FuzzDaemon {
   int fd_ = -1;
   std::vector<Job> jobs_;
   std::vector<uint8_t> scratch_ = std::vector<uint8_t>(4 << 20);
-  long attaches_ = 0, jobs_seen_ = 0, dones_accepted_ = 0, reads_ok_ = 0, pictures_ok_ = 0;
+  long attaches_ = 0, jobs_seen_ = 0, dones_accepted_ = 0, reads_ok_ = 0, pictures_ok_ = 0,
+       exports_ok_ = 0;
+  std::vector<std::pair<void*, size_t>> maps_;  // exported buffers still mapped
 };
 
 // ---- the client's side -----------------------------------------------------

@@ -6,7 +6,11 @@
 // does) and the bitstream the next job's ReadSrc returns. Any ids, sizes,
 // flags, layouts and orders: no crash, no leak, every answer names the job
 // and cookie it answers, and a picture is written only into a job that has
-// a CAPTURE buffer, at the size of that buffer's layout.
+// a CAPTURE buffer, at the size of that buffer's layout (through the
+// kernel, or into the buffer the daemon mapped: within its bounds).
+
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -45,9 +49,25 @@ class FuzzIo final : public daedalus::JobIo {
     }
     return absl::OkStatus();
   }
+  // A memfd stands in for the buffer's DMA-BUF: the daemon's own writes
+  // into it are checked by ASan's view of the mapping's bounds.
+  absl::StatusOr<int> ExportDst(uint32_t ctx, uint32_t job_id) override {
+    if (ctx != job.ctx_id || job_id != job.job_id || !(job.flags & DDV_DECODE_DST_EXPORT))
+      std::abort();
+    int fd = memfd_create("fuzz-capture", MFD_CLOEXEC);
+    if (fd < 0) return absl::ResourceExhaustedError("memfd_create");
+    // A layout claiming more than this gets a buffer too small for it.
+    if (ftruncate(fd, std::min<off_t>(job.dst.sizeimage, 64 << 20)) != 0) {
+      close(fd);
+      return absl::ResourceExhaustedError("ftruncate");
+    }
+    return fd;
+  }
   absl::Status Answer(uint32_t cookie, const ddv_decode_done& done) override {
     if (cookie != this->cookie || done.ctx_id != job.ctx_id || done.job_id != job.job_id)
       std::abort();
+    // Only a buffer the kernel exported can have been written by the daemon.
+    if ((done.flags & DDV_DONE_MAPPED) && !(job.flags & DDV_DECODE_DST_EXPORT)) std::abort();
     return absl::OkStatus();
   }
 };

@@ -19,27 +19,42 @@ minor_faults() {
 	awk '{ print $10 }' "/proc/$1/stat"
 }
 
-# copy_cost CLIP: the same benchmark again with the kernel skipping the
-# picture copy (debugfs skip_picture_copy: the node's pictures are then
-# wrong, only their count and timing are real). Beside the run above, it
-# shows how much of the node's cost is that one copy.
+# start_bench_daemon [ARGS]: daedalusd for the codec runs (sets $daemon).
+start_bench_daemon() {
+	"$BIN/daedalusd" --decoder-threads "$threads" "$@" >>"$OUT/daedalusd.log" 2>&1 &
+	daemon=$!
+	wait_for "daedalusd $* up" 30 "$BIN/daedalusctl" status
+}
+
+# copy_cost CLIP: the same benchmark twice more, with the daemon handing
+# every picture to the kernel to copy (--kernel-copies, protocol 5's way),
+# then with the kernel skipping that copy (debugfs skip_picture_copy: the
+# node's pictures are then wrong, only their count and timing are real).
+# Beside the run above, in which the daemon writes into the client's
+# buffers itself, it shows what each way of writing a picture costs.
 copy_cost() {
 	local skip=/sys/kernel/debug/daedalus_v4l2/skip_picture_copy clip_name=${1##*/}
-	if ! echo 1 >"$skip"; then
+	kill -TERM "$daemon" && wait "$daemon"
+	start_bench_daemon --kernel-copies
+	run "kcopy-$clip_name" "$BIN/codec_bench" "$dev" "$1" "$threads" "${BENCH_ROUNDS:-5}"
+	expect_rc 0 "codec_bench $clip_name, the kernel copying"
+	sed -n '/^steady state/,/^start-up/p; /^CPU time per frame/p' "$OUT/kcopy-$clip_name.txt" |
+		sed 's/^/BENCH: the kernel copying: /'
+	if echo 1 >"$skip"; then
+		run "nocopy-$clip_name" "$BIN/codec_bench" "$dev" "$1" "$threads" "${BENCH_ROUNDS:-5}"
+		echo 0 >"$skip"
+		expect_rc 0 "codec_bench $clip_name without the picture copy"
+		sed -n '/^steady state/,/^start-up/p; /^CPU time per frame/p' \
+			"$OUT/nocopy-$clip_name.txt" | sed 's/^/BENCH: without the picture copy: /'
+	else
 		bad "cannot set $skip"
-		return
 	fi
-	run "nocopy-$clip_name" "$BIN/codec_bench" "$dev" "$1" "$threads" "${BENCH_ROUNDS:-5}"
-	echo 0 >"$skip"
-	expect_rc 0 "codec_bench $clip_name without the picture copy"
-	sed -n '/^steady state/,/^start-up/p; /^CPU time per frame/p' "$OUT/nocopy-$clip_name.txt" |
-		sed 's/^/BENCH: without the picture copy: /'
+	kill -TERM "$daemon" && wait "$daemon"
+	start_bench_daemon
 }
 
 codec_figures() {
-	"$BIN/daedalusd" --decoder-threads "$threads" >"$OUT/daedalusd.log" 2>&1 &
-	daemon=$!
-	wait_for "daedalusd up" 30 "$BIN/daedalusctl" status
+	start_bench_daemon
 	# Not $name: lib.sh's run() sets that.
 	for clip in "$STAGE"/clips/*; do
 		clip_name=${clip##*/}

@@ -142,7 +142,7 @@ expect_rc 0 "daedalusctl stats"
 # read a procfs that is not this guest's.
 expect_out stats '^process: +cpu [0-9.]+s user [0-9.]+s system, rss [1-9][0-9.]* [KMG]iB, [1-9][0-9]* threads$' \
 	"stats: the daemon's RSS and threads are non-zero"
-grep -q "kernel link up: /dev/daedalus-v4l2, module 0.3.0, protocol 5" "$OUT/daedalusd.log" &&
+grep -q "kernel link up: /dev/daedalus-v4l2, module 0.3.0, protocol 6" "$OUT/daedalusd.log" &&
 	ok "daemon logged the link" || bad "daemon log lacks the link-up line"
 
 echo "== shutdown"

@@ -42,7 +42,7 @@
 #endif /* !__KERNEL__ */
 
 #define DDV_MAGIC		0x44303456	/* 'D04V' */
-#define DDV_PROTO_VERSION	5
+#define DDV_PROTO_VERSION	6
 #define DDV_MAX_PAYLOAD		65536
 #define DDV_FIFO_CAPACITY	64
 #define DDV_VERSION_LEN		32
@@ -287,6 +287,8 @@ struct ddv_layout {
 #define DDV_DECODE_DST		0x2	/* a CAPTURE buffer comes with the job */
 #define DDV_DECODE_DRAIN	0x4	/* end of stream: flush out every picture */
 #define DDV_DECODE_RESUME	0x8	/* a dead daemon's stream, picked up mid-way */
+#define DDV_DECODE_DST_EXPORT	0x10	/* the CAPTURE buffer can be mapped: */
+					/* DDV_IOC_EXPORT_DST */
 
 /**
  * struct ddv_decode - payload of DDV_MSG_DECODE
@@ -301,6 +303,10 @@ struct ddv_layout {
  * @dst_queued: CAPTURE buffers the client has queued, this job's included
  * @submit_ns: CLOCK_MONOTONIC time the kernel sent the job, in ns
  * @codec: the context's OUTPUT format, one the daemon announced
+ * @dst_index: the CAPTURE buffer's V4L2 index (DDV_DECODE_DST)
+ * @dst_generation: names the memory behind @dst_index: it changes whenever
+ *	the client's buffer at that index is allocated anew, so a daemon
+ *	that keeps the buffer mapped knows when its mapping is stale
  * @reserved: zero
  */
 struct ddv_decode {
@@ -314,6 +320,8 @@ struct ddv_decode {
 	__u32 dst_queued;
 	__u64 submit_ns;
 	__u32 codec;
+	__u32 dst_index;
+	__u32 dst_generation;
 	__u32 reserved;
 };
 
@@ -325,6 +333,8 @@ struct ddv_decode {
 #define DDV_DONE_FATAL		0x20	/* the context cannot go on (@status) */
 #define DDV_DONE_SKIPPED	0x40	/* resuming: the picture was dropped; the */
 					/* CAPTURE buffer returns empty, ERROR */
+#define DDV_DONE_MAPPED		0x80	/* with PICTURE: written through the */
+					/* buffer's DDV_IOC_EXPORT_DST mapping */
 
 /**
  * struct ddv_stream_format - what the decoded stream looks like
@@ -416,9 +426,32 @@ struct ddv_picture_io {
 	__u32 reserved[2];
 };
 
+/**
+ * struct ddv_export_io - argument of DDV_IOC_EXPORT_DST
+ * @ctx_id: the context of a running job
+ * @job_id: the running job, whose CAPTURE buffer is MMAP memory
+ *	(DDV_DECODE_DST_EXPORT)
+ * @fd: set by the kernel: a DMA-BUF file descriptor (close-on-exec) of
+ *	the buffer, which the daemon maps read-write with mmap()
+ * @reserved: zero
+ *
+ * The mapping stays valid after the job and after the client frees the
+ * buffer (it holds the memory): the daemon writes later pictures for the
+ * same buffer (same &ddv_decode.dst_index and .dst_generation) through
+ * it and answers DDV_DONE_PICTURE | DDV_DONE_MAPPED, with no copy by the
+ * kernel.
+ */
+struct ddv_export_io {
+	__u32 ctx_id;
+	__u32 job_id;
+	__s32 fd;
+	__u32 reserved;
+};
+
 #define DDV_IOC_MAGIC		0xD4
 #define DDV_IOC_GET_STATS	_IOR(DDV_IOC_MAGIC, 1, struct ddv_stats)
 #define DDV_IOC_READ_SRC	_IOW(DDV_IOC_MAGIC, 2, struct ddv_src_io)
 #define DDV_IOC_WRITE_PICTURE	_IOW(DDV_IOC_MAGIC, 3, struct ddv_picture_io)
+#define DDV_IOC_EXPORT_DST	_IOWR(DDV_IOC_MAGIC, 4, struct ddv_export_io)
 
 #endif /* _UAPI_LINUX_DAEDALUS_V4L2_H */

@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: BSD-2-Clause
+
+#include "daemon/capture_buffers.h"
+
+#include <linux/videodev2.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_format.h"
+
+namespace daedalus {
+
+CaptureBuffers::~CaptureBuffers() {
+  for (auto& [index, m] : buffers_) Unmap(m);
+}
+
+void CaptureBuffers::Unmap(Mapping& m) {
+  if (m.data) munmap(m.data, m.size);
+  m = {};
+}
+
+absl::StatusOr<uint8_t*> CaptureBuffers::Map(const ddv_decode& req, JobIo& io) {
+  if (!(req.flags & DDV_DECODE_DST_EXPORT)) {
+    return absl::FailedPreconditionError("the job's CAPTURE buffer cannot be exported");
+  }
+  auto it = buffers_.find(req.dst_index);
+  if (it != buffers_.end() && it->second.generation == req.dst_generation &&
+      it->second.size >= req.dst.sizeimage) {
+    return it->second.data;
+  }
+  // New memory behind the index (or a first sight): the old mapping, if
+  // any, only keeps memory the client has freed.
+  if (it != buffers_.end()) {
+    Unmap(it->second);
+    buffers_.erase(it);
+  }
+  absl::StatusOr<int> fd = io.ExportDst(req.ctx_id, req.job_id);
+  if (!fd.ok()) return fd.status();
+  // A DMA-BUF's size is where it ends.
+  off_t size = lseek(*fd, 0, SEEK_END);
+  if (size < 0 || static_cast<uint64_t>(size) < req.dst.sizeimage) {
+    int err = errno;
+    close(*fd);
+    return absl::FailedPreconditionError(
+        size < 0 ? absl::StrFormat("CAPTURE buffer %d: size: %s", req.dst_index, strerror(err))
+                 : absl::StrFormat("CAPTURE buffer %d holds %d bytes, its layout %d", req.dst_index,
+                                   size, req.dst.sizeimage));
+  }
+  void* data = mmap(nullptr, static_cast<size_t>(size), PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
+  int err = errno;
+  // The mapping keeps the buffer; the descriptor is not needed any more.
+  close(*fd);
+  if (data == MAP_FAILED) {
+    return absl::InternalError(
+        absl::StrFormat("mmap of CAPTURE buffer %d: %s", req.dst_index, strerror(err)));
+  }
+  Mapping& m = buffers_[req.dst_index];
+  m.generation = req.dst_generation;
+  m.data = static_cast<uint8_t*>(data);
+  m.size = static_cast<size_t>(size);
+  return m.data;
+}
+
+namespace {
+
+enum class Kind { kPlanar, kSemiPlanar, kPacked, kRgb };
+
+// The CAPTURE formats as V4L2 lays them out in one plane (the kernel's
+// table in ddv_fmt.c): bytes a sample, chroma subsampling, sample order.
+struct CaptureFormat {
+  uint32_t fourcc;
+  uint32_t bytes, hsub, vsub;
+  Kind kind;
+};
+constexpr CaptureFormat kCaptureFormats[] = {
+    {V4L2_PIX_FMT_YUV420, 1, 2, 2, Kind::kPlanar},
+    {V4L2_PIX_FMT_NV12, 1, 2, 2, Kind::kSemiPlanar},
+    {V4L2_PIX_FMT_YUV422P, 1, 2, 1, Kind::kPlanar},
+    {V4L2_PIX_FMT_NV16, 1, 2, 1, Kind::kSemiPlanar},
+    {V4L2_PIX_FMT_NV24, 1, 1, 1, Kind::kSemiPlanar},
+    {V4L2_PIX_FMT_P010, 2, 2, 2, Kind::kSemiPlanar},
+    {V4L2_PIX_FMT_P012, 2, 2, 2, Kind::kSemiPlanar},
+    {V4L2_PIX_FMT_Y210, 2, 2, 1, Kind::kPacked},
+    {V4L2_PIX_FMT_Y212, 2, 2, 1, Kind::kPacked},
+    {V4L2_PIX_FMT_ABGR32, 4, 1, 1, Kind::kRgb},
+    {V4L2_PIX_FMT_XBGR32, 4, 1, 1, Kind::kRgb},
+};
+
+const CaptureFormat* FormatOf(uint32_t fourcc) {
+  for (const CaptureFormat& f : kCaptureFormats) {
+    if (f.fourcc == fourcc) return &f;
+  }
+  return nullptr;
+}
+
+void CopyRows(uint8_t* dst, size_t dst_stride, const uint8_t* src, size_t src_stride,
+              size_t row_bytes, size_t rows) {
+  if (!rows) return;
+  // Same strides (libavcodec's frames and the layout agree): one block.
+  if (dst_stride == src_stride) {
+    std::memcpy(dst, src, (rows - 1) * dst_stride + row_bytes);
+    return;
+  }
+  for (size_t y = 0; y < rows; y++)
+    std::memcpy(dst + y * dst_stride, src + y * src_stride, row_bytes);
+}
+
+// An 8-bit NV chroma plane from separate U and V planes.
+void InterleaveRows(uint8_t* dst, size_t dst_stride, const PictureView& pic, size_t width,
+                    size_t rows) {
+  for (size_t y = 0; y < rows; y++) {
+    const uint8_t* u = pic.planes[1] + y * pic.strides[1];
+    const uint8_t* v = pic.planes[2] + y * pic.strides[2];
+    uint8_t* d = dst + y * dst_stride;
+    for (size_t x = 0; x < width; x++) {
+      d[2 * x] = u[x];
+      d[2 * x + 1] = v[x];
+    }
+  }
+}
+
+}  // namespace
+
+absl::Status WriteToCapture(const PictureView& pic, const ddv_layout& layout, uint8_t* dst) {
+  const CaptureFormat* f = FormatOf(layout.pixelformat);
+  if (!f) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("CAPTURE format 0x%08x is none of the node's", layout.pixelformat));
+  }
+  size_t w = layout.width, h = layout.height, bpl = layout.bytesperline;
+  size_t row0 = f->kind == Kind::kPacked ? (w + 1) / 2 * 2 * 2 * f->bytes : w * f->bytes;
+  size_t cw = (w + f->hsub - 1) / f->hsub, ch = (h + f->vsub - 1) / f->vsub;
+  size_t cs = f->kind == Kind::kSemiPlanar ? bpl * 2 / f->hsub
+              : f->kind == Kind::kPlanar   ? bpl / f->hsub
+                                           : 0;
+  size_t chroma_planes = f->kind == Kind::kPlanar ? 2 : f->kind == Kind::kSemiPlanar ? 1 : 0;
+  // The same checks as the kernel's for DDV_IOC_WRITE_PICTURE.
+  bool fits = pic.width == w && pic.height == h && pic.strides[0] >= row0 && bpl >= row0 &&
+              bpl * h + cs * ch * chroma_planes <= layout.sizeimage;
+  switch (pic.num_planes) {
+    case 1:
+      fits = fits && (f->kind == Kind::kPacked || f->kind == Kind::kRgb);
+      break;
+    case 2:
+      fits = fits && f->kind == Kind::kSemiPlanar && pic.strides[1] >= 2 * cw * f->bytes;
+      break;
+    case 3:
+      fits = fits &&
+             (f->kind == Kind::kPlanar || (f->kind == Kind::kSemiPlanar && f->bytes == 1)) &&
+             pic.strides[1] >= cw * f->bytes && pic.strides[2] >= cw * f->bytes;
+      break;
+    default:
+      fits = false;
+  }
+  if (!fits) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "a %dx%d picture of %d planes does not fit CAPTURE layout %dx%d, %d bytes a line",
+        pic.width, pic.height, pic.num_planes, w, h, bpl));
+  }
+  CopyRows(dst, bpl, pic.planes[0], pic.strides[0], row0, h);
+  uint8_t* chroma = dst + bpl * h;
+  if (f->kind == Kind::kSemiPlanar && pic.num_planes == 2) {
+    CopyRows(chroma, cs, pic.planes[1], pic.strides[1], 2 * cw * f->bytes, ch);
+  } else if (f->kind == Kind::kSemiPlanar) {
+    InterleaveRows(chroma, cs, pic, cw, ch);
+  } else if (f->kind == Kind::kPlanar) {
+    CopyRows(chroma, cs, pic.planes[1], pic.strides[1], cw * f->bytes, ch);
+    CopyRows(chroma + cs * ch, cs, pic.planes[2], pic.strides[2], cw * f->bytes, ch);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace daedalus
