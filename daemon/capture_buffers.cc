@@ -9,6 +9,10 @@
 #include <cerrno>
 #include <cstring>
 
+extern "C" {
+#include <libswscale/swscale.h>
+}
+
 #include "absl/strings/str_format.h"
 
 namespace daedalus {
@@ -108,23 +112,34 @@ void CopyRows(uint8_t* dst, size_t dst_stride, const uint8_t* src, size_t src_st
     std::memcpy(dst + y * dst_stride, src + y * src_stride, row_bytes);
 }
 
-// An 8-bit NV chroma plane from separate U and V planes.
-void InterleaveRows(uint8_t* dst, size_t dst_stride, const PictureView& pic, size_t width,
-                    size_t rows) {
-  for (size_t y = 0; y < rows; y++) {
-    const uint8_t* u = pic.planes[1] + y * pic.strides[1];
-    const uint8_t* v = pic.planes[2] + y * pic.strides[2];
-    uint8_t* d = dst + y * dst_stride;
-    for (size_t x = 0; x < width; x++) {
-      d[2 * x] = u[x];
-      d[2 * x + 1] = v[x];
-    }
-  }
-}
-
 }  // namespace
 
-absl::Status WriteToCapture(const PictureView& pic, const ddv_layout& layout, uint8_t* dst) {
+PictureWriter::~PictureWriter() { sws_freeContext(sws_); }
+
+absl::Status PictureWriter::Interleave(const PictureView& pic, uint32_t hsub, uint32_t vsub,
+                                       uint8_t* luma, uint8_t* chroma, size_t luma_stride,
+                                       size_t chroma_stride) {
+  AVPixelFormat in = hsub == 1   ? AV_PIX_FMT_YUV444P
+                     : vsub == 1 ? AV_PIX_FMT_YUV422P
+                                 : AV_PIX_FMT_YUV420P;
+  AVPixelFormat out = hsub == 1 ? AV_PIX_FMT_NV24 : vsub == 1 ? AV_PIX_FMT_NV16 : AV_PIX_FMT_NV12;
+  int w = static_cast<int>(pic.width), h = static_cast<int>(pic.height);
+  // Same size, planar to semi-planar: libswscale's unscaled path copies
+  // luma and interleaves chroma, exactly, with the CPU's vector unit.
+  sws_ = sws_getCachedContext(sws_, w, h, in, w, h, out, SWS_POINT, nullptr, nullptr, nullptr);
+  if (!sws_) return absl::InternalError("no libswscale conversion to an NV format");
+  const uint8_t* const src[4] = {pic.planes[0], pic.planes[1], pic.planes[2], nullptr};
+  const int src_strides[4] = {static_cast<int>(pic.strides[0]), static_cast<int>(pic.strides[1]),
+                              static_cast<int>(pic.strides[2]), 0};
+  uint8_t* const dst[4] = {luma, chroma, nullptr, nullptr};
+  const int dst_strides[4] = {static_cast<int>(luma_stride), static_cast<int>(chroma_stride), 0, 0};
+  if (sws_scale(sws_, src, src_strides, 0, h, dst, dst_strides) != h) {
+    return absl::InternalError("libswscale interleaved a partial picture");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PictureWriter::Write(const PictureView& pic, const ddv_layout& layout, uint8_t* dst) {
   const CaptureFormat* f = FormatOf(layout.pixelformat);
   if (!f) {
     return absl::InvalidArgumentError(
@@ -160,12 +175,13 @@ absl::Status WriteToCapture(const PictureView& pic, const ddv_layout& layout, ui
         "a %dx%d picture of %d planes does not fit CAPTURE layout %dx%d, %d bytes a line",
         pic.width, pic.height, pic.num_planes, w, h, bpl));
   }
-  CopyRows(dst, bpl, pic.planes[0], pic.strides[0], row0, h);
   uint8_t* chroma = dst + bpl * h;
-  if (f->kind == Kind::kSemiPlanar && pic.num_planes == 2) {
+  if (f->kind == Kind::kSemiPlanar && pic.num_planes == 3) {
+    return Interleave(pic, f->hsub, f->vsub, dst, chroma, bpl, cs);
+  }
+  CopyRows(dst, bpl, pic.planes[0], pic.strides[0], row0, h);
+  if (f->kind == Kind::kSemiPlanar) {
     CopyRows(chroma, cs, pic.planes[1], pic.strides[1], 2 * cw * f->bytes, ch);
-  } else if (f->kind == Kind::kSemiPlanar) {
-    InterleaveRows(chroma, cs, pic, cw, ch);
   } else if (f->kind == Kind::kPlanar) {
     CopyRows(chroma, cs, pic.planes[1], pic.strides[1], cw * f->bytes, ch);
     CopyRows(chroma + cs * ch, cs, pic.planes[2], pic.strides[2], cw * f->bytes, ch);

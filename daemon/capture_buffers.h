@@ -11,7 +11,8 @@
 //   CaptureBuffers buffers;
 //   absl::StatusOr<uint8_t*> dst = buffers.Map(req, io);  // req flagged
 //                                                         // DDV_DECODE_DST_EXPORT
-//   absl::Status st = WriteToCapture(view, req.dst, *dst);
+//   PictureWriter writer;
+//   absl::Status st = writer.Write(view, req.dst, *dst);
 
 #ifndef DAEDALUS_DAEMON_CAPTURE_BUFFERS_H_
 #define DAEDALUS_DAEMON_CAPTURE_BUFFERS_H_
@@ -25,6 +26,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "daemon/job_io.h"
+
+struct SwsContext;
 
 namespace daedalus {
 
@@ -55,11 +58,26 @@ class CaptureBuffers {
   std::map<uint32_t, Mapping> buffers_;  // by V4L2 buffer index
 };
 
-// Writes `picture` into `dst`, a CAPTURE buffer laid out as `layout`, as
-// DDV_IOC_WRITE_PICTURE would (docs/protocol.md): planes copied row by
-// row, 8-bit U and V planes interleaved for an NV format. InvalidArgument
-// for a picture that does not match the layout.
-absl::Status WriteToCapture(const PictureView& picture, const ddv_layout& layout, uint8_t* dst);
+// Writes pictures into mapped CAPTURE buffers as DDV_IOC_WRITE_PICTURE
+// would (docs/protocol.md): planes copied row by row, 8-bit U and V
+// planes interleaved for an NV format by libswscale.
+class PictureWriter {
+ public:
+  PictureWriter() = default;
+  ~PictureWriter();
+  PictureWriter(const PictureWriter&) = delete;
+  PictureWriter& operator=(const PictureWriter&) = delete;
+
+  // `picture` into `dst`, a buffer laid out as `layout`. InvalidArgument
+  // for a picture that does not match the layout.
+  absl::Status Write(const PictureView& picture, const ddv_layout& layout, uint8_t* dst);
+
+ private:
+  // Y, U and V planes into an NV layout's luma and CbCr planes.
+  absl::Status Interleave(const PictureView& picture, uint32_t hsub, uint32_t vsub, uint8_t* luma,
+                          uint8_t* chroma, size_t luma_stride, size_t chroma_stride);
+  SwsContext* sws_ = nullptr;
+};
 
 }  // namespace daedalus
 

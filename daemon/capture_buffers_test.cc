@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //
 // CaptureBuffers maps a buffer once per memory the kernel names, and
-// WriteToCapture lays pictures out as the kernel's copy does. The kernel's
+// PictureWriter lays pictures out as the kernel's copy does. The kernel's
 // DMA-BUFs are stood in for by memfds, which map the same way.
 
 #include "daemon/capture_buffers.h"
@@ -107,12 +107,13 @@ struct Planar {
   }
 };
 
-TEST(WriteToCapture, LaysOutPlanarAndInterleavedFormats) {
+TEST(PictureWriter, LaysOutPlanarAndInterleavedFormats) {
   Planar pic(32);
+  PictureWriter writer;
   // YUV420, 8 bytes a line: Y 8x4, then U and V 4x2 each.
   ddv_layout yuv = {V4L2_PIX_FMT_YUV420, 6, 4, 8, 8 * 4 + 2 * 4 * 2, {}};
   std::vector<uint8_t> buf(yuv.sizeimage, 0);
-  ASSERT_TRUE(WriteToCapture(pic.view, yuv, buf.data()).ok());
+  ASSERT_TRUE(writer.Write(pic.view, yuv, buf.data()).ok());
   EXPECT_EQ(buf[0], 1);
   EXPECT_EQ(buf[8 * 3 + 5], 24);        // last luma sample
   EXPECT_EQ(buf[32], 101);              // U starts after 4 luma lines
@@ -124,28 +125,29 @@ TEST(WriteToCapture, LaysOutPlanarAndInterleavedFormats) {
   // NV12: U and V interleaved in one chroma plane, 8 bytes a line.
   ddv_layout nv12 = {V4L2_PIX_FMT_NV12, 6, 4, 8, 8 * 4 + 8 * 2, {}};
   std::vector<uint8_t> nv(nv12.sizeimage, 0);
-  ASSERT_TRUE(WriteToCapture(pic.view, nv12, nv.data()).ok());
+  ASSERT_TRUE(writer.Write(pic.view, nv12, nv.data()).ok());
   const uint8_t row0[] = {101, 201, 102, 202, 103, 203};
   const uint8_t row1[] = {104, 204, 105, 205, 106, 206};
   EXPECT_EQ(std::memcmp(&nv[32], row0, 6), 0);
   EXPECT_EQ(std::memcmp(&nv[40], row1, 6), 0);
 }
 
-TEST(WriteToCapture, RefusesPicturesThatDoNotFit) {
+TEST(PictureWriter, RefusesPicturesThatDoNotFit) {
   Planar pic(32);
+  PictureWriter writer;
   ddv_layout yuv = {V4L2_PIX_FMT_YUV420, 6, 4, 8, 8 * 4 + 2 * 4 * 2, {}};
   std::vector<uint8_t> buf(yuv.sizeimage);
   ddv_layout bigger = yuv;
   bigger.height = 6;
-  EXPECT_TRUE(absl::IsInvalidArgument(WriteToCapture(pic.view, bigger, buf.data())));
+  EXPECT_TRUE(absl::IsInvalidArgument(writer.Write(pic.view, bigger, buf.data())));
   ddv_layout short_buffer = yuv;
   short_buffer.sizeimage -= 1;
-  EXPECT_TRUE(absl::IsInvalidArgument(WriteToCapture(pic.view, short_buffer, buf.data())));
+  EXPECT_TRUE(absl::IsInvalidArgument(writer.Write(pic.view, short_buffer, buf.data())));
   ddv_layout rgb = {V4L2_PIX_FMT_XBGR32, 6, 4, 32, 32 * 4, {}};
-  EXPECT_TRUE(absl::IsInvalidArgument(WriteToCapture(pic.view, rgb, buf.data())));
+  EXPECT_TRUE(absl::IsInvalidArgument(writer.Write(pic.view, rgb, buf.data())));
   ddv_layout unknown = yuv;
   unknown.pixelformat = V4L2_PIX_FMT_MJPEG;
-  EXPECT_TRUE(absl::IsInvalidArgument(WriteToCapture(pic.view, unknown, buf.data())));
+  EXPECT_TRUE(absl::IsInvalidArgument(writer.Write(pic.view, unknown, buf.data())));
 }
 
 }  // namespace

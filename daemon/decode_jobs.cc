@@ -243,7 +243,7 @@ DecodeJobs::Step DecodeJobs::DeliverPicture(const ddv_decode& req, JobIo& io, Co
     absl::StatusOr<uint8_t*> dst = MapCapture(req, io, c);
     if (!dst.ok()) return Step::kGone;  // MapCapture says why
     mapped = *dst != nullptr;
-    st = mapped ? WriteToCapture(*view, req.dst, *dst)
+    st = mapped ? c.writer.Write(*view, req.dst, *dst)
                 : io.WritePicture(req.ctx_id, req.job_id, *view);
   }
   absl::Duration write_time = absl::Now() - start;

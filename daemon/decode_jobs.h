@@ -77,6 +77,7 @@ class DecodeJobs {
     std::unique_ptr<decode::StreamDecoder> decoder;
     decode::PictureLayout layout;  // converts pictures a CAPTURE format needs converted
     CaptureBuffers capture;        // the client's buffers, mapped to write pictures into
+    PictureWriter writer;          // and what writes them there
     bool kernel_writes = false;    // a buffer could not be mapped: the kernel copies
     std::deque<decode::Picture> pending;
     std::optional<decode::PictureFormat> announced;  // last DDV_DONE_FORMAT

@@ -28,6 +28,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -95,6 +96,34 @@ long ProcKib(const std::string& path, const std::string& key) {
   }
   std::fclose(f);
   return kib;
+}
+
+// The resident KiB of `pid`'s mappings of DMA-BUFs (/proc/PID/smaps):
+// the clients' CAPTURE buffers daedalusd writes pictures into. They are
+// the kernel's buffers, counted in VmallocUsed; VmRSS counts them too.
+long DmabufKib(pid_t pid) {
+  std::FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/smaps").c_str(), "r");
+  if (!f) return 0;
+  char line[512];
+  long kib = 0;
+  bool dmabuf = false;
+  while (std::fgets(line, sizeof(line), f)) {
+    std::string l(line);
+    // A mapping's header line: "start-end perms offset dev inode [path]".
+    if (!l.empty() && std::isxdigit(static_cast<unsigned char>(l[0])) &&
+        l.find('-') < l.find(' ')) {
+      dmabuf = l.find("dmabuf") != std::string::npos;
+    } else if (dmabuf && l.rfind("Rss:", 0) == 0) {
+      kib += std::atol(line + 4);
+    }
+  }
+  std::fclose(f);
+  return kib;
+}
+
+// The daemon's own resident memory: VmRSS less the clients' buffers it maps.
+long OwnRssKib(pid_t pid) {
+  return ProcKib("/proc/" + std::to_string(pid) + "/status", "VmRSS") - DmabufKib(pid);
 }
 
 // The process's user + system CPU time in seconds, from /proc/PID/stat.
@@ -252,11 +281,10 @@ int main(int argc, char** argv) {
   std::vector<double> busy;
   if (idle.empty()) return 1;
   pid_t daemon = daedalus::testing::DaemonPid();
-  const std::string daemon_status = "/proc/" + std::to_string(daemon) + "/status";
   double cpu0 = CpuSeconds(daemon);
   sleep(60);
   double idle_cpu_percent = (CpuSeconds(daemon) - cpu0) / 60 * 100;
-  long rss_idle = ProcKib(daemon_status, "VmRSS");
+  long rss_idle = OwnRssKib(daemon);
   long vmalloc_idle = ProcKib("/proc/meminfo", "VmallocUsed");
   std::atomic<long> rss_peak{0}, vmalloc_peak{0};
   double one = 0;
@@ -271,7 +299,7 @@ int main(int argc, char** argv) {
         calls = std::thread([&] { busy = TimedCalls(get_status, decoded, 100000, kBusyPause); });
         memory = std::thread([&] {
           while (!decoded) {
-            rss_peak = std::max(rss_peak.load(), ProcKib(daemon_status, "VmRSS"));
+            rss_peak = std::max(rss_peak.load(), OwnRssKib(daemon));
             vmalloc_peak = std::max(vmalloc_peak.load(), ProcKib("/proc/meminfo", "VmallocUsed"));
             usleep(100000);
           }
@@ -303,8 +331,8 @@ int main(int argc, char** argv) {
   std::printf("board: daedalusd idle CPU over 60 s: %.3f %% (goal < 0.5 %%: %s)\n",
               idle_cpu_percent, idle_cpu_percent < 0.5 ? "met" : "MISSED");
   std::printf(
-      "board: daedalusd RSS idle %.1f MiB, with 4 streams at most %.1f MiB (%.1f MiB a "
-      "stream)\n",
+      "board: daedalusd RSS (its own, less the clients' buffers it maps) idle %.1f MiB, "
+      "with 4 streams at most %.1f MiB (%.1f MiB a stream)\n",
       rss_idle / 1024.0, rss_peak / 1024.0, (rss_peak - rss_idle) / 4 / 1024.0);
   std::printf(
       "board: kernel buffers (VmallocUsed) idle %.1f MiB, with 4 streams at most %.1f MiB "
