@@ -249,7 +249,8 @@ class Client {
 
   // After the SOURCE_CHANGE: CAPTURE in the node's format (or in
   // `fourcc`, its format then in `*got`), all buffers queued.
-  bool SetUpCapture(uint32_t fourcc = 0, v4l2_pix_format_mplane* got = nullptr) {
+  bool SetUpCapture(uint32_t fourcc = 0, v4l2_pix_format_mplane* got = nullptr,
+                    uint32_t memory = V4L2_MEMORY_MMAP) {
     v4l2_event ev = {};
     for (int i = 0; i < 100 && ioctl(fd_, VIDIOC_DQEVENT, &ev); i++) SleepMs(10);
     if (ev.type != V4L2_EVENT_SOURCE_CHANGE) return false;
@@ -262,6 +263,7 @@ class Client {
       if (ioctl(fd_, VIDIOC_S_FMT, &f) || f.fmt.pix_mp.pixelformat != fourcc) return false;
       if (got) *got = f.fmt.pix_mp;
     }
+    cap_memory_ = memory;
     if (!Alloc(V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE, 2)) return false;
     for (uint32_t i = 0; i < 2; i++) {
       if (!Queue(V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE, i, 0, 0)) return false;
@@ -314,6 +316,7 @@ class Client {
 
   // The memory of CAPTURE buffer `index` (after SetUpOutput's four OUTPUT ones).
   const uint8_t* CaptureMemory(uint32_t index) const {
+    if (cap_memory_ == V4L2_MEMORY_USERPTR) return user_.at(index).data();
     return static_cast<const uint8_t*>(maps_.at(4 + index).first);
   }
 
@@ -322,8 +325,13 @@ class Client {
     v4l2_requestbuffers rb = {};
     rb.count = count;
     rb.type = type;
-    rb.memory = V4L2_MEMORY_MMAP;
+    rb.memory = MemoryOf(type);
     if (ioctl(fd_, VIDIOC_REQBUFS, &rb) || rb.count < count) return false;
+    if (rb.memory == V4L2_MEMORY_USERPTR) {
+      // The client's own memory, as large as the format asks.
+      user_.assign(count, std::vector<uint8_t>(Format(type).plane_fmt[0].sizeimage, 0));
+      return true;
+    }
     for (uint32_t i = 0; i < count; i++) {
       v4l2_plane plane = {};
       v4l2_buffer b = Buffer(type, i, &plane);
@@ -335,14 +343,23 @@ class Client {
     }
     return true;
   }
-  // An MMAP buffer of the queue with its one plane.
-  static v4l2_buffer Buffer(uint32_t type, uint32_t index, v4l2_plane* plane) {
+  // CAPTURE's memory is the client's choice (SetUpCapture); OUTPUT is MMAP.
+  uint32_t MemoryOf(uint32_t type) const {
+    return type == V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE ? cap_memory_
+                                                      : static_cast<uint32_t>(V4L2_MEMORY_MMAP);
+  }
+  // A buffer of the queue with its one plane.
+  v4l2_buffer Buffer(uint32_t type, uint32_t index, v4l2_plane* plane) {
     v4l2_buffer b = {};
     b.type = type;
-    b.memory = V4L2_MEMORY_MMAP;
+    b.memory = MemoryOf(type);
     b.index = index;
     b.m.planes = plane;
     b.length = 1;
+    if (b.memory == V4L2_MEMORY_USERPTR && index < user_.size()) {
+      plane->m.userptr = reinterpret_cast<unsigned long>(user_[index].data());
+      plane->length = static_cast<uint32_t>(user_[index].size());
+    }
     return b;
   }
   bool Queue(uint32_t type, uint32_t index, uint32_t bytes, uint64_t timestamp_us) {
@@ -356,6 +373,8 @@ class Client {
   bool StreamOn(uint32_t type) { return ioctl(fd_, VIDIOC_STREAMON, &type) == 0; }
 
   int fd_;
+  uint32_t cap_memory_ = V4L2_MEMORY_MMAP;
+  std::vector<std::vector<uint8_t>> user_;  // USERPTR CAPTURE buffers
   std::vector<std::pair<void*, size_t>> maps_;
   std::string formats_at_change_;
 };
@@ -367,12 +386,13 @@ const ddv_stream_format kFormat = {kWidth, kHeight, 8, 420, 2, 0};
 std::optional<ddv_decode> StartDecoding(FakeDaemon& daemon, Client& client,
                                         const ddv_stream_format& format = kFormat,
                                         uint32_t capture_fourcc = 0,
-                                        v4l2_pix_format_mplane* capture = nullptr) {
+                                        v4l2_pix_format_mplane* capture = nullptr,
+                                        uint32_t capture_memory = V4L2_MEMORY_MMAP) {
   if (!client.ok() || !client.SetUpOutput() || !client.QueueOutput(0, 1000)) return std::nullopt;
   auto header = daemon.NextDecode(2000);
   if (!header || daemon.Done(*header, DDV_DONE_SRC_CONSUMED | DDV_DONE_FORMAT, &format))
     return std::nullopt;
-  if (!client.SetUpCapture(capture_fourcc, capture) || !client.QueueOutput(1, 2000))
+  if (!client.SetUpCapture(capture_fourcc, capture, capture_memory) || !client.QueueOutput(1, 2000))
     return std::nullopt;
   auto job = daemon.NextDecode(2000);
   if (!job || !(job->flags & DDV_DECODE_DST)) return std::nullopt;
@@ -460,6 +480,30 @@ void CheckPictureThroughExport(const std::string& dev) {
   Check(mem[0] == 66 && mem[job->dst.sizeimage - 1] == 66,
         "the mapping outlives the client's close (its memory held, not freed under it)");
   munmap(mem, static_cast<size_t>(size));
+}
+
+// A client's own memory (USERPTR) cannot be handed to the daemon: its
+// jobs are not flagged DST_EXPORT, EXPORT_DST refuses, and the kernel
+// copies the daemon's picture in as before.
+void CheckUserptrIsCopied(const std::string& dev) {
+  FakeDaemon daemon;
+  Client client(dev);
+  Check(daemon.Open(), "fake daemon attached (HELLO for VP9)");
+  auto job = StartDecoding(daemon, client, kFormat, 0, nullptr, V4L2_MEMORY_USERPTR);
+  Check(job && !(job->flags & DDV_DECODE_DST_EXPORT),
+        "a job with a USERPTR CAPTURE buffer is not flagged DST_EXPORT");
+  if (!job) return;
+  ddv_export_io io = {job->ctx_id, job->job_id, -1, 0};
+  int err = ioctl(daemon.fd(), DDV_IOC_EXPORT_DST, &io) ? errno : 0;
+  Check(err == EOPNOTSUPP, "EXPORT_DST of a USERPTR buffer -> EOPNOTSUPP (got " +
+                               std::string(err ? std::strerror(err) : "an fd") + ")");
+  bool done = daemon.WritePicture(*job, 44) == 0 &&
+              daemon.Done(*job, DDV_DONE_SRC_CONSUMED | DDV_DONE_PICTURE) == 0;
+  uint32_t index = 0;
+  long bytes = client.DequeueCapture(2000, nullptr, &index);
+  Check(done && bytes == kWidth * kHeight * 3 / 2 && client.CaptureMemory(index)[0] == 44,
+        "the kernel copies the picture into the client's memory (first byte " +
+            std::to_string(bytes > 0 ? client.CaptureMemory(index)[0] : -1) + ")");
 }
 
 // The benchmark's hook (debugfs skip_picture_copy): with it set, a picture
@@ -1018,6 +1062,7 @@ int main(int argc, char** argv) {
   }
   CheckPictureNeverWritten(dev);
   CheckPictureThroughExport(dev);
+  CheckUserptrIsCopied(dev);
   CheckSkipCopyHook(dev);
   CheckRgbCapture(dev);
   CheckRgbStreamTurnsTenBit(dev);
