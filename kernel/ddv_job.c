@@ -551,8 +551,8 @@ static int ddv_job_complete(struct ddv_ctx *ctx, const struct ddv_decode_done *d
 	 * it wrote it with DDV_IOC_WRITE_PICTURE, or through its mapping of
 	 * the buffer's memory, which it must have asked for.
 	 */
-	if ((flags & DDV_DONE_MAPPED) &&
-	    (!(flags & DDV_DONE_PICTURE) || !ctx->job_dst || !ddv_buffer_of(ctx->job_dst)->exported))
+	if ((flags & DDV_DONE_MAPPED) && (!(flags & DDV_DONE_PICTURE) || !ctx->job_dst ||
+					  !ddv_buffer_of(ctx->job_dst)->exported))
 		return -EINVAL;
 	if ((flags & DDV_DONE_PICTURE) && ctx->job_dst && !ctx->job_written &&
 	    !(flags & DDV_DONE_MAPPED))

@@ -29,7 +29,7 @@ run bridge_check "$BIN/bridge_check"
 expect_rc 0 "bridge_check: every step of the round trip"
 expect_out bridge_check '^bridge_check: [0-9]+ checks passed, 0 failed$' "bridge_check summary"
 # bridge_check sent three messages of other protocol versions in one attach.
-expect_logged_once 'the daemon speaks protocol [0-9]*, this module 5: its messages are refused' \
+expect_logged_once 'the daemon speaks protocol [0-9]*, this module 6: its messages are refused' \
 	"a daemon of another protocol version: one clear kernel log line"
 run job_check "$BIN/job_check"
 expect_rc 0 "job_check: the decode-job protocol with a scripted daemon"
@@ -132,7 +132,7 @@ expect_out ping '^rtt min/avg/max = [0-9.]+/[0-9.]+/[0-9.]+ ms \(measured in the
 run status "$BIN/daedalusctl" status
 expect_rc 0 "daedalusctl status"
 expect_out status '^daemon:        daedalusd 0\.3\.0 at unix:/run/daedalus/daedalusd\.sock, up [0-9]+' "status: daemon line"
-expect_out status '^kernel link:   up, /dev/daedalus-v4l2, protocol v5, module 0\.3\.0$' "status: link up, protocol v5"
+expect_out status '^kernel link:   up, /dev/daedalus-v4l2, protocol v6, module 0\.3\.0$' "status: link up, protocol v6"
 expect_out status '^fifo:          depth 0/64, high-water [0-9]+$' "status: FIFO depth"
 expect_out status '^pings:         3 sent, 3 answered, 0 timed out$' "status: kernel counted the 3 pings"
 expect_out status '^kernel errors: none$' "status: no kernel errors"
