@@ -119,22 +119,36 @@ PictureWriter::~PictureWriter() { sws_freeContext(sws_); }
 absl::Status PictureWriter::Interleave(const PictureView& pic, uint32_t hsub, uint32_t vsub,
                                        uint8_t* luma, uint8_t* chroma, size_t luma_stride,
                                        size_t chroma_stride) {
-  AVPixelFormat in = hsub == 1   ? AV_PIX_FMT_YUV444P
-                     : vsub == 1 ? AV_PIX_FMT_YUV422P
-                                 : AV_PIX_FMT_YUV420P;
-  AVPixelFormat out = hsub == 1 ? AV_PIX_FMT_NV24 : vsub == 1 ? AV_PIX_FMT_NV16 : AV_PIX_FMT_NV12;
   int w = static_cast<int>(pic.width), h = static_cast<int>(pic.height);
-  // Same size, planar to semi-planar: libswscale's unscaled path copies
-  // luma and interleaves chroma, exactly, with the CPU's vector unit.
-  sws_ = sws_getCachedContext(sws_, w, h, in, w, h, out, SWS_POINT, nullptr, nullptr, nullptr);
-  if (!sws_) return absl::InternalError("no libswscale conversion to an NV format");
-  const uint8_t* const src[4] = {pic.planes[0], pic.planes[1], pic.planes[2], nullptr};
-  const int src_strides[4] = {static_cast<int>(pic.strides[0]), static_cast<int>(pic.strides[1]),
-                              static_cast<int>(pic.strides[2]), 0};
-  uint8_t* const dst[4] = {luma, chroma, nullptr, nullptr};
-  const int dst_strides[4] = {static_cast<int>(luma_stride), static_cast<int>(chroma_stride), 0, 0};
-  if (sws_scale(sws_, src, src_strides, 0, h, dst, dst_strides) != h) {
-    return absl::InternalError("libswscale interleaved a partial picture");
+  if (hsub == vsub) {
+    // 4:2:0 to NV12 (libswscale's unscaled path: luma copied, chroma
+    // interleaved with the CPU's vector unit), 4:4:4 to NV24: both exact.
+    AVPixelFormat in = hsub == 1 ? AV_PIX_FMT_YUV444P : AV_PIX_FMT_YUV420P;
+    AVPixelFormat out = hsub == 1 ? AV_PIX_FMT_NV24 : AV_PIX_FMT_NV12;
+    sws_ = sws_getCachedContext(sws_, w, h, in, w, h, out, SWS_POINT, nullptr, nullptr, nullptr);
+    if (!sws_) return absl::InternalError("no libswscale conversion to an NV format");
+    const uint8_t* const src[4] = {pic.planes[0], pic.planes[1], pic.planes[2], nullptr};
+    const int src_strides[4] = {static_cast<int>(pic.strides[0]), static_cast<int>(pic.strides[1]),
+                                static_cast<int>(pic.strides[2]), 0};
+    uint8_t* const dst[4] = {luma, chroma, nullptr, nullptr};
+    const int dst_strides[4] = {static_cast<int>(luma_stride), static_cast<int>(chroma_stride), 0,
+                                0};
+    if (sws_scale(sws_, src, src_strides, 0, h, dst, dst_strides) != h) {
+      return absl::InternalError("libswscale interleaved a partial picture");
+    }
+    return absl::OkStatus();
+  }
+  // NV16: FFmpeg 5.1's libswscale does not write it.
+  CopyRows(luma, luma_stride, pic.planes[0], pic.strides[0], pic.width, pic.height);
+  size_t cw = (pic.width + hsub - 1) / hsub, ch = (pic.height + vsub - 1) / vsub;
+  for (size_t y = 0; y < ch; y++) {
+    const uint8_t* u = pic.planes[1] + y * pic.strides[1];
+    const uint8_t* v = pic.planes[2] + y * pic.strides[2];
+    uint8_t* d = chroma + y * chroma_stride;
+    for (size_t x = 0; x < cw; x++) {
+      d[2 * x] = u[x];
+      d[2 * x + 1] = v[x];
+    }
   }
   return absl::OkStatus();
 }

@@ -60,7 +60,7 @@ class CaptureBuffers {
 
 // Writes pictures into mapped CAPTURE buffers as DDV_IOC_WRITE_PICTURE
 // would (docs/protocol.md): planes copied row by row, 8-bit U and V
-// planes interleaved for an NV format by libswscale.
+// planes interleaved for an NV format (NV12 by libswscale).
 class PictureWriter {
  public:
   PictureWriter() = default;

@@ -132,6 +132,42 @@ TEST(PictureWriter, LaysOutPlanarAndInterleavedFormats) {
   EXPECT_EQ(std::memcmp(&nv[40], row1, 6), 0);
 }
 
+// Every NV layout, from planes of distinct samples, odd sizes included:
+// exactly the samples interleaved, nothing resampled or rounded.
+TEST(PictureWriter, InterleavesEveryNvFormatExactly) {
+  struct Case {
+    uint32_t fourcc, hsub, vsub;
+  };
+  for (const Case& c : {Case{V4L2_PIX_FMT_NV12, 2, 2}, Case{V4L2_PIX_FMT_NV16, 2, 1},
+                        Case{V4L2_PIX_FMT_NV24, 1, 1}}) {
+    for (uint32_t w : {7u, 16u, 33u}) {
+      const uint32_t h = w + 2, cw = (w + c.hsub - 1) / c.hsub, ch = (h + c.vsub - 1) / c.vsub;
+      const uint32_t stride = 64;
+      std::vector<uint8_t> y(stride * h), u(stride * ch), v(stride * ch);
+      for (size_t i = 0; i < y.size(); i++) y[i] = static_cast<uint8_t>(i * 7 + 3);
+      for (size_t i = 0; i < u.size(); i++) u[i] = static_cast<uint8_t>(i * 13 + 1);
+      for (size_t i = 0; i < v.size(); i++) v[i] = static_cast<uint8_t>(i * 29 + 5);
+      PictureView view = {w, h, 3, {y.data(), u.data(), v.data()}, {stride, stride, stride}};
+      const uint32_t bpl = 64, cs = bpl * 2 / c.hsub;
+      ddv_layout layout = {c.fourcc, w, h, bpl, bpl * h + cs * ch, {}};
+      std::vector<uint8_t> buf(layout.sizeimage, 0);
+      PictureWriter writer;
+      ASSERT_TRUE(writer.Write(view, layout, buf.data()).ok());
+      bool exact = true;
+      for (uint32_t r = 0; r < h; r++)
+        for (uint32_t x = 0; x < w; x++) exact &= buf[r * bpl + x] == y[r * stride + x];
+      for (uint32_t r = 0; r < ch; r++) {
+        for (uint32_t x = 0; x < cw; x++) {
+          exact &= buf[bpl * h + r * cs + 2 * x] == u[r * stride + x];
+          exact &= buf[bpl * h + r * cs + 2 * x + 1] == v[r * stride + x];
+        }
+      }
+      EXPECT_TRUE(exact) << "fourcc " << std::string(reinterpret_cast<const char*>(&c.fourcc), 4)
+                         << ", " << w << "x" << h;
+    }
+  }
+}
+
 TEST(PictureWriter, RefusesPicturesThatDoNotFit) {
   Planar pic(32);
   PictureWriter writer;
