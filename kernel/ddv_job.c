@@ -3,12 +3,13 @@
  * daedalus-v4l2: decode jobs between the V4L2 node and the daemon.
  *
  * device_run() sends DECODE; the daemon reads the OUTPUT buffer with
- * DDV_IOC_READ_SRC, writes a picture into the CAPTURE buffer with
- * DDV_IOC_WRITE_PICTURE and answers DECODE_DONE, which returns the buffers
- * and ends the job. The buffers of a running job cannot go away: STREAMOFF
- * and close wait for the job, and everything here holds state_lock, which
- * ends it. A watchdog fails jobs the daemon does not answer in time, so no
- * client ever waits forever.
+ * DDV_IOC_READ_SRC, writes a picture into the CAPTURE buffer (through its
+ * mapping of the buffer, DDV_IOC_EXPORT_DST, or with DDV_IOC_WRITE_PICTURE)
+ * and answers DECODE_DONE, which returns the buffers and ends the job.
+ * The buffers of a running job cannot go away: STREAMOFF and close wait
+ * for the job, and everything here holds state_lock, which ends it. A
+ * watchdog fails jobs the daemon does not answer in time, so no client
+ * ever waits forever.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
