@@ -227,9 +227,12 @@ int RunStats(const Options& o, std::ostream& out, std::ostream& err) {
     d += absl::StrFormat("decode time:   p50 %s, p99 %s (libavcodec, per frame)\n",
                          Millis(HistogramQuantile(s.decode_time(), 0.5)),
                          Millis(HistogramQuantile(s.decode_time(), 0.99)));
-    d += absl::StrFormat("picture copy:  p50 %s, p99 %s (into the CAPTURE buffer)\n",
-                         Millis(HistogramQuantile(s.picture_write_time(), 0.5)),
-                         Millis(HistogramQuantile(s.picture_write_time(), 0.99)));
+    d += absl::StrFormat(
+        "picture copy:  p50 %s, p99 %s (into the CAPTURE buffer; %d of %d pictures copied by the "
+        "kernel)\n",
+        Millis(HistogramQuantile(s.picture_write_time(), 0.5)),
+        Millis(HistogramQuantile(s.picture_write_time(), 0.99)), t.frames_out_kernel_copied(),
+        t.frames_out());
     if (s.has_kernel()) {
       d += absl::StrFormat("kernel fifo:   depth %d/%d, high-water %d\n", s.kernel().fifo_depth(),
                            s.kernel().fifo_capacity(), s.kernel().fifo_high_water());

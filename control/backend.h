@@ -45,6 +45,9 @@ struct DecodeCounters {
   // Pictures dropped before the next key frame of a stream resumed after
   // a daemon restart.
   uint64_t pictures_skipped = 0;
+  // Of frames_out, those the kernel copied in (the daemon wrote the others
+  // into the client's buffer mapped into it).
+  uint64_t frames_out_kernel_copied = 0;
   // Wall time the decode path spent on these jobs: inside libavcodec and
   // writing pictures. Its rate is the decoder's utilisation (1.0: one
   // decoder busy all the time).

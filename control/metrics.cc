@@ -133,6 +133,12 @@ std::vector<MetricFamily> StatsCollector::Collect() const {
   per_codec("daedalus_frames_out_total", "Pictures written to CAPTURE buffers, by codec.",
             MetricType::Counter,
             [](const CS& c) { return static_cast<double>(c.counters().frames_out()); });
+  per_codec("daedalus_frames_out_kernel_copied_total",
+            "Of the pictures written, those the kernel copied into the client's buffer (USERPTR "
+            "or DMABUF buffers, --kernel-copies, or a buffer the daemon could not map), by codec.",
+            MetricType::Counter, [](const CS& c) {
+              return static_cast<double>(c.counters().frames_out_kernel_copied());
+            });
   per_codec("daedalus_output_bytes_total", "Bytes of CAPTURE buffers filled, by codec.",
             MetricType::Counter,
             [](const CS& c) { return static_cast<double>(c.counters().bytes_out()); });

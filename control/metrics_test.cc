@@ -80,6 +80,8 @@ TEST(MetricsTest, ServesEverySeriesWithConventionalNames) {
   EXPECT_THAT(text, HasSubstr("# TYPE daedalus_frames_out_total counter"));
   EXPECT_THAT(text, HasSubstr("daedalus_frames_out_total{codec=\"h264\"} 9\n"));
   EXPECT_THAT(text, HasSubstr("daedalus_frames_out_total{codec=\"vp9\"} 0\n"));
+  EXPECT_THAT(text, HasSubstr("# TYPE daedalus_frames_out_kernel_copied_total counter"));
+  EXPECT_THAT(text, HasSubstr("daedalus_frames_out_kernel_copied_total{codec=\"h264\"} 2\n"));
   EXPECT_THAT(
       text,
       HasSubstr("daedalus_decode_errors_total{codec=\"h264\",reason=\"corrupt_bitstream\"} 1"));

@@ -58,6 +58,7 @@ void FillCounters(const DecodeCounters& c, daedalus::v1::DecodeCounters* out) {
   out->set_format_changes(c.format_changes);
   out->set_busy_seconds(c.busy_seconds);
   out->set_pictures_skipped(c.pictures_skipped);
+  out->set_frames_out_kernel_copied(c.frames_out_kernel_copied);
 }
 
 void FillHistogram(const LatencyFigures& h, daedalus::v1::Histogram* out) {

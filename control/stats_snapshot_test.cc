@@ -23,6 +23,7 @@ TEST(StatsSnapshotTest, DecodeFiguresBecomeTheMessage) {
   f.totals.bytes_in = 600;
   f.totals.frames_out = 4;
   f.totals.bytes_out = 4000;
+  f.totals.frames_out_kernel_copied = 1;
   f.totals.errors = {{"corrupt_bitstream", 2}, {"buffer_io", 0}};
   f.totals.flushes = 1;
   f.totals.pictures_flushed = 3;
@@ -61,6 +62,7 @@ TEST(StatsSnapshotTest, DecodeFiguresBecomeTheMessage) {
   EXPECT_EQ(s.totals().jobs_dropped(), 1u);
   EXPECT_EQ(s.totals().bytes_in(), 600u);
   EXPECT_EQ(s.totals().bytes_out(), 4000u);
+  EXPECT_EQ(s.totals().frames_out_kernel_copied(), 1u);
   EXPECT_EQ(s.totals().errors().at("corrupt_bitstream"), 2u);
   EXPECT_EQ(s.totals().errors().at("buffer_io"), 0u);  // zero, yet present
   EXPECT_EQ(s.totals().pictures_flushed(), 3u);

@@ -258,7 +258,7 @@ DecodeJobs::Step DecodeJobs::DeliverPicture(const ddv_decode& req, JobIo& io, Co
   done.flags |= DDV_DONE_PICTURE | (mapped ? DDV_DONE_MAPPED : 0);
   done.timestamp = static_cast<uint64_t>(pic.timestamp);
   done.field = FieldOf(pic);
-  stats_.PictureWritten(req.ctx_id, req.dst.sizeimage, write_time);
+  stats_.PictureWritten(req.ctx_id, req.dst.sizeimage, write_time, !mapped);
   c.pending.pop_front();
   return Step::kGoOn;
 }

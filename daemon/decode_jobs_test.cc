@@ -243,6 +243,8 @@ TEST_P(DecodeJobsConformance, EveryStreamThroughTheJobProtocol) {
     EXPECT_EQ(out.formats, sizes);
     control::DecodeFigures snap = stats.Snapshot(true);
     EXPECT_EQ(snap.totals.frames_out, want->size());
+    // Each picture written into a mapped buffer, or each by the kernel.
+    EXPECT_EQ(snap.totals.frames_out_kernel_copied, c.mapped ? 0u : want->size());
     EXPECT_EQ(snap.totals.format_changes, static_cast<uint64_t>(sizes));
     EXPECT_EQ(snap.decode_time.count, snap.totals.frames_in);
     exact += all;

@@ -154,12 +154,14 @@ void DecodeStats::FormatAnnounced(uint32_t ctx, const decode::PictureFormat& for
   c->has_format = true;
 }
 
-void DecodeStats::PictureWritten(uint32_t ctx, size_t bytes, absl::Duration write_time) {
+void DecodeStats::PictureWritten(uint32_t ctx, size_t bytes, absl::Duration write_time,
+                                 bool kernel_copied) {
   absl::MutexLock lock(&mu_);
   write_time_.Observe(write_time);
   for (Counters* n : CountersOf(ctx)) {
     n->frames_out++;
     n->bytes_out += bytes;
+    n->frames_out_kernel_copied += kernel_copied;
   }
   AddBusy(ctx, write_time);
   Context* c = Find(ctx);
@@ -217,6 +219,7 @@ control::DecodeCounters DecodeStats::FiguresOf(const Counters& c) {
   out.pictures_flushed = c.pictures_flushed;
   out.format_changes = c.format_changes;
   out.pictures_skipped = c.pictures_skipped;
+  out.frames_out_kernel_copied = c.frames_out_kernel_copied;
   out.busy_seconds = absl::ToDoubleSeconds(c.busy);
   return out;
 }

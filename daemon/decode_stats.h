@@ -66,7 +66,9 @@ class DecodeStats {
   void BitstreamDecoded(uint32_t ctx, size_t bytes, absl::Duration decode_time);
   void Error(uint32_t ctx, DecodeError reason);
   void FormatAnnounced(uint32_t ctx, const decode::PictureFormat& format);
-  void PictureWritten(uint32_t ctx, size_t bytes, absl::Duration write_time);
+  // `kernel_copied`: by DDV_IOC_WRITE_PICTURE, not into a mapped buffer.
+  void PictureWritten(uint32_t ctx, size_t bytes, absl::Duration write_time,
+                      bool kernel_copied = false);
   void PicturesWaiting(uint32_t ctx, size_t pictures);
   // The DONE went to the kernel; `submit_ns` from the DECODE.
   void JobAnswered(uint32_t ctx, uint64_t submit_ns);
@@ -84,6 +86,7 @@ class DecodeStats {
   struct Counters {
     uint64_t jobs = 0, jobs_dropped = 0;
     uint64_t frames_in = 0, bytes_in = 0, frames_out = 0, bytes_out = 0;
+    uint64_t frames_out_kernel_copied = 0;
     std::array<uint64_t, 3> errors = {};
     uint64_t flushes = 0, pictures_flushed = 0, format_changes = 0, pictures_skipped = 0;
     absl::Duration busy;

@@ -39,6 +39,7 @@ TEST(DecodeStatsTest, CountsPerContextAndInTotal) {
   f.height = 288;
   stats.FormatAnnounced(1, f);
   stats.PictureWritten(1, 152064, absl::Microseconds(300));
+  stats.PictureWritten(1, 152064, absl::Microseconds(900), /*kernel_copied=*/true);
   fake_now_ns += 7'000'000;  // answered 7 ms after the kernel's submit
   stats.JobAnswered(1, 1'000'000'000);
   stats.Error(2, DecodeError::kCorruptBitstream);
@@ -48,8 +49,9 @@ TEST(DecodeStatsTest, CountsPerContextAndInTotal) {
   control::DecodeFigures s = stats.Snapshot(true);
   EXPECT_EQ(s.totals.frames_in, 1u);
   EXPECT_EQ(s.totals.bytes_in, 1000u);
-  EXPECT_EQ(s.totals.frames_out, 1u);
-  EXPECT_EQ(s.totals.bytes_out, 152064u);
+  EXPECT_EQ(s.totals.frames_out, 2u);
+  EXPECT_EQ(s.totals.frames_out_kernel_copied, 1u);
+  EXPECT_EQ(s.totals.bytes_out, 2 * 152064u);
   EXPECT_EQ(s.totals.jobs, 1u);
   EXPECT_EQ(s.totals.jobs_dropped, 1u);
   EXPECT_EQ(s.totals.errors.at("corrupt_bitstream"), 1u);
@@ -59,8 +61,8 @@ TEST(DecodeStatsTest, CountsPerContextAndInTotal) {
   EXPECT_EQ(s.job_latency.count, 1u);
   EXPECT_NEAR(s.job_latency.sum_seconds, 0.007, 1e-9);
   EXPECT_EQ(s.decode_time.count, 1u);
-  EXPECT_EQ(s.picture_write_time.count, 1u);
-  EXPECT_EQ(s.picture_write_time.cumulative_counts[0], 1u);  // 0.3 ms <= 0.5 ms
+  EXPECT_EQ(s.picture_write_time.count, 2u);
+  EXPECT_EQ(s.picture_write_time.cumulative_counts[0], 1u);  // 0.3 ms <= 0.5 ms, 0.9 ms not
   ASSERT_EQ(s.contexts.size(), 2u);
   const auto& c1 = s.contexts[0];
   EXPECT_EQ(c1.id, 1u);
@@ -78,7 +80,7 @@ TEST(DecodeStatsTest, CountsPerContextAndInTotal) {
   EXPECT_EQ(after.contexts.size(), 0u);  // not asked for
   EXPECT_EQ(after.contexts_active, 1u);
   EXPECT_EQ(after.contexts_closed, 1u);
-  EXPECT_EQ(after.totals.frames_out, 2u);
+  EXPECT_EQ(after.totals.frames_out, 3u);
   stats.AllContextsClosed();
   control::DecodeFigures none = stats.Snapshot(true);
   EXPECT_EQ(none.contexts_active, 0u);

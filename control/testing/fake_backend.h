@@ -41,6 +41,7 @@ class FakeBackend final : public Backend {
     DecodeFigures s;
     s.totals.frames_in = 10;
     s.totals.frames_out = 9;
+    s.totals.frames_out_kernel_copied = 2;
     s.totals.errors["corrupt_bitstream"] = 1;
     s.totals.errors["decoder_setup"] = 0;
     s.totals.errors["buffer_io"] = 0;
