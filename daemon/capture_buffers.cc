@@ -153,33 +153,68 @@ absl::Status PictureWriter::Interleave(const PictureView& pic, uint32_t hsub, ui
   return absl::OkStatus();
 }
 
-absl::Status PictureWriter::Write(const PictureView& pic, const ddv_layout& layout, uint8_t* dst) {
+namespace {
+
+// A layout's geometry, as the kernel computes it (ddv_fill_dst_fmt()).
+struct Geometry {
+  const CaptureFormat* format;
+  size_t width, height, bpl;
+  size_t row0;           // bytes of a row of the first plane
+  size_t cw, ch, cs;     // chroma samples a row, rows, stride
+  size_t chroma_planes;  // after the luma plane: 2 planar, 1 semi-planar
+};
+
+absl::StatusOr<Geometry> GeometryOf(const ddv_layout& layout) {
   const CaptureFormat* f = FormatOf(layout.pixelformat);
   if (!f) {
     return absl::InvalidArgumentError(
         absl::StrFormat("CAPTURE format 0x%08x is none of the node's", layout.pixelformat));
   }
-  size_t w = layout.width, h = layout.height, bpl = layout.bytesperline;
-  size_t row0 = f->kind == Kind::kPacked ? (w + 1) / 2 * 2 * 2 * f->bytes : w * f->bytes;
-  size_t cw = (w + f->hsub - 1) / f->hsub, ch = (h + f->vsub - 1) / f->vsub;
-  size_t cs = f->kind == Kind::kSemiPlanar ? bpl * 2 / f->hsub
-              : f->kind == Kind::kPlanar   ? bpl / f->hsub
-                                           : 0;
-  size_t chroma_planes = f->kind == Kind::kPlanar ? 2 : f->kind == Kind::kSemiPlanar ? 1 : 0;
+  Geometry g = {f, layout.width, layout.height, layout.bytesperline, 0, 0, 0, 0, 0};
+  g.row0 = f->kind == Kind::kPacked ? (g.width + 1) / 2 * 2 * 2 * f->bytes : g.width * f->bytes;
+  g.cw = (g.width + f->hsub - 1) / f->hsub;
+  g.ch = (g.height + f->vsub - 1) / f->vsub;
+  g.cs = f->kind == Kind::kSemiPlanar ? g.bpl * 2 / f->hsub
+         : f->kind == Kind::kPlanar   ? g.bpl / f->hsub
+                                      : 0;
+  g.chroma_planes = f->kind == Kind::kPlanar ? 2 : f->kind == Kind::kSemiPlanar ? 1 : 0;
+  if (g.bpl < g.row0 || g.bpl * g.height + g.cs * g.ch * g.chroma_planes > layout.sizeimage) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("CAPTURE layout %dx%d, %d bytes a line, does not fit its %d bytes", g.width,
+                        g.height, g.bpl, layout.sizeimage));
+  }
+  return g;
+}
+
+}  // namespace
+
+absl::StatusOr<decode::PlaneTarget> PictureWriter::Target(const ddv_layout& layout, uint8_t* dst) {
+  absl::StatusOr<Geometry> g = GeometryOf(layout);
+  if (!g.ok()) return g.status();
+  decode::PlaneTarget t;
+  t.planes = {dst, g->chroma_planes ? dst + g->bpl * g->height : nullptr};
+  t.strides = {static_cast<int>(g->bpl), static_cast<int>(g->cs)};
+  return t;
+}
+
+absl::Status PictureWriter::Write(const PictureView& pic, const ddv_layout& layout, uint8_t* dst) {
+  absl::StatusOr<Geometry> geometry = GeometryOf(layout);
+  if (!geometry.ok()) return geometry.status();
+  const Geometry& g = *geometry;
+  const CaptureFormat* f = g.format;
   // The same checks as the kernel's for DDV_IOC_WRITE_PICTURE.
-  bool fits = pic.width == w && pic.height == h && pic.strides[0] >= row0 && bpl >= row0 &&
-              bpl * h + cs * ch * chroma_planes <= layout.sizeimage;
+  bool fits = pic.width == g.width && pic.height == g.height && pic.strides[0] >= g.row0;
   switch (pic.num_planes) {
     case 1:
       fits = fits && (f->kind == Kind::kPacked || f->kind == Kind::kRgb);
       break;
     case 2:
-      fits = fits && f->kind == Kind::kSemiPlanar && pic.strides[1] >= 2 * cw * f->bytes;
+      fits = fits && f->kind == Kind::kSemiPlanar && pic.strides[1] >= 2 * g.cw * f->bytes;
       break;
     case 3:
       fits = fits &&
              (f->kind == Kind::kPlanar || (f->kind == Kind::kSemiPlanar && f->bytes == 1)) &&
-             pic.strides[1] >= cw * f->bytes && pic.strides[2] >= cw * f->bytes;
+             pic.strides[1] >= g.cw * f->bytes && pic.strides[2] >= g.cw * f->bytes;
       break;
     default:
       fits = false;
@@ -187,18 +222,18 @@ absl::Status PictureWriter::Write(const PictureView& pic, const ddv_layout& layo
   if (!fits) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "a %dx%d picture of %d planes does not fit CAPTURE layout %dx%d, %d bytes a line",
-        pic.width, pic.height, pic.num_planes, w, h, bpl));
+        pic.width, pic.height, pic.num_planes, g.width, g.height, g.bpl));
   }
-  uint8_t* chroma = dst + bpl * h;
+  uint8_t* chroma = dst + g.bpl * g.height;
   if (f->kind == Kind::kSemiPlanar && pic.num_planes == 3) {
-    return Interleave(pic, f->hsub, f->vsub, dst, chroma, bpl, cs);
+    return Interleave(pic, f->hsub, f->vsub, dst, chroma, g.bpl, g.cs);
   }
-  CopyRows(dst, bpl, pic.planes[0], pic.strides[0], row0, h);
+  CopyRows(dst, g.bpl, pic.planes[0], pic.strides[0], g.row0, g.height);
   if (f->kind == Kind::kSemiPlanar) {
-    CopyRows(chroma, cs, pic.planes[1], pic.strides[1], 2 * cw * f->bytes, ch);
+    CopyRows(chroma, g.cs, pic.planes[1], pic.strides[1], 2 * g.cw * f->bytes, g.ch);
   } else if (f->kind == Kind::kPlanar) {
-    CopyRows(chroma, cs, pic.planes[1], pic.strides[1], cw * f->bytes, ch);
-    CopyRows(chroma + cs * ch, cs, pic.planes[2], pic.strides[2], cw * f->bytes, ch);
+    CopyRows(chroma, g.cs, pic.planes[1], pic.strides[1], g.cw * f->bytes, g.ch);
+    CopyRows(chroma + g.cs * g.ch, g.cs, pic.planes[2], pic.strides[2], g.cw * f->bytes, g.ch);
   }
   return absl::OkStatus();
 }

@@ -25,6 +25,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "daemon/decode/picture_layout.h"
 #include "daemon/job_io.h"
 
 struct SwsContext;
@@ -71,6 +72,11 @@ class PictureWriter {
   // `picture` into `dst`, a buffer laid out as `layout`. InvalidArgument
   // for a picture that does not match the layout.
   absl::Status Write(const PictureView& picture, const ddv_layout& layout, uint8_t* dst);
+
+  // The planes of `dst`, laid out as `layout`, for a conversion to write
+  // into (decode::PictureLayout::ConvertInto). InvalidArgument for a
+  // layout larger than its buffer.
+  static absl::StatusOr<decode::PlaneTarget> Target(const ddv_layout& layout, uint8_t* dst);
 
  private:
   // Y, U and V planes into an NV layout's luma and CbCr planes.

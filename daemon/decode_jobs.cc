@@ -236,15 +236,15 @@ DecodeJobs::Step DecodeJobs::DeliverPicture(const ddv_decode& req, JobIo& io, Co
   }
   if (!has_dst) return Step::kGoOn;
   absl::Time start = absl::Now();
-  absl::StatusOr<PictureView> view = ViewOf(pic, req.dst.pixelformat, c.layout);
-  bool mapped = false;
-  absl::Status st = view.status();
-  if (view.ok()) {
-    absl::StatusOr<uint8_t*> dst = MapCapture(req, io, c);
-    if (!dst.ok()) return Step::kGone;  // MapCapture says why
-    mapped = *dst != nullptr;
-    st = mapped ? c.writer.Write(*view, req.dst, *dst)
-                : io.WritePicture(req.ctx_id, req.job_id, *view);
+  absl::StatusOr<uint8_t*> dst = MapCapture(req, io, c);
+  if (!dst.ok()) return Step::kGone;  // MapCapture says why
+  bool mapped = *dst != nullptr;
+  absl::Status st;
+  if (mapped) {
+    st = WriteMapped(req, pic, c, *dst);
+  } else {
+    absl::StatusOr<PictureView> view = ViewOf(pic, req.dst.pixelformat, c.layout);
+    st = view.ok() ? io.WritePicture(req.ctx_id, req.job_id, *view) : view.status();
   }
   absl::Duration write_time = absl::Now() - start;
   if (!st.ok()) {
@@ -274,6 +274,20 @@ absl::StatusOr<uint8_t*> DecodeJobs::MapCapture(const ddv_decode& req, JobIo& io
                                           req.ctx_id, dst.status().message()));
   c.kernel_writes = true;
   return nullptr;
+}
+
+absl::Status DecodeJobs::WriteMapped(const ddv_decode& req, const decode::Picture& pic, Context& c,
+                                     uint8_t* dst) {
+  // A format libswscale makes (P010, RGB) is converted straight into the
+  // buffer: no pass through the daemon's memory.
+  absl::StatusOr<decode::PlaneTarget> target = PictureWriter::Target(req.dst, dst);
+  if (!target.ok()) return target.status();
+  absl::StatusOr<bool> converted = c.layout.ConvertInto(pic, req.dst.pixelformat, *target);
+  if (!converted.ok()) return converted.status();
+  if (*converted) return absl::OkStatus();
+  absl::StatusOr<PictureView> view = ViewOf(pic, req.dst.pixelformat, c.layout);
+  if (!view.ok()) return view.status();
+  return c.writer.Write(*view, req.dst, dst);
 }
 
 void DecodeJobs::Announce(uint32_t ctx, Context& c, const decode::PictureFormat& format,

@@ -106,6 +106,9 @@ class DecodeJobs {
   // The job's CAPTURE buffer mapped for a picture, or null where the
   // kernel is to copy it. NotFound: the job is gone.
   absl::StatusOr<uint8_t*> MapCapture(const ddv_decode& request, JobIo& io, Context& c);
+  // The picture into the job's CAPTURE buffer mapped at `dst`.
+  absl::Status WriteMapped(const ddv_decode& request, const decode::Picture& pic, Context& c,
+                           uint8_t* dst);
   // Tells the kernel the stream's format (DDV_DONE_FORMAT).
   void Announce(uint32_t ctx, Context& c, const decode::PictureFormat& format,
                 ddv_decode_done& done);

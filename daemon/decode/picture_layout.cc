@@ -83,18 +83,26 @@ int SwsMatrixOf(const AVFrame& f) {
 
 }  // namespace
 
-absl::StatusOr<PlaneSet> PictureLayout::For(const Picture& pic, uint32_t fourcc) {
+absl::Status PictureLayout::Check(const Picture& pic, uint32_t fourcc) const {
   if (!CanCarry(fourcc, pic.format)) {
     return absl::FailedPreconditionError(
         absl::StrFormat("picture is %s; CAPTURE format %s cannot carry it", pic.format.ToString(),
                         FourccName(fourcc)));
   }
-  const AVFrame& f = *pic.frame;
   for (int p = 0; p < 3; p++) {
-    if (f.linesize[p] <= 0) return absl::InternalError("picture with a negative stride");
+    if (pic.frame->linesize[p] <= 0) return absl::InternalError("picture with a negative stride");
   }
-  if (fourcc == V4L2_PIX_FMT_P010) return ToP010(f);
-  if (IsRgb(fourcc)) return ToRgb(f, fourcc);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<PlaneSet> PictureLayout::For(const Picture& pic, uint32_t fourcc) {
+  if (absl::Status st = Check(pic, fourcc); !st.ok()) return st;
+  const AVFrame& f = *pic.frame;
+  if (fourcc == V4L2_PIX_FMT_P010 || IsRgb(fourcc)) {
+    absl::StatusOr<std::pair<AVPixelFormat, int>> out = SetUpScale(f, fourcc);
+    if (!out.ok()) return out.status();
+    return Scale(f, out->first, out->second);
+  }
   if (fourcc == V4L2_PIX_FMT_P012) return ToP012(f);
   if (fourcc == V4L2_PIX_FMT_Y210 || fourcc == V4L2_PIX_FMT_Y212) return ToY21x(f);
   PlaneSet set;
@@ -103,6 +111,40 @@ absl::StatusOr<PlaneSet> PictureLayout::For(const Picture& pic, uint32_t fourcc)
     set.strides[p] = f.linesize[p];
   }
   return set;
+}
+
+absl::StatusOr<bool> PictureLayout::ConvertInto(const Picture& pic, uint32_t fourcc,
+                                                const PlaneTarget& target) {
+  if (absl::Status st = Check(pic, fourcc); !st.ok()) return st;
+  if (fourcc != V4L2_PIX_FMT_P010 && !IsRgb(fourcc)) return false;
+  absl::StatusOr<std::pair<AVPixelFormat, int>> out = SetUpScale(*pic.frame, fourcc);
+  if (!out.ok()) return out.status();
+  if (absl::Status st = ScaleInto(*pic.frame, out->second, target); !st.ok()) return st;
+  return true;
+}
+
+absl::StatusOr<std::pair<AVPixelFormat, int>> PictureLayout::SetUpScale(const AVFrame& f,
+                                                                        uint32_t fourcc) {
+  AVPixelFormat in = static_cast<AVPixelFormat>(f.format);
+  if (fourcc == V4L2_PIX_FMT_P010) {
+    sws_ = sws_getCachedContext(sws_, f.width, f.height, in, f.width, f.height, AV_PIX_FMT_P010LE,
+                                SWS_POINT, nullptr, nullptr, nullptr);
+    if (!sws_) return absl::InternalError("no libswscale conversion to P010");
+    return std::make_pair(AV_PIX_FMT_P010LE, 2);
+  }
+  // V4L2's ABGR32/XBGR32 are B, G, R, A/X bytes: libavutil's BGRA/BGR0.
+  AVPixelFormat out = fourcc == V4L2_PIX_FMT_ABGR32 ? AV_PIX_FMT_BGRA : AV_PIX_FMT_BGR0;
+  sws_ = sws_getCachedContext(sws_, f.width, f.height, in, f.width, f.height, out, SWS_BILINEAR,
+                              nullptr, nullptr, nullptr);
+  if (!sws_) return absl::InternalError("no libswscale conversion to RGB");
+  // Full-range RGB from the stream's range; brightness, contrast and
+  // saturation neutral (16.16 fixed point).
+  const int* matrix = sws_getCoefficients(SwsMatrixOf(f));
+  if (sws_setColorspaceDetails(sws_, matrix, f.color_range == AVCOL_RANGE_JPEG, matrix, 1, 0,
+                               1 << 16, 1 << 16) < 0) {
+    return absl::InternalError("libswscale refused the picture's colorimetry");
+  }
+  return std::make_pair(out, 1);
 }
 
 absl::StatusOr<PlaneSet> PictureLayout::Scale(const AVFrame& f, AVPixelFormat format,
@@ -120,9 +162,12 @@ absl::StatusOr<PlaneSet> PictureLayout::Scale(const AVFrame& f, AVPixelFormat fo
           absl::StrFormat("no memory for a %s picture", av_get_pix_fmt_name(format)));
     }
   }
-  int rows =
-      sws_scale(sws_, f.data, f.linesize, 0, f.height, converted_->data, converted_->linesize);
-  if (rows != f.height) return absl::InternalError("libswscale converted a partial picture");
+  PlaneTarget target;
+  for (int p = 0; p < num_planes; p++) {
+    target.planes[p] = converted_->data[p];
+    target.strides[p] = converted_->linesize[p];
+  }
+  if (absl::Status st = ScaleInto(f, num_planes, target); !st.ok()) return st;
   PlaneSet set;
   set.num_planes = num_planes;
   for (int p = 0; p < num_planes; p++) {
@@ -132,29 +177,13 @@ absl::StatusOr<PlaneSet> PictureLayout::Scale(const AVFrame& f, AVPixelFormat fo
   return set;
 }
 
-absl::StatusOr<PlaneSet> PictureLayout::ToP010(const AVFrame& f) {
-  AVPixelFormat in = static_cast<AVPixelFormat>(f.format);
-  sws_ = sws_getCachedContext(sws_, f.width, f.height, in, f.width, f.height, AV_PIX_FMT_P010LE,
-                              SWS_POINT, nullptr, nullptr, nullptr);
-  if (!sws_) return absl::InternalError("no libswscale conversion to P010");
-  return Scale(f, AV_PIX_FMT_P010LE, 2);
-}
-
-absl::StatusOr<PlaneSet> PictureLayout::ToRgb(const AVFrame& f, uint32_t fourcc) {
-  AVPixelFormat in = static_cast<AVPixelFormat>(f.format);
-  // V4L2's ABGR32/XBGR32 are B, G, R, A/X bytes: libavutil's BGRA/BGR0.
-  AVPixelFormat out = fourcc == V4L2_PIX_FMT_ABGR32 ? AV_PIX_FMT_BGRA : AV_PIX_FMT_BGR0;
-  sws_ = sws_getCachedContext(sws_, f.width, f.height, in, f.width, f.height, out, SWS_BILINEAR,
-                              nullptr, nullptr, nullptr);
-  if (!sws_) return absl::InternalError("no libswscale conversion to RGB");
-  // Full-range RGB from the stream's range; brightness, contrast and
-  // saturation neutral (16.16 fixed point).
-  const int* matrix = sws_getCoefficients(SwsMatrixOf(f));
-  if (sws_setColorspaceDetails(sws_, matrix, f.color_range == AVCOL_RANGE_JPEG, matrix, 1, 0,
-                               1 << 16, 1 << 16) < 0) {
-    return absl::InternalError("libswscale refused the picture's colorimetry");
-  }
-  return Scale(f, out, 1);
+absl::Status PictureLayout::ScaleInto(const AVFrame& f, int num_planes, const PlaneTarget& target) {
+  uint8_t* const dst[4] = {target.planes[0], num_planes > 1 ? target.planes[1] : nullptr, nullptr,
+                           nullptr};
+  const int strides[4] = {target.strides[0], num_planes > 1 ? target.strides[1] : 0, 0, 0};
+  int rows = sws_scale(sws_, f.data, f.linesize, 0, f.height, dst, strides);
+  if (rows != f.height) return absl::InternalError("libswscale converted a partial picture");
+  return absl::OkStatus();
 }
 
 // FFmpeg 5.1's libswscale writes neither P012 nor Y210/Y212, so these two

@@ -18,6 +18,7 @@
 
 #include <array>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -33,6 +34,13 @@ struct PlaneSet {
   std::array<int, 3> strides = {};
 };
 
+// Where a converted picture goes: the planes of a CAPTURE buffer (luma,
+// then the chroma plane of a semi-planar format; one plane for RGB).
+struct PlaneTarget {
+  std::array<uint8_t*, 2> planes = {};
+  std::array<int, 2> strides = {};
+};
+
 class PictureLayout {
  public:
   PictureLayout() = default;
@@ -45,12 +53,23 @@ class PictureLayout {
   // out bottom-up (negative strides) or a failed conversion.
   absl::StatusOr<PlaneSet> For(const Picture& pic, uint32_t fourcc);
 
+  // For the formats libswscale makes (P010, ABGR32, XBGR32): converts
+  // `pic` straight into `target`, e.g. the client's buffer mapped into the
+  // daemon, and returns true; false for any other format, whose For()
+  // planes the caller copies. Errors as For().
+  absl::StatusOr<bool> ConvertInto(const Picture& pic, uint32_t fourcc, const PlaneTarget& target);
+
  private:
-  absl::StatusOr<PlaneSet> ToP010(const AVFrame& frame);
-  absl::StatusOr<PlaneSet> ToRgb(const AVFrame& frame, uint32_t fourcc);
-  // The frame through sws_ (set up by the caller) into `converted_`, a
-  // picture of `format` at the frame's size, as its first `num_planes` planes.
+  // Checks that `fourcc` can carry `pic` and that its strides are sane.
+  absl::Status Check(const Picture& pic, uint32_t fourcc) const;
+  // Sets sws_ up for `frame` to `fourcc` (P010, ABGR32 or XBGR32) and
+  // returns libswscale's format for it, with how many planes it has.
+  absl::StatusOr<std::pair<AVPixelFormat, int>> SetUpScale(const AVFrame& frame, uint32_t fourcc);
+  // The frame through sws_ into `converted_`, a picture of `format` at
+  // the frame's size, as its first `num_planes` planes.
   absl::StatusOr<PlaneSet> Scale(const AVFrame& frame, AVPixelFormat format, int num_planes);
+  // The frame through sws_ into `num_planes` planes of `target`.
+  absl::Status ScaleInto(const AVFrame& frame, int num_planes, const PlaneTarget& target);
   absl::StatusOr<PlaneSet> ToP012(const AVFrame& frame);
   absl::StatusOr<PlaneSet> ToY21x(const AVFrame& frame);
   SwsContext* sws_ = nullptr;

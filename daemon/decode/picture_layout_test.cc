@@ -18,6 +18,7 @@ extern "C" {
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -217,6 +218,59 @@ TEST(PictureLayoutTest, RgbFollowsTheStreamsMatrixAndRange) {
   set = layout.For(p, V4L2_PIX_FMT_XBGR32);
   ASSERT_TRUE(set.ok()) << set.status();
   ExpectNear(Bgr(*set, 3, 3), {200, 200, 200}, "full range kept");
+}
+
+// Converting straight into a buffer gives the bytes For() gives, row for
+// row; formats libswscale does not make are left to the caller.
+TEST(PictureLayoutTest, ConvertsIntoATargetAsIntoItsOwnMemory) {
+  struct Case {
+    AVPixelFormat in;
+    int depth;
+    uint32_t fourcc;
+    int planes, bytes;  // of the output, and its bytes a pixel in plane 0
+  };
+  for (const Case& c : {Case{AV_PIX_FMT_YUV420P10LE, 10, V4L2_PIX_FMT_P010, 2, 2},
+                        Case{AV_PIX_FMT_YUV420P, 8, V4L2_PIX_FMT_ABGR32, 1, 4},
+                        Case{AV_PIX_FMT_YUV420P, 8, V4L2_PIX_FMT_XBGR32, 1, 4}}) {
+    const int w = 18, h = 6, stride = 256;
+    Picture p = MakePicture(c.in, w, h, c.depth, 1, 1);
+    for (int plane = 0; plane < 3; plane++) {
+      for (int y = 0; y < (plane ? h / 2 : h); y++) {
+        uint8_t* row = p.frame->data[plane] + y * p.frame->linesize[plane];
+        for (int x = 0; x < p.frame->linesize[plane]; x++)
+          row[x] = static_cast<uint8_t>(c.depth == 10 && (x & 1) ? (x + y) & 3 : x * 5 + y * 3);
+      }
+    }
+    PictureLayout own, direct;
+    auto set = own.For(p, c.fourcc);
+    ASSERT_TRUE(set.ok()) << set.status();
+    std::vector<uint8_t> buf(stride * h * 2, 0);
+    PlaneTarget target;
+    target.planes = {buf.data(), buf.data() + stride * h};
+    target.strides = {stride, stride};
+    auto done = direct.ConvertInto(p, c.fourcc, target);
+    ASSERT_TRUE(done.ok()) << done.status();
+    EXPECT_TRUE(*done);
+    bool same = true;
+    for (int plane = 0; plane < c.planes; plane++) {
+      for (int y = 0; y < (plane ? h / 2 : h); y++) {
+        same &= std::memcmp(target.planes[plane] + y * stride,
+                            set->planes[plane] + y * set->strides[plane], w * c.bytes) == 0;
+      }
+    }
+    EXPECT_TRUE(same) << "fourcc " << c.fourcc;
+  }
+  Picture p8 = MakePicture(AV_PIX_FMT_YUV420P, 16, 16, 8, 1, 1);
+  PictureLayout layout;
+  std::vector<uint8_t> buf(64 * 32);
+  PlaneTarget target;
+  target.planes = {buf.data(), buf.data() + 64 * 16};
+  target.strides = {64, 64};
+  auto done = layout.ConvertInto(p8, V4L2_PIX_FMT_NV12, target);
+  ASSERT_TRUE(done.ok());
+  EXPECT_FALSE(*done) << "NV12 is copied by the caller, not converted";
+  EXPECT_EQ(layout.ConvertInto(p8, V4L2_PIX_FMT_P010, target).status().code(),
+            absl::StatusCode::kFailedPrecondition);
 }
 
 TEST(PictureLayoutTest, RefusesAFormatThatCannotCarryThePicture) {
