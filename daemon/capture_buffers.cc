@@ -2,7 +2,6 @@
 
 #include "daemon/capture_buffers.h"
 
-#include <linux/videodev2.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -70,35 +69,8 @@ absl::StatusOr<uint8_t*> CaptureBuffers::Map(const ddv_decode& req, JobIo& io) {
 
 namespace {
 
-enum class Kind { kPlanar, kSemiPlanar, kPacked, kRgb };
-
-// The CAPTURE formats as V4L2 lays them out in one plane (the kernel's
-// table in ddv_fmt.c): bytes a sample, chroma subsampling, sample order.
-struct CaptureFormat {
-  uint32_t fourcc;
-  uint32_t bytes, hsub, vsub;
-  Kind kind;
-};
-constexpr CaptureFormat kCaptureFormats[] = {
-    {V4L2_PIX_FMT_YUV420, 1, 2, 2, Kind::kPlanar},
-    {V4L2_PIX_FMT_NV12, 1, 2, 2, Kind::kSemiPlanar},
-    {V4L2_PIX_FMT_YUV422P, 1, 2, 1, Kind::kPlanar},
-    {V4L2_PIX_FMT_NV16, 1, 2, 1, Kind::kSemiPlanar},
-    {V4L2_PIX_FMT_NV24, 1, 1, 1, Kind::kSemiPlanar},
-    {V4L2_PIX_FMT_P010, 2, 2, 2, Kind::kSemiPlanar},
-    {V4L2_PIX_FMT_P012, 2, 2, 2, Kind::kSemiPlanar},
-    {V4L2_PIX_FMT_Y210, 2, 2, 1, Kind::kPacked},
-    {V4L2_PIX_FMT_Y212, 2, 2, 1, Kind::kPacked},
-    {V4L2_PIX_FMT_ABGR32, 4, 1, 1, Kind::kRgb},
-    {V4L2_PIX_FMT_XBGR32, 4, 1, 1, Kind::kRgb},
-};
-
-const CaptureFormat* FormatOf(uint32_t fourcc) {
-  for (const CaptureFormat& f : kCaptureFormats) {
-    if (f.fourcc == fourcc) return &f;
-  }
-  return nullptr;
-}
+using decode::CaptureFormat;
+using decode::SampleOrder;
 
 void CopyRows(uint8_t* dst, size_t dst_stride, const uint8_t* src, size_t src_stride,
               size_t row_bytes, size_t rows) {
@@ -158,6 +130,7 @@ namespace {
 // A layout's geometry, as the kernel computes it (ddv_fill_dst_fmt()).
 struct Geometry {
   const CaptureFormat* format;
+  size_t bytes, hsub, vsub;  // of the format: a sample, chroma subsampling
   size_t width, height, bpl;
   size_t row0;           // bytes of a row of the first plane
   size_t cw, ch, cs;     // chroma samples a row, rows, stride
@@ -165,19 +138,33 @@ struct Geometry {
 };
 
 absl::StatusOr<Geometry> GeometryOf(const ddv_layout& layout) {
-  const CaptureFormat* f = FormatOf(layout.pixelformat);
+  const CaptureFormat* f = decode::CaptureFormatOf(layout.pixelformat);
   if (!f) {
     return absl::InvalidArgumentError(
         absl::StrFormat("CAPTURE format 0x%08x is none of the node's", layout.pixelformat));
   }
-  Geometry g = {f, layout.width, layout.height, layout.bytesperline, 0, 0, 0, 0, 0};
-  g.row0 = f->kind == Kind::kPacked ? (g.width + 1) / 2 * 2 * 2 * f->bytes : g.width * f->bytes;
-  g.cw = (g.width + f->hsub - 1) / f->hsub;
-  g.ch = (g.height + f->vsub - 1) / f->vsub;
-  g.cs = f->kind == Kind::kSemiPlanar ? g.bpl * 2 / f->hsub
-         : f->kind == Kind::kPlanar   ? g.bpl / f->hsub
-                                      : 0;
-  g.chroma_planes = f->kind == Kind::kPlanar ? 2 : f->kind == Kind::kSemiPlanar ? 1 : 0;
+  Geometry g = {f,
+                static_cast<size_t>(f->bytes),
+                size_t{1} << f->shift_x,
+                size_t{1} << f->shift_y,
+                layout.width,
+                layout.height,
+                layout.bytesperline,
+                0,
+                0,
+                0,
+                0,
+                0};
+  g.row0 =
+      f->order == SampleOrder::kPacked ? (g.width + 1) / 2 * 2 * 2 * g.bytes : g.width * g.bytes;
+  g.cw = (g.width + g.hsub - 1) / g.hsub;
+  g.ch = (g.height + g.vsub - 1) / g.vsub;
+  g.cs = f->order == SampleOrder::kSemiPlanar ? g.bpl * 2 / g.hsub
+         : f->order == SampleOrder::kPlanar   ? g.bpl / g.hsub
+                                              : 0;
+  g.chroma_planes = f->order == SampleOrder::kPlanar       ? 2
+                    : f->order == SampleOrder::kSemiPlanar ? 1
+                                                           : 0;
   if (g.bpl < g.row0 || g.bpl * g.height + g.cs * g.ch * g.chroma_planes > layout.sizeimage) {
     return absl::InvalidArgumentError(
         absl::StrFormat("CAPTURE layout %dx%d, %d bytes a line, does not fit its %d bytes", g.width,
@@ -201,20 +188,21 @@ absl::Status PictureWriter::Write(const PictureView& pic, const ddv_layout& layo
   absl::StatusOr<Geometry> geometry = GeometryOf(layout);
   if (!geometry.ok()) return geometry.status();
   const Geometry& g = *geometry;
-  const CaptureFormat* f = g.format;
+  const SampleOrder order = g.format->order;
   // The same checks as the kernel's for DDV_IOC_WRITE_PICTURE.
   bool fits = pic.width == g.width && pic.height == g.height && pic.strides[0] >= g.row0;
   switch (pic.num_planes) {
     case 1:
-      fits = fits && (f->kind == Kind::kPacked || f->kind == Kind::kRgb);
+      fits = fits && (order == SampleOrder::kPacked || order == SampleOrder::kRgb);
       break;
     case 2:
-      fits = fits && f->kind == Kind::kSemiPlanar && pic.strides[1] >= 2 * g.cw * f->bytes;
+      fits = fits && order == SampleOrder::kSemiPlanar && pic.strides[1] >= 2 * g.cw * g.bytes;
       break;
     case 3:
-      fits = fits &&
-             (f->kind == Kind::kPlanar || (f->kind == Kind::kSemiPlanar && f->bytes == 1)) &&
-             pic.strides[1] >= g.cw * f->bytes && pic.strides[2] >= g.cw * f->bytes;
+      fits =
+          fits &&
+          (order == SampleOrder::kPlanar || (order == SampleOrder::kSemiPlanar && g.bytes == 1)) &&
+          pic.strides[1] >= g.cw * g.bytes && pic.strides[2] >= g.cw * g.bytes;
       break;
     default:
       fits = false;
@@ -225,15 +213,15 @@ absl::Status PictureWriter::Write(const PictureView& pic, const ddv_layout& layo
         pic.width, pic.height, pic.num_planes, g.width, g.height, g.bpl));
   }
   uint8_t* chroma = dst + g.bpl * g.height;
-  if (f->kind == Kind::kSemiPlanar && pic.num_planes == 3) {
-    return Interleave(pic, f->hsub, f->vsub, dst, chroma, g.bpl, g.cs);
+  if (order == SampleOrder::kSemiPlanar && pic.num_planes == 3) {
+    return Interleave(pic, g.hsub, g.vsub, dst, chroma, g.bpl, g.cs);
   }
   CopyRows(dst, g.bpl, pic.planes[0], pic.strides[0], g.row0, g.height);
-  if (f->kind == Kind::kSemiPlanar) {
-    CopyRows(chroma, g.cs, pic.planes[1], pic.strides[1], 2 * g.cw * f->bytes, g.ch);
-  } else if (f->kind == Kind::kPlanar) {
-    CopyRows(chroma, g.cs, pic.planes[1], pic.strides[1], g.cw * f->bytes, g.ch);
-    CopyRows(chroma + g.cs * g.ch, g.cs, pic.planes[2], pic.strides[2], g.cw * f->bytes, g.ch);
+  if (order == SampleOrder::kSemiPlanar) {
+    CopyRows(chroma, g.cs, pic.planes[1], pic.strides[1], 2 * g.cw * g.bytes, g.ch);
+  } else if (order == SampleOrder::kPlanar) {
+    CopyRows(chroma, g.cs, pic.planes[1], pic.strides[1], g.cw * g.bytes, g.ch);
+    CopyRows(chroma + g.cs * g.ch, g.cs, pic.planes[2], pic.strides[2], g.cw * g.bytes, g.ch);
   }
   return absl::OkStatus();
 }

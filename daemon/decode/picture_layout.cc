@@ -23,16 +23,18 @@ PictureLayout::~PictureLayout() { sws_freeContext(sws_); }
 
 namespace {
 
-// The bit depth and subsampling each CAPTURE format carries (as the
-// kernel's table in ddv_fmt.c has them).
-struct Carries {
-  uint32_t fourcc;
-  int bit_depth, shift_x, shift_y;
-};
-constexpr Carries kCarries[] = {
-    {V4L2_PIX_FMT_YUV420, 8, 1, 1}, {V4L2_PIX_FMT_NV12, 8, 1, 1},  {V4L2_PIX_FMT_YUV422P, 8, 1, 0},
-    {V4L2_PIX_FMT_NV16, 8, 1, 0},   {V4L2_PIX_FMT_NV24, 8, 0, 0},  {V4L2_PIX_FMT_P010, 10, 1, 1},
-    {V4L2_PIX_FMT_P012, 12, 1, 1},  {V4L2_PIX_FMT_Y210, 10, 1, 0}, {V4L2_PIX_FMT_Y212, 12, 1, 0},
+constexpr CaptureFormat kCaptureFormats[] = {
+    {V4L2_PIX_FMT_YUV420, 8, 1, 1, 1, SampleOrder::kPlanar},
+    {V4L2_PIX_FMT_NV12, 8, 1, 1, 1, SampleOrder::kSemiPlanar},
+    {V4L2_PIX_FMT_YUV422P, 8, 1, 0, 1, SampleOrder::kPlanar},
+    {V4L2_PIX_FMT_NV16, 8, 1, 0, 1, SampleOrder::kSemiPlanar},
+    {V4L2_PIX_FMT_NV24, 8, 0, 0, 1, SampleOrder::kSemiPlanar},
+    {V4L2_PIX_FMT_P010, 10, 1, 1, 2, SampleOrder::kSemiPlanar},
+    {V4L2_PIX_FMT_P012, 12, 1, 1, 2, SampleOrder::kSemiPlanar},
+    {V4L2_PIX_FMT_Y210, 10, 1, 0, 2, SampleOrder::kPacked},
+    {V4L2_PIX_FMT_Y212, 12, 1, 0, 2, SampleOrder::kPacked},
+    {V4L2_PIX_FMT_ABGR32, 8, 0, 0, 4, SampleOrder::kRgb},
+    {V4L2_PIX_FMT_XBGR32, 8, 0, 0, 4, SampleOrder::kRgb},
 };
 
 // A sample of a high-bit-depth plane, moved to the high bits of 16.
@@ -45,19 +47,19 @@ inline uint16_t Sample(const AVFrame& f, int plane, int x, int y, int shift) {
 inline void Put(uint8_t* out, uint16_t v) { std::memcpy(out, &v, 2); }
 
 bool IsRgb(uint32_t fourcc) {
-  return fourcc == V4L2_PIX_FMT_ABGR32 || fourcc == V4L2_PIX_FMT_XBGR32;
+  const CaptureFormat* c = CaptureFormatOf(fourcc);
+  return c && c->order == SampleOrder::kRgb;
 }
 
 bool CanCarry(uint32_t fourcc, const PictureFormat& f) {
+  const CaptureFormat* c = CaptureFormatOf(fourcc);
+  if (!c) return false;
   // RGB: every 8-bit picture that has a YUV format too (not 4:4:0).
-  if (IsRgb(fourcc)) return f.bit_depth == 8 && f.chroma_shift_x >= f.chroma_shift_y;
-  for (const Carries& c : kCarries) {
-    if (c.fourcc == fourcc) {
-      return c.bit_depth == f.bit_depth && c.shift_x == f.chroma_shift_x &&
-             c.shift_y == f.chroma_shift_y;
-    }
+  if (c->order == SampleOrder::kRgb) {
+    return f.bit_depth == 8 && f.chroma_shift_x >= f.chroma_shift_y;
   }
-  return false;
+  return c->bit_depth == f.bit_depth && c->shift_x == f.chroma_shift_x &&
+         c->shift_y == f.chroma_shift_y;
 }
 
 // libswscale's matrix for a picture: the one its stream names, else BT.709
@@ -82,6 +84,13 @@ int SwsMatrixOf(const AVFrame& f) {
 }
 
 }  // namespace
+
+const CaptureFormat* CaptureFormatOf(uint32_t fourcc) {
+  for (const CaptureFormat& c : kCaptureFormats) {
+    if (c.fourcc == fourcc) return &c;
+  }
+  return nullptr;
+}
 
 absl::Status PictureLayout::Check(const Picture& pic, uint32_t fourcc) const {
   if (!CanCarry(fourcc, pic.format)) {

@@ -34,6 +34,24 @@ struct PlaneSet {
   std::array<int, 3> strides = {};
 };
 
+// The CAPTURE formats of the node as V4L2 lays them out in one plane (the
+// kernel's table in ddv_fmt.c): which pictures each carries, and how.
+enum class SampleOrder {
+  kPlanar,      // a luma plane, then Cb, then Cr
+  kSemiPlanar,  // a luma plane, then Cb and Cr interleaved (NV12, P010)
+  kPacked,      // Y0 Cb Y1 Cr for each pair of pixels (Y210)
+  kRgb,         // B G R A/X for each pixel, converted from YUV
+};
+struct CaptureFormat {
+  uint32_t fourcc;
+  int bit_depth;         // of the pictures it carries (RGB: 8-bit ones)
+  int shift_x, shift_y;  // their chroma subsampling (RGB: see CanCarry)
+  int bytes;             // a sample (RGB: a pixel)
+  SampleOrder order;
+};
+// The format's description, or null for a fourcc that is none of the node's.
+const CaptureFormat* CaptureFormatOf(uint32_t fourcc);
+
 // Where a converted picture goes: the planes of a CAPTURE buffer (luma,
 // then the chroma plane of a semi-planar format; one plane for RGB).
 struct PlaneTarget {
